@@ -1,0 +1,363 @@
+//! The `Authorization: OAuth …` header (RFC 5849 §3.5.1).
+//!
+//! Grammar accepted (RFC 7235 `auth-param` list, which §3.5.1 refers to
+//! through RFC 2617):
+//!
+//! ```text
+//! OAuth [ param *( OWS "," OWS param ) ]
+//! param = name OWS "=" OWS ( DQUOTE *qdtext DQUOTE / token )
+//! ```
+//!
+//! The scheme name is case-insensitive. Empty list elements (`,,`) and
+//! optional whitespace anywhere between elements are tolerated. Values are
+//! percent-encoded (§3.6); a quoted value may not contain `"`, `\` or control
+//! characters (no OAuth value needs them, and refusing them closes the door
+//! on escape-handling differences between implementations).
+//!
+//! Duplicate names are not refused here — the provider
+//! ([`SignedRequest`](super::SignedRequest)) decides which duplicates are an
+//! error.
+
+use super::params::Param;
+use crate::buf::Sink;
+use crate::percent::{self, Mode};
+use crate::text::Text;
+use core::fmt;
+
+/// Why an `Authorization` header was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The scheme is not `OAuth`.
+    NotOAuth,
+    /// The header does not follow the grammar at this byte offset.
+    Malformed {
+        /// Byte offset in the header value.
+        offset: usize,
+    },
+    /// A name or value at this offset is not valid percent-encoded UTF-8.
+    InvalidEncoding {
+        /// Byte offset in the header value.
+        offset: usize,
+    },
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::NotOAuth => f.write_str("Authorization scheme is not OAuth"),
+            HeaderError::Malformed { offset } => {
+                write!(f, "malformed OAuth Authorization header at byte {offset}")
+            }
+            HeaderError::InvalidEncoding { offset } => {
+                write!(
+                    f,
+                    "invalid percent-encoding in Authorization header at byte {offset}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for HeaderError {}
+
+/// A parsed, validated `Authorization: OAuth …` header value.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizationHeader<'a> {
+    params: &'a [u8],
+    base: usize,
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// One step of the parameter tokenizer: `(name, value, rest)`, `None` at the
+/// end, or the error's offset relative to the step's input and whether it
+/// was an encoding error.
+type Step<'a> = Result<Option<(&'a [u8], &'a [u8], &'a [u8])>, (usize, bool)>;
+
+fn skip_separators(input: &[u8]) -> &[u8] {
+    let n = input
+        .iter()
+        .position(|&b| !(is_ows(b) || b == b','))
+        .unwrap_or(input.len());
+    input.get(n..).unwrap_or(&[])
+}
+
+fn next_param(input: &[u8]) -> Step<'_> {
+    let at = |rest: &[u8]| input.len().saturating_sub(rest.len());
+    let rest = skip_separators(input);
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    let name_len = rest
+        .iter()
+        .position(|&b| !is_tchar(b))
+        .unwrap_or(rest.len());
+    if name_len == 0 {
+        return Err((at(rest), false));
+    }
+    let (name, rest) = rest.split_at(name_len);
+    let rest = skip_ows(rest);
+    let Some((b'=', rest)) = rest.split_first() else {
+        return Err((at(rest), false));
+    };
+    let rest = skip_ows(rest);
+    let (value, rest) = match rest.split_first() {
+        Some((b'"', inner)) => {
+            let close = inner
+                .iter()
+                .position(|&b| b == b'"')
+                .ok_or((at(rest), false))?;
+            let (value, after) = inner.split_at(close);
+            if let Some(bad) = value
+                .iter()
+                .position(|&b| b == b'\\' || b < 0x20 || b == 0x7F)
+            {
+                return Err((at(inner).saturating_add(bad), false));
+            }
+            (value, after.get(1..).unwrap_or(&[]))
+        }
+        _ => {
+            let n = rest
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .unwrap_or(rest.len());
+            rest.split_at(n)
+        }
+    };
+    let rest = skip_ows(rest);
+    match rest.first() {
+        None | Some(b',') => {}
+        Some(_) => return Err((at(rest), false)),
+    }
+    for part in [name, value] {
+        if percent::validate(part, Mode::Strict).is_err() {
+            // `part` lies inside `input`: its offset is the pointer distance.
+            let offset = (part.as_ptr() as usize).saturating_sub(input.as_ptr() as usize);
+            return Err((offset, true));
+        }
+    }
+    Ok(Some((name, value, rest)))
+}
+
+fn skip_ows(input: &[u8]) -> &[u8] {
+    let n = input
+        .iter()
+        .position(|&b| !is_ows(b))
+        .unwrap_or(input.len());
+    input.get(n..).unwrap_or(&[])
+}
+
+impl<'a> AuthorizationHeader<'a> {
+    /// Parses and validates a whole header value.
+    pub fn parse(value: &'a str) -> Result<Self, HeaderError> {
+        let bytes = value.as_bytes();
+        let (scheme, rest) = bytes.split_at(bytes.len().min(5));
+        if !scheme.eq_ignore_ascii_case(b"OAuth") {
+            return Err(HeaderError::NotOAuth);
+        }
+        match rest.first() {
+            None => {}
+            Some(&b) if is_ows(b) => {}
+            Some(_) => return Err(HeaderError::NotOAuth),
+        }
+        let header = AuthorizationHeader {
+            params: rest,
+            base: 5,
+        };
+        let mut cursor = rest;
+        loop {
+            let offset = header
+                .base
+                .saturating_add(rest.len().saturating_sub(cursor.len()));
+            match next_param(cursor) {
+                Ok(Some((_, _, after))) => cursor = after,
+                Ok(None) => return Ok(header),
+                Err((rel, encoding)) => {
+                    let offset = offset.saturating_add(rel);
+                    return Err(if encoding {
+                        HeaderError::InvalidEncoding { offset }
+                    } else {
+                        HeaderError::Malformed { offset }
+                    });
+                }
+            }
+        }
+    }
+
+    /// The parameters in order, `realm` included.
+    pub fn params(&self) -> HeaderParams<'a> {
+        HeaderParams { rest: self.params }
+    }
+
+    /// The `realm` parameter, as written between its quotes.
+    pub fn realm(&self) -> Option<&'a str> {
+        self.params()
+            .find(|p| p.name.eq_str("realm"))
+            .and_then(|p| core::str::from_utf8(p.value.raw()).ok())
+    }
+
+    /// The first parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<Text<'a>> {
+        self.params().find(|p| p.name.eq_str(name)).map(|p| p.value)
+    }
+}
+
+/// The parameters of an [`AuthorizationHeader`].
+#[derive(Debug, Clone)]
+pub struct HeaderParams<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for HeaderParams<'a> {
+    type Item = Param<'a>;
+
+    fn next(&mut self) -> Option<Param<'a>> {
+        match next_param(self.rest) {
+            Ok(Some((name, value, rest))) => {
+                self.rest = rest;
+                Some(Param {
+                    name: Text::encoded_unchecked(name, Mode::Strict),
+                    value: Text::encoded_unchecked(value, Mode::Strict),
+                })
+            }
+            _ => {
+                self.rest = &[];
+                None
+            }
+        }
+    }
+}
+
+/// Whether `realm` can be written as a quoted string without escapes.
+pub(crate) fn realm_is_writable(realm: &str) -> bool {
+    realm
+        .bytes()
+        .all(|b| b != b'"' && b != b'\\' && b >= 0x20 && b != 0x7F)
+}
+
+/// Streams `OAuth realm="…", name="value", …, oauth_signature="…"`.
+///
+/// `params` are written in the order given, names and values §3.6-encoded;
+/// `signature` is the signature as computed (base64, or the PLAINTEXT key),
+/// encoded here. `realm` must satisfy the quoted-string rule of the module
+/// docs (the callers check it).
+pub fn write_authorization<S: Sink + ?Sized>(
+    sink: &mut S,
+    realm: Option<&str>,
+    params: &[Param<'_>],
+    signature: &dyn Fn(&mut dyn Sink),
+) {
+    sink.put(b"OAuth ");
+    if let Some(realm) = realm {
+        sink.put(b"realm=\"");
+        sink.put(realm.as_bytes());
+        sink.put(b"\", ");
+    }
+    for p in params {
+        p.name.write_oauth_encoded(sink);
+        sink.put(b"=\"");
+        p.value.write_oauth_encoded(sink);
+        sink.put(b"\", ");
+    }
+    sink.put(b"oauth_signature=\"");
+    signature(&mut EncodingSink(sink));
+    sink.put(b"\"");
+}
+
+struct EncodingSink<'s, S: Sink + ?Sized>(&'s mut S);
+
+impl<S: Sink + ?Sized> Sink for EncodingSink<'_, S> {
+    fn put(&mut self, bytes: &[u8]) {
+        percent::encode_into(bytes, self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rfc5849_example() {
+        // §3.5.1's example.
+        let h = AuthorizationHeader::parse(
+            "OAuth realm=\"Example\",\r\n oauth_consumer_key=\"0685bd9184jfhq22\",oauth_token=\"ad180jjd733klru7\", \
+             oauth_signature_method=\"HMAC-SHA1\", oauth_signature=\"wOJIO9A2W5mFwDgiDvZbTSMK%2FPY%3D\", \
+             oauth_timestamp=\"137131200\", oauth_nonce=\"4572616e48616d6d65724c61686176\", oauth_version=\"1.0\"",
+        );
+        // CR LF is not OWS: obsolete line folding is refused.
+        assert!(matches!(h, Err(HeaderError::Malformed { .. })));
+        let h = AuthorizationHeader::parse(
+            "OAuth realm=\"Example\", oauth_consumer_key=\"0685bd9184jfhq22\",oauth_token=\"ad180jjd733klru7\", \
+             oauth_signature_method=\"HMAC-SHA1\", oauth_signature=\"wOJIO9A2W5mFwDgiDvZbTSMK%2FPY%3D\", \
+             oauth_timestamp=\"137131200\", oauth_nonce=\"4572616e48616d6d65724c61686176\", oauth_version=\"1.0\"",
+        )
+        .unwrap();
+        assert_eq!(h.realm(), Some("Example"));
+        assert_eq!(h.params().count(), 8);
+        let sig = h.get("oauth_signature").unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(sig.decode(&mut buf), Ok("wOJIO9A2W5mFwDgiDvZbTSMK/PY="));
+    }
+
+    #[test]
+    fn tolerates_whitespace_and_case() {
+        let h = AuthorizationHeader::parse("oauth  a = \"1\" ,, b=2 ,c=\"\"").unwrap();
+        let got: heapless::Vec<(&[u8], &[u8]), 4> =
+            h.params().map(|p| (p.name.raw(), p.value.raw())).collect();
+        assert_eq!(
+            &got[..],
+            &[(&b"a"[..], &b"1"[..]), (b"b", b"2"), (b"c", b"")]
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuth")
+                .unwrap()
+                .params()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn refuses_bad_headers() {
+        assert_eq!(
+            AuthorizationHeader::parse("Bearer abc").unwrap_err(),
+            HeaderError::NotOAuth
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuthx a=\"1\"").unwrap_err(),
+            HeaderError::NotOAuth
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAu").unwrap_err(),
+            HeaderError::NotOAuth
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuth a=\"1").unwrap_err(),
+            HeaderError::Malformed { offset: 8 }
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuth a=\"1\" b=\"2\"").unwrap_err(),
+            HeaderError::Malformed { offset: 12 }
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuth a=\"x\\\"y\"").unwrap_err(),
+            HeaderError::Malformed { offset: 10 }
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuth a=\"%zz\"").unwrap_err(),
+            HeaderError::InvalidEncoding { offset: 9 }
+        );
+        assert_eq!(
+            AuthorizationHeader::parse("OAuth =\"1\"").unwrap_err(),
+            HeaderError::Malformed { offset: 6 }
+        );
+    }
+}
