@@ -15,7 +15,7 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Whether `b` is left as it is by §3.6 encoding.
 #[inline]
-pub fn is_unreserved(b: u8) -> bool {
+pub const fn is_unreserved(b: u8) -> bool {
     matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~')
 }
 

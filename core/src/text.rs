@@ -16,6 +16,22 @@ use core::fmt;
 pub struct Text<'a> {
     raw: &'a [u8],
     kind: Kind,
+    /// Every raw byte is unreserved (§3.6): decoding and encoding both
+    /// leave the text as it is. Computed once, it lets sorting, comparing and
+    /// writing work on the raw slice.
+    simple: bool,
+}
+
+/// Whether every byte is unreserved (RFC 5849 §3.6).
+const fn all_unreserved(raw: &[u8]) -> bool {
+    let mut rest = raw;
+    while let [b, tail @ ..] = rest {
+        if !percent::is_unreserved(*b) {
+            return false;
+        }
+        rest = tail;
+    }
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,15 +46,20 @@ impl<'a> Text<'a> {
         Text {
             raw: s.as_bytes(),
             kind: Kind::Plain,
+            simple: all_unreserved(s.as_bytes()),
         }
     }
 
     /// Percent-encoded text, validated here.
     pub fn encoded(raw: &'a [u8], mode: Mode) -> Result<Self, DecodeError> {
-        percent::validate(raw, mode)?;
+        let simple = all_unreserved(raw);
+        if !simple {
+            percent::validate(raw, mode)?;
+        }
         Ok(Text {
             raw,
             kind: Kind::Encoded(mode),
+            simple,
         })
     }
 
@@ -47,6 +68,7 @@ impl<'a> Text<'a> {
         Text {
             raw,
             kind: Kind::Encoded(mode),
+            simple: all_unreserved(raw),
         }
     }
 
@@ -60,8 +82,17 @@ impl<'a> Text<'a> {
         self.raw.is_empty()
     }
 
+    /// Whether the text is made of unreserved characters only, so that its
+    /// raw, decoded and §3.6-encoded forms are the same bytes.
+    pub const fn is_simple(&self) -> bool {
+        self.simple
+    }
+
     /// Whether decoding leaves the raw bytes as they are.
     pub fn is_verbatim(&self) -> bool {
+        if self.simple {
+            return true;
+        }
         match self.kind {
             Kind::Plain => true,
             Kind::Encoded(Mode::Strict) => !self.raw.contains(&b'%'),
@@ -118,6 +149,10 @@ impl<'a> Text<'a> {
 
     /// Streams the RFC 5849 §3.6 encoding of the decoded text into `sink`.
     pub fn write_oauth_encoded<S: Sink + ?Sized>(&self, sink: &mut S) {
+        if self.simple {
+            sink.put(self.raw);
+            return;
+        }
         if self.is_verbatim() {
             percent::encode_into(self.raw, sink);
             return;
@@ -148,11 +183,7 @@ impl<'a> Text<'a> {
     /// Orders two texts by their §3.6 encodings, byte by byte — the order of
     /// RFC 5849 §3.4.1.3.2 parameter normalisation.
     pub fn cmp_oauth_encoded(&self, other: &Text<'_>) -> Ordering {
-        if self.is_verbatim()
-            && other.is_verbatim()
-            && self.raw.iter().all(|&b| percent::is_unreserved(b))
-            && other.raw.iter().all(|&b| percent::is_unreserved(b))
-        {
+        if self.simple && other.simple {
             return self.raw.cmp(other.raw);
         }
         self.oauth_encoded().cmp(other.oauth_encoded())

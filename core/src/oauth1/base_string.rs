@@ -25,7 +25,7 @@ impl<S: Sink + ?Sized> Sink for Encoding<'_, S> {
 /// Writes `enc(enc(text))`: unreserved bytes as they are, every other
 /// decoded byte `b` as `%25XX`.
 fn put_double_encoded<S: Sink + ?Sized>(text: &Text<'_>, sink: &mut S) {
-    if text.is_verbatim() && text.raw().iter().all(|&b| percent::is_unreserved(b)) {
+    if text.is_simple() {
         sink.put(text.raw());
         return;
     }

@@ -66,11 +66,11 @@ impl core::error::Error for HeaderError {}
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizationHeader<'a> {
     params: &'a [u8],
-    base: usize,
 }
 
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 fn is_ows(b: u8) -> bool {
@@ -80,7 +80,7 @@ fn is_ows(b: u8) -> bool {
 /// One step of the parameter tokenizer: `(name, value, rest)`, `None` at the
 /// end, or the error's offset relative to the step's input and whether it
 /// was an encoding error.
-type Step<'a> = Result<Option<(&'a [u8], &'a [u8], &'a [u8])>, (usize, bool)>;
+type Step<'a> = Result<Option<(Text<'a>, Text<'a>, &'a [u8])>, (usize, bool)>;
 
 fn skip_separators(input: &[u8]) -> &[u8] {
     let n = input
@@ -90,7 +90,7 @@ fn skip_separators(input: &[u8]) -> &[u8] {
     input.get(n..).unwrap_or(&[])
 }
 
-fn next_param(input: &[u8]) -> Step<'_> {
+fn next_param(input: &[u8], check_encoding: bool) -> Step<'_> {
     let at = |rest: &[u8]| input.len().saturating_sub(rest.len());
     let rest = skip_separators(input);
     if rest.is_empty() {
@@ -137,13 +137,21 @@ fn next_param(input: &[u8]) -> Step<'_> {
         None | Some(b',') => {}
         Some(_) => return Err((at(rest), false)),
     }
-    for part in [name, value] {
-        if percent::validate(part, Mode::Strict).is_err() {
-            // `part` lies inside `input`: its offset is the pointer distance.
-            let offset = (part.as_ptr() as usize).saturating_sub(input.as_ptr() as usize);
-            return Err((offset, true));
-        }
+    let mut texts = [Text::plain(""); 2];
+    for (slot, part) in texts.iter_mut().zip([name, value]) {
+        *slot = if check_encoding {
+            Text::encoded(part, Mode::Strict).map_err(|_| {
+                // `part` lies inside `input`: its offset is the pointer distance.
+                (
+                    (part.as_ptr() as usize).saturating_sub(input.as_ptr() as usize),
+                    true,
+                )
+            })?
+        } else {
+            Text::encoded_unchecked(part, Mode::Strict)
+        };
     }
+    let [name, value] = texts;
     Ok(Some((name, value, rest)))
 }
 
@@ -155,41 +163,68 @@ fn skip_ows(input: &[u8]) -> &[u8] {
     input.get(n..).unwrap_or(&[])
 }
 
+/// The parameter list after the `OAuth` scheme name.
+fn after_scheme(value: &str) -> Result<&[u8], HeaderError> {
+    let bytes = value.as_bytes();
+    let (scheme, rest) = bytes.split_at(bytes.len().min(SCHEME_LEN));
+    if !scheme.eq_ignore_ascii_case(b"OAuth") {
+        return Err(HeaderError::NotOAuth);
+    }
+    match rest.first() {
+        None => Ok(rest),
+        Some(&b) if is_ows(b) => Ok(rest),
+        Some(_) => Err(HeaderError::NotOAuth),
+    }
+}
+
+const SCHEME_LEN: usize = 5;
+
+/// Parses and validates in a single pass, yielding each parameter as it is
+/// checked (the provider's path: no second tokenizing pass).
+pub(crate) fn checked_params(value: &str) -> Result<CheckedParams<'_>, HeaderError> {
+    let rest = after_scheme(value)?;
+    Ok(CheckedParams { all: rest, rest })
+}
+
+/// See [`checked_params`]. Fused after an error.
+pub(crate) struct CheckedParams<'a> {
+    all: &'a [u8],
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for CheckedParams<'a> {
+    type Item = Result<Param<'a>, HeaderError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let consumed = self.all.len().saturating_sub(self.rest.len());
+        match next_param(self.rest, true) {
+            Ok(Some((name, value, after))) => {
+                self.rest = after;
+                Some(Ok(Param { name, value }))
+            }
+            Ok(None) => None,
+            Err((rel, encoding)) => {
+                self.rest = &[];
+                let offset = SCHEME_LEN.saturating_add(consumed).saturating_add(rel);
+                Some(Err(if encoding {
+                    HeaderError::InvalidEncoding { offset }
+                } else {
+                    HeaderError::Malformed { offset }
+                }))
+            }
+        }
+    }
+}
+
 impl<'a> AuthorizationHeader<'a> {
     /// Parses and validates a whole header value.
     pub fn parse(value: &'a str) -> Result<Self, HeaderError> {
-        let bytes = value.as_bytes();
-        let (scheme, rest) = bytes.split_at(bytes.len().min(5));
-        if !scheme.eq_ignore_ascii_case(b"OAuth") {
-            return Err(HeaderError::NotOAuth);
+        for param in checked_params(value)? {
+            param?;
         }
-        match rest.first() {
-            None => {}
-            Some(&b) if is_ows(b) => {}
-            Some(_) => return Err(HeaderError::NotOAuth),
-        }
-        let header = AuthorizationHeader {
-            params: rest,
-            base: 5,
-        };
-        let mut cursor = rest;
-        loop {
-            let offset = header
-                .base
-                .saturating_add(rest.len().saturating_sub(cursor.len()));
-            match next_param(cursor) {
-                Ok(Some((_, _, after))) => cursor = after,
-                Ok(None) => return Ok(header),
-                Err((rel, encoding)) => {
-                    let offset = offset.saturating_add(rel);
-                    return Err(if encoding {
-                        HeaderError::InvalidEncoding { offset }
-                    } else {
-                        HeaderError::Malformed { offset }
-                    });
-                }
-            }
-        }
+        Ok(AuthorizationHeader {
+            params: after_scheme(value)?,
+        })
     }
 
     /// The parameters in order, `realm` included.
@@ -220,13 +255,10 @@ impl<'a> Iterator for HeaderParams<'a> {
     type Item = Param<'a>;
 
     fn next(&mut self) -> Option<Param<'a>> {
-        match next_param(self.rest) {
+        match next_param(self.rest, false) {
             Ok(Some((name, value, rest))) => {
                 self.rest = rest;
-                Some(Param {
-                    name: Text::encoded_unchecked(name, Mode::Strict),
-                    value: Text::encoded_unchecked(value, Mode::Strict),
-                })
+                Some(Param { name, value })
             }
             _ => {
                 self.rest = &[];

@@ -17,7 +17,7 @@
 
 use super::base_string::write_base_string;
 use super::client::is_token;
-use super::header::{AuthorizationHeader, HeaderError};
+use super::header::{HeaderError, checked_params};
 use super::nonce::{NonceError, NonceKey, NonceStore};
 use super::params::{Param, ParamError, ParamList};
 use super::problem::Problem;
@@ -110,26 +110,41 @@ impl<'a> Slots<'a> {
     /// Files a protocol parameter; duplicates are refused. Returns whether
     /// the parameter is `oauth_signature` (which is not signed).
     fn assign(&mut self, p: &Param<'a>) -> Result<bool, Problem> {
-        let (slot, name) = match () {
-            _ if p.name.eq_str("oauth_consumer_key") => {
-                (&mut self.consumer_key, "oauth_consumer_key")
-            }
-            _ if p.name.eq_str("oauth_token") => (&mut self.token, "oauth_token"),
-            _ if p.name.eq_str("oauth_signature_method") => {
-                (&mut self.signature_method, "oauth_signature_method")
-            }
-            _ if p.name.eq_str("oauth_signature") => (&mut self.signature, "oauth_signature"),
-            _ if p.name.eq_str("oauth_timestamp") => (&mut self.timestamp, "oauth_timestamp"),
-            _ if p.name.eq_str("oauth_nonce") => (&mut self.nonce, "oauth_nonce"),
-            _ if p.name.eq_str("oauth_version") => (&mut self.version, "oauth_version"),
-            _ if p.name.eq_str("oauth_callback") => (&mut self.callback, "oauth_callback"),
-            _ if p.name.eq_str("oauth_verifier") => (&mut self.verifier, "oauth_verifier"),
-            _ => return Ok(false),
+        const NAMES: [&str; 9] = [
+            "oauth_consumer_key",
+            "oauth_token",
+            "oauth_signature_method",
+            "oauth_signature",
+            "oauth_timestamp",
+            "oauth_nonce",
+            "oauth_version",
+            "oauth_callback",
+            "oauth_verifier",
+        ];
+        // Protocol names are nearly always sent unencoded: match raw bytes,
+        // and fall back to decoding only for an encoded name.
+        let index = if p.name.is_verbatim() {
+            NAMES.iter().position(|n| n.as_bytes() == p.name.raw())
+        } else {
+            NAMES.iter().position(|n| p.name.eq_str(n))
+        };
+        let Some(index) = index else { return Ok(false) };
+        let name = NAMES.get(index).copied().unwrap_or("oauth_*");
+        let slot = match index {
+            0 => &mut self.consumer_key,
+            1 => &mut self.token,
+            2 => &mut self.signature_method,
+            3 => &mut self.signature,
+            4 => &mut self.timestamp,
+            5 => &mut self.nonce,
+            6 => &mut self.version,
+            7 => &mut self.callback,
+            _ => &mut self.verifier,
         };
         if slot.replace(p.value).is_some() {
             return Err(Problem::ParameterRejected { name });
         }
-        Ok(name == "oauth_signature")
+        Ok(index == 3)
     }
 }
 
@@ -199,9 +214,12 @@ impl<'a, const N: usize> SignedRequest<'a, N> {
         let mut realm = None;
         let mut header = ParamList::new();
         if let Some(value) = parts.authorization {
-            match AuthorizationHeader::parse(value) {
-                Ok(h) => {
-                    for p in h.params() {
+            match checked_params(value) {
+                Ok(params) => {
+                    for p in params {
+                        let p = p.map_err(|_| Problem::ParameterRejected {
+                            name: "Authorization",
+                        })?;
                         if p.name.eq_str("realm") {
                             if realm.is_some() {
                                 return Err(Problem::ParameterRejected { name: "realm" });

@@ -1,0 +1,108 @@
+//! Proves the hot paths make zero heap allocations: a counting global
+//! allocator, armed only on this thread while the closure runs.
+
+// A global allocator cannot be written without `unsafe`; the crate itself
+// forbids it.
+#![allow(unsafe_code)]
+
+use latch_core::UnixTime;
+use latch_core::oauth1::{
+    Endpoint, MemoryNonceStore, Policy, ProtocolParams, Request, RequestParts, Secrets,
+    SignatureMethod, SignedRequest,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: the allocator may run while thread-locals are torn down.
+    let _ = ARMED.try_with(|armed| {
+        if armed.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    COUNT.with(|c| c.set(0));
+    ARMED.with(|a| a.set(true));
+    let r = f();
+    ARMED.with(|a| a.set(false));
+    (r, COUNT.with(Cell::get))
+}
+
+const URL: &str = "https://api.example.com/1.1/statuses/home_timeline.json?count=20&since_id=12345&include_entities=true&trim_user=false";
+
+#[test]
+fn counter_sees_allocations() {
+    // The instrument works: a Vec allocates.
+    let (_, n) = allocations(|| std::hint::black_box(vec![1u8; 64]));
+    assert!(n >= 1);
+}
+
+#[test]
+fn sign_and_verify_allocate_nothing() {
+    let oauth = ProtocolParams {
+        token: Some("370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb"),
+        timestamp: Some(1_318_622_958),
+        nonce: Some("kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"),
+        ..ProtocolParams::new("xvz1evFS4wEEPTGEFPHBog", SignatureMethod::HmacSha1)
+    };
+    let secrets = Secrets::new(
+        "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+        "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+    );
+    let mut out = [0u8; 1024];
+    let mut header_len = 0;
+
+    let (signed, n) = allocations(|| {
+        let mut req = Request::<16>::new("GET", URL)?;
+        header_len = req.sign_to_slice(&oauth, &secrets, &mut out)?;
+        Ok::<_, latch_core::oauth1::SignError>(())
+    });
+    signed.unwrap();
+    assert_eq!(n, 0, "signing allocated {n} times");
+
+    let header = std::str::from_utf8(&out[..header_len]).unwrap().to_owned();
+    let mut nonces = MemoryNonceStore::<64>::new();
+    let (verified, n) = allocations(|| {
+        let parts = RequestParts {
+            method: "GET",
+            url: URL,
+            authorization: Some(&header),
+            form_body: None,
+        };
+        let req =
+            SignedRequest::<16>::parse(parts, Endpoint::ProtectedResource, Policy::default())?;
+        req.verify(&secrets, UnixTime(1_318_622_960), &mut nonces)
+    });
+    assert_eq!(verified, Ok(()));
+    assert_eq!(n, 0, "verifying allocated {n} times");
+}
