@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one test command (README.md): installs what it needs, idempotently,
+# then runs every check. Used by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: rustfmt, clippy, thumbv7em-none-eabihf, nightly rust-src"
+rustup component add rustfmt clippy >/dev/null
+rustup target add thumbv7em-none-eabihf >/dev/null
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal >/dev/null
+fi
+rustup +nightly component add rust-src >/dev/null
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "latch-core builds for thumbv7em-none-eabihf (no std)"
+cargo build -p latch-core --target thumbv7em-none-eabihf
+
+step "latch-core builds against a sysroot with only core (no alloc sneaks in)"
+CARGO_TARGET_DIR=target/build-std-core \
+    cargo +nightly build -Z build-std=core -p latch-core --target thumbv7em-none-eabihf
+
+step "cargo test --workspace"
+cargo test --workspace
