@@ -17,7 +17,11 @@ use proptest::prelude::*;
 use std::num::NonZeroU64;
 
 /// RFC 5849 §3.6: everything but ALPHA, DIGIT, '-', '.', '_', '~'.
-const RFC5849: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const RFC5849: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, RFC5849).to_string()
@@ -43,7 +47,12 @@ impl Input {
             ("oauth_nonce".to_owned(), self.nonce.clone()),
             (
                 "oauth_signature_method".to_owned(),
-                if self.sha256 { "HMAC-SHA256" } else { "HMAC-SHA1" }.to_owned(),
+                if self.sha256 {
+                    "HMAC-SHA256"
+                } else {
+                    "HMAC-SHA1"
+                }
+                .to_owned(),
             ),
             ("oauth_timestamp".to_owned(), self.timestamp.to_string()),
         ];
@@ -65,8 +74,17 @@ impl Input {
             .map(|(k, v)| (enc(k), enc(v)))
             .collect();
         pairs.sort();
-        let normalized = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-        let base = format!("{}&{}&{}", self.method.to_uppercase(), enc(&self.base_uri), enc(&normalized));
+        let normalized = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let base = format!(
+            "{}&{}&{}",
+            self.method.to_uppercase(),
+            enc(&self.base_uri),
+            enc(&normalized)
+        );
         let token_secret = self.token.as_ref().map_or("", |(_, s)| s.as_str());
         let key = format!("{}&{}", enc(&self.consumer_secret), enc(token_secret));
         let mac: Vec<u8> = if self.sha256 {
@@ -90,7 +108,11 @@ impl Input {
         if !query.is_empty() {
             url.push('?');
             url.push_str(
-                &query.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&"),
+                &query
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                    .collect::<Vec<_>>()
+                    .join("&"),
             );
         }
         let mut req = Request::<64>::new(&self.method, &url).unwrap();
@@ -104,10 +126,17 @@ impl Input {
             version: self.version,
             ..ProtocolParams::new(
                 &self.consumer_key,
-                if self.sha256 { SignatureMethod::HmacSha256 } else { SignatureMethod::HmacSha1 },
+                if self.sha256 {
+                    SignatureMethod::HmacSha256
+                } else {
+                    SignatureMethod::HmacSha1
+                },
             )
         };
-        let secrets = Secrets::new(&self.consumer_secret, self.token.as_ref().map_or("", |(_, s)| s.as_str()));
+        let secrets = Secrets::new(
+            &self.consumer_secret,
+            self.token.as_ref().map_or("", |(_, s)| s.as_str()),
+        );
         let mut out = vec![0u8; 8192];
         let n = req.sign_to_slice(&oauth, &secrets, &mut out).unwrap();
         signature_of(std::str::from_utf8(&out[..n]).unwrap())
@@ -118,7 +147,10 @@ impl Input {
         let mut list = self.params.clone();
         list.sort();
         let request = oauth1_request::ParameterList::new(list);
-        let client = oauth1_request::Credentials::new(self.consumer_key.as_str(), self.consumer_secret.as_str());
+        let client = oauth1_request::Credentials::new(
+            self.consumer_key.as_str(),
+            self.consumer_secret.as_str(),
+        );
         let mut builder = oauth1_request::Builder::new(client, oauth1_request::HmacSha1::new());
         if let Some((t, s)) = &self.token {
             builder.token(oauth1_request::Credentials::new(t.as_str(), s.as_str()));
@@ -135,7 +167,10 @@ impl Input {
 fn signature_of(header: &str) -> String {
     let start = header.find("oauth_signature=\"").unwrap() + "oauth_signature=\"".len();
     let end = start + header[start..].find('"').unwrap();
-    percent_encoding::percent_decode_str(&header[start..end]).decode_utf8().unwrap().into_owned()
+    percent_encoding::percent_decode_str(&header[start..end])
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
 }
 
 fn input(
@@ -161,11 +196,20 @@ fn input(
 }
 
 fn any_text() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-zA-Z0-9._~-]{0,10}", "[ !*'();:@&=+$,/?#\\[\\]%]{0,5}", "\\PC{0,8}"]
+    prop_oneof![
+        "[a-zA-Z0-9._~-]{0,10}",
+        "[ !*'();:@&=+$,/?#\\[\\]%]{0,5}",
+        "\\PC{0,8}"
+    ]
 }
 
 fn creds() -> impl Strategy<Value = (String, String, String, u64)> {
-    ("[a-zA-Z0-9]{1,16}", "\\PC{0,20}", "[a-zA-Z0-9]{1,32}", 1u64..4_000_000_000)
+    (
+        "[a-zA-Z0-9]{1,16}",
+        "\\PC{0,20}",
+        "[a-zA-Z0-9]{1,32}",
+        1u64..4_000_000_000,
+    )
 }
 
 proptest! {
@@ -204,8 +248,18 @@ proptest! {
 /// its signature for such a request.
 #[test]
 fn oauth1_request_sorts_decoded_text() {
-    let params = vec![("a-".to_owned(), "1".to_owned()), ("a/".to_owned(), "2".to_owned())];
-    let i = input(params, "GET", None, ("ck".into(), "cs".into(), "n".into(), 1), false, false);
+    let params = vec![
+        ("a-".to_owned(), "1".to_owned()),
+        ("a/".to_owned(), "2".to_owned()),
+    ];
+    let i = input(
+        params,
+        "GET",
+        None,
+        ("ck".into(), "cs".into(), "n".into(), 1),
+        false,
+        false,
+    );
     assert_eq!(i.latch(), i.reference());
     assert_ne!(i.oauth1_request(), i.reference());
 }
