@@ -28,4 +28,9 @@ CARGO_TARGET_DIR=target/build-std-core \
     cargo +nightly build -Z build-std=core -p latch-core --target thumbv7em-none-eabihf
 
 step "cargo test --workspace"
-cargo test --workspace
+log=$(mktemp)
+cargo test --workspace 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1); if ($i ~ /^ignored/) s += $(i-1) } }
+     END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"

@@ -8,7 +8,7 @@
 //! `%` escape or decoded bytes that are not UTF-8 end the iteration with an
 //! error carrying the byte offset.
 
-use crate::percent::{self, DecodeError, Mode};
+use crate::percent::{DecodeError, Mode};
 use crate::text::Text;
 use core::fmt;
 
@@ -76,13 +76,12 @@ pub struct Pairs<'a> {
 }
 
 fn checked(raw: &[u8], base: usize) -> Result<Text<'_>, FormError> {
-    match percent::validate(raw, Mode::Form) {
-        Ok(()) => Ok(Text::encoded_unchecked(raw, Mode::Form)),
-        Err(DecodeError::InvalidEscape { offset }) => Err(FormError::InvalidEscape {
+    Text::encoded(raw, Mode::Form).map_err(|e| match e {
+        DecodeError::InvalidEscape { offset } => FormError::InvalidEscape {
             offset: base.saturating_add(offset),
-        }),
-        Err(_) => Err(FormError::InvalidUtf8 { offset: base }),
-    }
+        },
+        _ => FormError::InvalidUtf8 { offset: base },
+    })
 }
 
 impl<'a> Iterator for Pairs<'a> {

@@ -63,12 +63,13 @@ impl<'a> Text<'a> {
         })
     }
 
-    /// Percent-encoded text the caller has already validated.
-    pub(crate) const fn encoded_unchecked(raw: &'a [u8], mode: Mode) -> Self {
+    /// Percent-encoded text whose "all unreserved" flag the caller computed
+    /// while scanning it; validation is the caller's job too.
+    pub(crate) const fn encoded_prescanned(raw: &'a [u8], mode: Mode, simple: bool) -> Self {
         Text {
             raw,
             kind: Kind::Encoded(mode),
-            simple: all_unreserved(raw),
+            simple,
         }
     }
 

@@ -90,16 +90,46 @@ fn skip_separators(input: &[u8]) -> &[u8] {
     input.get(n..).unwrap_or(&[])
 }
 
+/// Scans a token; returns its length and whether it is all unreserved.
+fn scan_token(input: &[u8]) -> (usize, bool) {
+    let mut simple = true;
+    for (i, &b) in input.iter().enumerate() {
+        if percent::is_unreserved(b) {
+            continue;
+        }
+        if !is_tchar(b) {
+            return (i, simple);
+        }
+        simple = false;
+    }
+    (input.len(), simple)
+}
+
+/// Scans the inside of a quoted value (after the opening quote): returns
+/// the offset of the closing quote and whether the value is all unreserved,
+/// or the offset of a forbidden byte (or of the end, when unterminated).
+fn scan_quoted(input: &[u8]) -> Result<(usize, bool), usize> {
+    let mut simple = true;
+    for (i, &b) in input.iter().enumerate() {
+        if percent::is_unreserved(b) {
+            continue;
+        }
+        match b {
+            b'"' => return Ok((i, simple)),
+            b'\\' | 0x00..=0x1F | 0x7F => return Err(i),
+            _ => simple = false,
+        }
+    }
+    Err(input.len())
+}
+
 fn next_param(input: &[u8], check_encoding: bool) -> Step<'_> {
     let at = |rest: &[u8]| input.len().saturating_sub(rest.len());
     let rest = skip_separators(input);
     if rest.is_empty() {
         return Ok(None);
     }
-    let name_len = rest
-        .iter()
-        .position(|&b| !is_tchar(b))
-        .unwrap_or(rest.len());
+    let (name_len, name_simple) = scan_token(rest);
     if name_len == 0 {
         return Err((at(rest), false));
     }
@@ -109,27 +139,20 @@ fn next_param(input: &[u8], check_encoding: bool) -> Step<'_> {
         return Err((at(rest), false));
     };
     let rest = skip_ows(rest);
-    let (value, rest) = match rest.split_first() {
-        Some((b'"', inner)) => {
-            let close = inner
-                .iter()
-                .position(|&b| b == b'"')
-                .ok_or((at(rest), false))?;
-            let (value, after) = inner.split_at(close);
-            if let Some(bad) = value
-                .iter()
-                .position(|&b| b == b'\\' || b < 0x20 || b == 0x7F)
-            {
-                return Err((at(inner).saturating_add(bad), false));
+    let (value, value_simple, rest) = match rest.split_first() {
+        Some((b'"', inner)) => match scan_quoted(inner) {
+            Ok((close, simple)) => {
+                let (value, after) = inner.split_at(close);
+                (value, simple, after.get(1..).unwrap_or(&[]))
             }
-            (value, after.get(1..).unwrap_or(&[]))
-        }
+            // An unterminated quote is reported at the quote itself.
+            Err(bad) if bad == inner.len() => return Err((at(rest), false)),
+            Err(bad) => return Err((at(inner).saturating_add(bad), false)),
+        },
         _ => {
-            let n = rest
-                .iter()
-                .position(|&b| !is_tchar(b))
-                .unwrap_or(rest.len());
-            rest.split_at(n)
+            let (n, simple) = scan_token(rest);
+            let (value, after) = rest.split_at(n);
+            (value, simple, after)
         }
     };
     let rest = skip_ows(rest);
@@ -137,22 +160,18 @@ fn next_param(input: &[u8], check_encoding: bool) -> Step<'_> {
         None | Some(b',') => {}
         Some(_) => return Err((at(rest), false)),
     }
-    let mut texts = [Text::plain(""); 2];
-    for (slot, part) in texts.iter_mut().zip([name, value]) {
-        *slot = if check_encoding {
-            Text::encoded(part, Mode::Strict).map_err(|_| {
-                // `part` lies inside `input`: its offset is the pointer distance.
-                (
-                    (part.as_ptr() as usize).saturating_sub(input.as_ptr() as usize),
-                    true,
-                )
-            })?
-        } else {
-            Text::encoded_unchecked(part, Mode::Strict)
-        };
+    for (part, simple) in [(name, name_simple), (value, value_simple)] {
+        if check_encoding && !simple && percent::validate(part, Mode::Strict).is_err() {
+            // `part` lies inside `input`: its offset is the pointer distance.
+            let offset = (part.as_ptr() as usize).saturating_sub(input.as_ptr() as usize);
+            return Err((offset, true));
+        }
     }
-    let [name, value] = texts;
-    Ok(Some((name, value, rest)))
+    Ok(Some((
+        Text::encoded_prescanned(name, Mode::Strict, name_simple),
+        Text::encoded_prescanned(value, Mode::Strict, value_simple),
+        rest,
+    )))
 }
 
 fn skip_ows(input: &[u8]) -> &[u8] {
