@@ -1,7 +1,7 @@
 //! [`Text`]: a parameter name or value borrowed from its source, still in the
 //! encoding it arrived in, decoded lazily.
 
-use crate::buf::{BufferTooSmall, Sink};
+use crate::buf::{BufferTooSmall, CapacityError, Sink};
 use crate::percent::{self, Decode, DecodeError, Encode, Mode};
 use core::cmp::Ordering;
 use core::fmt;
@@ -127,6 +127,18 @@ impl<'a> Text<'a> {
                 required: self.raw.len(),
             }),
         }
+    }
+
+    /// The decoded text copied into a fixed-capacity string; longer text is
+    /// a [`CapacityError`].
+    pub fn to_heapless<const N: usize>(&self) -> Result<heapless::String<N>, CapacityError> {
+        let mut bytes = heapless::Vec::<u8, N>::new();
+        for b in self.decoded() {
+            bytes.push(b).map_err(|_| CapacityError { capacity: N })?;
+        }
+        // Validated and plain texts decode to UTF-8; anything else is refused
+        // rather than guessed at.
+        heapless::String::from_utf8(bytes).map_err(|_| CapacityError { capacity: N })
     }
 
     /// Whether the decoded text equals `s`.

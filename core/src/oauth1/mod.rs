@@ -10,11 +10,14 @@
 //! * [`ParamList`] is the fixed-capacity parameter list the signature base
 //!   string (§3.4.1) is normalised over; the base string is streamed into the
 //!   MAC and never built whole.
+//! * [`Login`] → [`PendingAuthorization`] → [`AuthorizedLogin`] is the
+//!   consumer's three-legged login (§2) as a typed, sans-IO state machine.
 //! * [`NonceStore`] is how the provider remembers nonces; [`MemoryNonceStore`]
 //!   is a fixed-capacity table for firmware and tests.
 
 mod base_string;
 mod client;
+mod consumer;
 mod header;
 mod nonce;
 mod params;
@@ -24,6 +27,10 @@ mod signature;
 
 pub use base_string::write_base_string;
 pub use client::{ProtocolParams, Request, SignError};
+pub use consumer::{
+    AuthorizedLogin, ConsumerConfig, ConsumerError, Credentials, Login, PendingAuthorization,
+    TokenCredentials,
+};
 pub use header::{AuthorizationHeader, HeaderError, HeaderParams, write_authorization};
 pub use nonce::{MemoryNonceStore, NonceError, NonceKey, NonceStore};
 pub use params::{Param, ParamError, ParamList};
