@@ -5,4 +5,9 @@
 //! The shell moves bytes and reads clocks and RNGs; every protocol decision
 //! is made by the core.
 
+pub mod admin;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod keys;
 pub mod sign;

@@ -1,6 +1,9 @@
 //! The `latch` command line (DESIGN.md, "CLI contract").
 
 use clap::{Parser, Subcommand, error::ErrorKind};
+use latch_host::admin::{self, AdminError, NewClient};
+use latch_host::config::{self, FileConfig};
+use latch_host::db::Db;
 use latch_host::sign::{SignInput, authorization_header};
 use std::process::ExitCode;
 
@@ -19,6 +22,65 @@ struct Cli {
 enum Command {
     /// Print the OAuth 1.0a Authorization header value for a request.
     Sign(SignArgs),
+    /// Manage registered clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Where the database is: `--db URL` or `--config FILE`.
+#[derive(clap::Args)]
+struct DbArgs {
+    /// Database URL (sqlite://FILE or postgres://...); default sqlite://latch.db.
+    #[arg(long, conflicts_with = "config")]
+    db: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints {"client_id": ..., "client_secret": ...}.
+    Add {
+        /// Display name shown on the consent page.
+        #[arg(long)]
+        name: String,
+        /// Allowed redirect URI (also an allowed OAuth1 callback); repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed scopes, space-separated.
+        #[arg(long)]
+        scope: Option<String>,
+        /// A public client: no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user who can log in on the consent pages.
+    Add {
+        /// The user name.
+        username: String,
+        /// The password (visible in the process list; prefer --password-stdin).
+        #[arg(
+            long,
+            required_unless_present = "password_stdin",
+            conflicts_with = "password_stdin"
+        )]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -68,8 +130,42 @@ struct SignArgs {
 }
 
 fn fail(message: &str) -> ExitCode {
+    fail_with(2, message)
+}
+
+fn fail_with(code: u8, message: &str) -> ExitCode {
     eprintln!("latch: {message}");
-    ExitCode::from(2)
+    ExitCode::from(code)
+}
+
+/// Opens the database and keys named by `--db` / `--config`.
+async fn open(args: &DbArgs) -> Result<(Db, latch_host::keys::Keys), AdminError> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let url = config::resolve_db(args.db.as_deref(), &file)?;
+    // Keys first: a bad key configuration must not leave a new empty database.
+    let keys = admin::resolve_keys(&file, &url)?;
+    let db = Db::open(&url).await?;
+    Ok((db, keys))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("latch: cannot start the async runtime: {e}");
+            std::process::exit(1)
+        })
+}
+
+fn admin_result(r: Result<(), AdminError>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail_with(e.exit_code(), &e.to_string()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -116,6 +212,60 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail(&format!("sign: {e}")),
             }
+        }
+        Command::Client(ClientCommand::Add {
+            name,
+            redirect_uris,
+            scope,
+            public,
+            db,
+        }) => {
+            let new = NewClient {
+                name,
+                redirect_uris,
+                scope,
+                public,
+            };
+            if let Err(e) = admin::check_client(&new) {
+                return fail_with(e.exit_code(), &e.to_string());
+            }
+            admin_result(runtime().block_on(async {
+                let (db, keys) = open(&db).await?;
+                let issued = admin::add_client(&db, &keys, &new).await;
+                db.close().await;
+                let issued = issued?;
+                println!("{}", serde_json::to_string(&issued).unwrap_or_default());
+                Ok(())
+            }))
+        }
+        Command::User(UserCommand::Add {
+            username,
+            password,
+            password_stdin,
+            db,
+        }) => {
+            let password = match (password, password_stdin) {
+                (Some(p), _) => p,
+                (None, _) => {
+                    let mut line = String::new();
+                    if let Err(e) = std::io::stdin().read_line(&mut line) {
+                        return fail(&format!("cannot read the password from stdin: {e}"));
+                    }
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            if let Err(e) = admin::check_username(&username) {
+                return fail_with(e.exit_code(), &e.to_string());
+            }
+            if password.is_empty() {
+                return fail("the password must not be empty");
+            }
+            admin_result(runtime().block_on(async {
+                let (db, _keys) = open(&db).await?;
+                let added = admin::add_user(&db, &username, &password).await;
+                db.close().await;
+                added
+            }))
         }
     }
 }

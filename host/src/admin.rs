@@ -1,0 +1,233 @@
+//! `latch client add` and `latch user add`: validate everything first, then
+//! write one row, so bad input never leaves anything half-written.
+
+use crate::config::{ConfigError, DbUrl, FileConfig};
+use crate::crypto::{self, CryptoError, SecretBox};
+use crate::db::{ClientRow, Db, DbError};
+use crate::keys::{self, KeyError, Keys};
+use base64ct::{Base64UrlUnpadded, Encoding};
+
+/// Why an administrative command failed; `exit_code` says whose fault.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Input the user can fix.
+    #[error("{0}")]
+    Input(String),
+    /// Configuration problems.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Keys could not be read or made.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Sealing or hashing failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl AdminError {
+    /// 2 for input the user can fix (bad flags, duplicates, bad config), 1
+    /// for failures of the machine.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AdminError::Input(_)
+            | AdminError::Config(_)
+            | AdminError::Db(DbError::Duplicate(_)) => 2,
+            AdminError::Keys(KeyError::Invalid(_)) | AdminError::Db(DbError::Open { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The server keys for `db`: from the configuration, else (SQLite only) from
+/// the key file beside the database, created on first use.
+pub fn resolve_keys(file: &FileConfig, db: &DbUrl) -> Result<Keys, AdminError> {
+    if let Some(k) = &file.keys {
+        return Ok(k.decode()?);
+    }
+    match db {
+        DbUrl::Sqlite { file, .. } => Ok(keys::load_or_create(&keys::key_file_for(
+            std::path::Path::new(file),
+        ))?),
+        DbUrl::Postgres(_) => Err(AdminError::Input(
+            "PostgreSQL needs [keys] in the config file (replicas must share them)".into(),
+        )),
+    }
+}
+
+/// 128 random bits for ids, 256 for secrets, base64url without padding.
+pub fn random_token(bytes: usize) -> Result<String, AdminError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|_| AdminError::Crypto(CryptoError::Rng))?;
+    Ok(Base64UrlUnpadded::encode_string(&buf))
+}
+
+/// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+pub fn valid_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// RFC 6749 §3.1.2: an absolute URI without a fragment; Latch takes
+/// http(s) only.
+fn check_redirect_uri(uri: &str) -> Result<(), AdminError> {
+    let bad = |why: &str| AdminError::Input(format!("invalid --redirect-uri {uri:?}: {why}"));
+    if uri.contains('#') {
+        return Err(bad("must not contain a fragment"));
+    }
+    latch_core::url::Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
+    Ok(())
+}
+
+/// What `latch client add` was asked for.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Display name.
+    pub name: String,
+    /// Redirect URIs (and OAuth1 callbacks).
+    pub redirect_uris: Vec<String>,
+    /// Space-separated allowed scopes.
+    pub scope: Option<String>,
+    /// Public client (no secret).
+    pub public: bool,
+}
+
+/// The credentials of a new client.
+#[derive(Debug, serde::Serialize)]
+pub struct IssuedClient {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`, absent for public clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// Checks a new client's fields.
+pub fn check_client(c: &NewClient) -> Result<String, AdminError> {
+    let name = c.name.trim();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(AdminError::Input(
+            "--name must be non-empty text without control characters".into(),
+        ));
+    }
+    for uri in &c.redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    let scope = c
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>();
+    if let Some(bad) = scope.iter().find(|s| !valid_scope_token(s)) {
+        return Err(AdminError::Input(format!(
+            "invalid scope token {bad:?} in --scope"
+        )));
+    }
+    Ok(scope.join(" "))
+}
+
+/// Registers a client and returns its credentials.
+pub async fn add_client(db: &Db, keys: &Keys, c: &NewClient) -> Result<IssuedClient, AdminError> {
+    let scope = check_client(c)?;
+    let client_id = random_token(16)?;
+    let secret = if c.public {
+        None
+    } else {
+        Some(random_token(32)?)
+    };
+    let secret_box = match &secret {
+        Some(s) => Some(SecretBox::new(&keys.secret_box).seal(&client_id, s)?),
+        None => None,
+    };
+    db.insert_client(&ClientRow {
+        id: client_id.clone(),
+        name: c.name.trim().to_owned(),
+        secret_box,
+        public: c.public,
+        redirect_uris: c.redirect_uris.clone(),
+        scope,
+    })
+    .await?;
+    Ok(IssuedClient {
+        client_id,
+        client_secret: secret,
+    })
+}
+
+/// Checks a username: 1–64 characters, no whitespace or control characters.
+pub fn check_username(u: &str) -> Result<(), AdminError> {
+    if u.is_empty()
+        || u.chars().count() > 64
+        || u.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(AdminError::Input(
+            "USERNAME must be 1-64 characters without spaces or control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds a user with an argon2id password hash.
+pub async fn add_user(db: &Db, username: &str, password: &str) -> Result<(), AdminError> {
+    check_username(username)?;
+    if password.is_empty() {
+        return Err(AdminError::Input("the password must not be empty".into()));
+    }
+    let hash = crypto::hash_password(password)?;
+    db.insert_user(username, &hash).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_tokens() {
+        assert!(valid_scope_token("read:all"));
+        assert!(!valid_scope_token("a\"b"));
+        assert!(!valid_scope_token("a\\b"));
+        assert!(!valid_scope_token(""));
+    }
+
+    #[test]
+    fn client_checks() {
+        let ok = NewClient {
+            name: " App ".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            scope: Some("read  write".into()),
+            public: false,
+        };
+        assert_eq!(check_client(&ok).unwrap(), "read write");
+        let frag = NewClient {
+            redirect_uris: vec!["https://a/cb#x".into()],
+            ..ok.clone()
+        };
+        assert!(
+            check_client(&frag)
+                .unwrap_err()
+                .to_string()
+                .contains("fragment")
+        );
+        let rel = NewClient {
+            redirect_uris: vec!["/cb".into()],
+            ..ok.clone()
+        };
+        assert!(check_client(&rel).is_err());
+        let scope = NewClient {
+            scope: Some("a\"b".into()),
+            ..ok.clone()
+        };
+        assert!(check_client(&scope).is_err());
+        let name = NewClient {
+            name: " ".into(),
+            ..ok
+        };
+        assert!(check_client(&name).is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! Storage through sqlx: SQLite by default (file created if missing, WAL
+//! mode), PostgreSQL by URL, one set of portable migrations for both
+//! (`host/migrations/`), one code path through sqlx's `Any` driver. SQL uses
+//! `$N` placeholders, which both backends accept.
+
+use crate::config::DbUrl;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor, Row};
+use std::time::Duration;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {message}")]
+    Open {
+        /// The URL (password removed).
+        url: String,
+        /// Why (one line).
+        message: String,
+    },
+    /// A row with this key exists already.
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Other(#[from] sqlx::Error),
+}
+
+/// A connection pool plus what kind of database it is.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    sqlite: bool,
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// A client row.
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    /// `client_id` (also the OAuth1 consumer key).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The sealed secret; `None` for public clients.
+    pub secret_box: Option<String>,
+    /// Whether the client is public (no secret).
+    pub public: bool,
+    /// Registered redirect URIs (also the allowed OAuth1 callbacks).
+    pub redirect_uris: Vec<String>,
+    /// Allowed scopes, space-separated.
+    pub scope: String,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Db {
+    /// Opens (creating an SQLite file if missing) and migrates.
+    pub async fn open(url: &DbUrl) -> Result<Self, DbError> {
+        install_default_drivers();
+        let (conn_url, shown, sqlite) = match url {
+            DbUrl::Sqlite { file, .. } => (
+                format!("sqlite://{file}?mode=rwc"),
+                format!("sqlite://{file}"),
+                true,
+            ),
+            DbUrl::Postgres(u) => (u.clone(), redact(u), false),
+        };
+        let open_err = |e: &dyn std::fmt::Display| DbError::Open {
+            url: shown.clone(),
+            message: e.to_string().replace('\n', " "),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&conn_url)
+            .await
+            .map_err(|e| open_err(&e))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| open_err(&e))?;
+        Ok(Db { pool, sqlite })
+    }
+
+    /// Whether this is SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite
+    }
+
+    /// The pool, for the server's queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Inserts a client; a duplicate id is [`DbError::Duplicate`].
+    pub async fn insert_client(&self, c: &ClientRow) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(c.secret_box.as_deref())
+        .bind(i64::from(c.public))
+        .bind(c.redirect_uris.join("\n"))
+        .bind(&c.scope)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
+        Ok(())
+    }
+
+    /// Looks a client up by id.
+    pub async fn client(&self, id: &str) -> Result<Option<ClientRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT id, name, secret_box, public, redirect_uris, scope FROM clients WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let uris: String = r.try_get("redirect_uris")?;
+            Ok(ClientRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                secret_box: r.try_get("secret_box")?,
+                public: r.try_get::<i64, _>("public")? != 0,
+                redirect_uris: uris
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                scope: r.try_get("scope")?,
+            })
+        })
+        .transpose()
+        .map_err(DbError::Other)
+    }
+
+    /// Inserts a user; a duplicate name is [`DbError::Duplicate`].
+    pub async fn insert_user(&self, username: &str, password_hash: &str) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(password_hash)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| duplicate(e, || format!("user {username:?}")))?;
+        Ok(())
+    }
+
+    /// A user's password hash.
+    pub async fn password_hash(&self, username: &str) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
+    }
+
+    /// Closes the pool (flushes SQLite's WAL on the last connection).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn duplicate(e: sqlx::Error, what: impl FnOnce() -> String) -> DbError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Duplicate(what()),
+        _ => DbError::Other(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn temp_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db").display().to_string();
+        let db = Db::open(&DbUrl::Sqlite {
+            url: format!("sqlite://{file}"),
+            file,
+        })
+        .await
+        .unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn clients_and_users_round_trip() {
+        let (_dir, db) = temp_db().await;
+        let c = ClientRow {
+            id: "cid".into(),
+            name: "App".into(),
+            secret_box: Some("box".into()),
+            public: false,
+            redirect_uris: vec!["https://a/cb".into(), "http://127.0.0.1/cb".into()],
+            scope: "read write".into(),
+        };
+        db.insert_client(&c).await.unwrap();
+        let got = db.client("cid").await.unwrap().unwrap();
+        assert_eq!(got.redirect_uris, c.redirect_uris);
+        assert_eq!(got.secret_box.as_deref(), Some("box"));
+        assert!(!got.public);
+        assert!(db.client("nope").await.unwrap().is_none());
+        assert!(matches!(
+            db.insert_client(&c).await,
+            Err(DbError::Duplicate(_))
+        ));
+        db.insert_user("alice", "h").await.unwrap();
+        assert!(matches!(
+            db.insert_user("alice", "h2").await,
+            Err(DbError::Duplicate(_))
+        ));
+        assert_eq!(
+            db.password_hash("alice").await.unwrap().as_deref(),
+            Some("h")
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_mode() {
+        let (_dir, db) = temp_db().await;
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(mode, "wal");
+    }
+}
