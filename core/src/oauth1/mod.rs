@@ -12,12 +12,15 @@
 //!   MAC and never built whole.
 //! * [`Login`] → [`PendingAuthorization`] → [`AuthorizedLogin`] is the
 //!   consumer's three-legged login (§2) as a typed, sans-IO state machine.
+//! * [`issue_temporary`], [`authorize`] and [`issue_token`] are the
+//!   provider's decisions in that flow, with storage left to the caller.
 //! * [`NonceStore`] is how the provider remembers nonces; [`MemoryNonceStore`]
 //!   is a fixed-capacity table for firmware and tests.
 
 mod base_string;
 mod client;
 mod consumer;
+mod grant;
 mod header;
 mod nonce;
 mod params;
@@ -30,6 +33,10 @@ pub use client::{ProtocolParams, Request, SignError};
 pub use consumer::{
     AuthorizedLogin, ConsumerConfig, ConsumerError, Credentials, Login, PendingAuthorization,
     TokenCredentials,
+};
+pub use grant::{
+    Authorization, AuthorizeError, ClientRecord, DEFAULT_TEMPORARY_TTL, Minted, TemporaryIssued,
+    TemporaryRecord, TokenIssued, authorize, hash, issue_temporary, issue_token,
 };
 pub use header::{AuthorizationHeader, HeaderError, HeaderParams, write_authorization};
 pub use nonce::{MemoryNonceStore, NonceError, NonceKey, NonceStore};

@@ -263,23 +263,28 @@ pub(crate) fn signature_matches(
             let mut expected = Staged::new(DigestUpdate(Sha256::new()));
             secrets.write_key(&mut expected);
             let expected = expected.into_inner().0.finalize();
-            let mut got = Sha256::new();
-            let mut chunk = [0u8; 64];
-            let mut len = 0usize;
-            for b in received.decoded() {
-                if let Some(slot) = chunk.get_mut(len) {
-                    *slot = b;
-                    len = len.saturating_add(1);
-                } else {
-                    Digest::update(&mut got, chunk);
-                    chunk[0] = b;
-                    len = 1;
-                }
-            }
-            Digest::update(&mut got, chunk.get(..len).unwrap_or(&[]));
-            bool::from(got.finalize().as_slice().ct_eq(expected.as_slice()))
+            bool::from(sha256_decoded(received).ct_eq(expected.as_slice()))
         }
     }
+}
+
+/// SHA-256 of a text's decoded bytes, streamed through a small chunk.
+pub(crate) fn sha256_decoded(t: &Text<'_>) -> [u8; 32] {
+    let mut h = Staged::new(DigestUpdate(Sha256::new()));
+    let mut chunk = [0u8; 64];
+    let mut len = 0usize;
+    for b in t.decoded() {
+        if len == chunk.len() {
+            h.put(&chunk);
+            len = 0;
+        }
+        if let Some(slot) = chunk.get_mut(len) {
+            *slot = b;
+            len = len.saturating_add(1);
+        }
+    }
+    h.put(chunk.get(..len).unwrap_or(&[]));
+    h.into_inner().0.finalize().into()
 }
 
 #[cfg(test)]
