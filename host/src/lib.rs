@@ -10,4 +10,5 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod keys;
+pub mod server;
 pub mod sign;

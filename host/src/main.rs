@@ -20,6 +20,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the authorization server.
+    Serve {
+        /// Configuration file (TOML); flags override it.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// ADDR:PORT to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Database URL (default sqlite://latch.db, created if missing).
+        #[arg(long)]
+        db: Option<String>,
+        /// Issuer URL (default http://ADDR:PORT).
+        #[arg(long)]
+        issuer: Option<String>,
+    },
     /// Print the OAuth 1.0a Authorization header value for a request.
     Sign(SignArgs),
     /// Manage registered clients.
@@ -188,6 +203,28 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            db,
+            issuer,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("LATCH_LOG")
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+                )
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .init();
+            let args = latch_host::server::ServeArgs {
+                config,
+                listen,
+                db,
+                issuer,
+            };
+            admin_result(runtime().block_on(latch_host::server::serve(args)))
+        }
         Command::Sign(a) => {
             let input = SignInput {
                 method: a.method,

@@ -1,0 +1,164 @@
+//! `latch serve`: the authorization server (DESIGN.md's HTTP contract).
+//!
+//! A thin axum shell: every protocol decision is made by `latch-core`; the
+//! handlers load rows, call the core, and store what it says to store.
+//! Cross-cutting limits: request bodies over 64 KiB are refused with 413,
+//! requests taking over 30 s with 408; one log line per request (method,
+//! path without query, status, latency) — never a query string, header or
+//! body, so no token or secret reaches the log.
+
+// Handlers answer errors with a ready `Response`; boxing it would only add
+// an allocation to every error path.
+#![allow(clippy::result_large_err)]
+
+pub mod api;
+pub mod http;
+pub mod oauth1;
+pub mod pages;
+pub mod session;
+pub mod state;
+
+use crate::admin::{self, AdminError};
+use crate::config::{self, FileConfig};
+use crate::crypto::SecretBox;
+use crate::db::Db;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use state::{AppState, Shared};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What `latch serve` was told.
+#[derive(Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--listen ADDR:PORT`.
+    pub listen: Option<String>,
+    /// `--db URL`.
+    pub db: Option<String>,
+    /// `--issuer URL`.
+    pub issuer: Option<String>,
+}
+
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        ms = start.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    resp
+}
+
+/// The application's routes.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/oauth1/request_token", post(oauth1::request_token))
+        .route(
+            "/oauth1/authorize",
+            get(oauth1::authorize_page).post(oauth1::authorize_submit),
+        )
+        .route("/oauth1/access_token", post(oauth1::access_token))
+        .route("/api/ping", get(api::ping))
+        .route("/api/info", get(api::info))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Resolves the configuration and opens storage.
+pub async fn prepare(args: &ServeArgs) -> Result<(SocketAddr, Shared), AdminError> {
+    let file = match &args.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let listen = config::resolve_listen(args.listen.as_deref(), &file)?;
+    let issuer = config::resolve_issuer(args.issuer.as_deref(), &file, listen)?;
+    let url = config::resolve_db(args.db.as_deref(), &file)?;
+    let keys = admin::resolve_keys(&file, &url)?;
+    let db = Db::open(&url).await?;
+    let state = AppState {
+        secret_box: SecretBox::new(&keys.secret_box),
+        db,
+        keys,
+        issuer,
+        oauth1_policy: latch_core::oauth1::Policy::default(),
+    };
+    Ok((listen, Arc::new(state)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
+    let (listen, state) = prepare(&args).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
+    // Forget nonces whose timestamps can no longer be accepted.
+    let purge = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX);
+            if let Err(e) = purge.db.purge_nonces(now).await {
+                tracing::warn!(error = %e, "nonce purge failed");
+            }
+        }
+    });
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{local}");
+        let _ = out.flush();
+    }
+    let app = router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| AdminError::Input(format!("server error: {e}")))?;
+    state.db.close().await;
+    Ok(())
+}

@@ -1,0 +1,582 @@
+//! The OAuth 1.0a provider endpoints (DESIGN.md): temporary credentials,
+//! the authorization page, token credentials. Each decision is the core's
+//! (`latch_core::oauth1::{issue_temporary, authorize, issue_token}`); this
+//! module loads and stores rows.
+
+use super::http::{
+    self, DeferredNonce, html, internal, oauth1_error, render, request_url, signed_form, text,
+};
+use super::pages;
+use super::session;
+use super::state::Shared;
+use crate::crypto;
+use crate::db::{NonceOutcome, Oauth1Temporary, Oauth1Token};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use latch_core::UnixTime;
+use latch_core::oauth1::{
+    self, Authorization, ClientRecord, Endpoint, Problem, RequestParts, SignedRequest,
+    TemporaryRecord,
+};
+use std::collections::HashMap;
+
+const MAX_PARAMS: usize = 64;
+
+/// `POST /oauth1/request_token` (§2.1).
+pub async fn request_token(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let url = request_url(&s, &headers, &uri);
+    let parts = RequestParts {
+        method: method.as_str(),
+        url: &url,
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        form_body: signed_form(&headers, &body),
+    };
+    let req = match SignedRequest::<MAX_PARAMS>::parse(
+        parts,
+        Endpoint::TemporaryCredentials,
+        s.oauth1_policy,
+    ) {
+        Ok(r) => r,
+        Err(p) => return oauth1_error(p),
+    };
+    let Some(client_id) = text(&req.consumer_key()) else {
+        return oauth1_error(Problem::ConsumerKeyUnknown);
+    };
+    let client = match s.db.client(&client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return oauth1_error(Problem::ConsumerKeyUnknown),
+        Err(e) => return internal(e),
+    };
+    let Some(sealed) = &client.secret_box else {
+        // Public clients have no secret to sign with.
+        return oauth1_error(Problem::ConsumerKeyUnknown);
+    };
+    let secret = match s.secret_box.open(&client.id, sealed) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
+    let callbacks: Vec<&str> = client.redirect_uris.iter().map(String::as_str).collect();
+    let record = ClientRecord {
+        secret: &secret,
+        callbacks: &callbacks,
+    };
+    let mut nonce = DeferredNonce::default();
+    let issued = match oauth1::issue_temporary(
+        &req,
+        &record,
+        http::now(),
+        &mut nonce,
+        &http::random::<64>(),
+        oauth1::DEFAULT_TEMPORARY_TTL,
+    ) {
+        Ok(i) => i,
+        Err(p) => return oauth1_error(p),
+    };
+    let token_hash = hex::encode(issued.token.hash);
+    let Some(callback) = text(&issued.callback) else {
+        return oauth1_error(Problem::ParameterRejected {
+            name: "oauth_callback",
+        });
+    };
+    let secret_box = match s.secret_box.seal(&token_hash, issued.secret.as_str()) {
+        Ok(b) => b,
+        Err(e) => return internal(e),
+    };
+    let row = Oauth1Temporary {
+        client_id: client.id.clone(),
+        secret_box,
+        callback,
+        expires_at: i64::try_from(issued.expires_at.as_secs()).unwrap_or(i64::MAX),
+        verifier_hash: None,
+        username: None,
+    };
+    let nonce_row = nonce.row();
+    match s
+        .db
+        .insert_oauth1_temporary(
+            &token_hash,
+            &row,
+            nonce_row.as_ref().map(|(k, t)| (k.as_str(), *t)),
+        )
+        .await
+    {
+        Ok(NonceOutcome::Recorded) => http::form_response(render(|w| issued.write_response(w))),
+        Ok(NonceOutcome::Replayed) => oauth1_error(Problem::NonceUsed),
+        Err(e) => internal(e),
+    }
+}
+
+/// Loads a temporary credential that can still be authorized.
+async fn pending(s: &Shared, token: &str) -> Result<(String, Oauth1Temporary, String), Response> {
+    let bad = |msg: &str| {
+        html(
+            StatusCode::BAD_REQUEST,
+            pages::error("Cannot authorize", msg),
+        )
+    };
+    let hash = hex::encode(oauth1::hash(token.as_bytes()));
+    let temp = match s.db.oauth1_temporary(&hash).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return Err(bad(
+                "This authorization request is unknown or was already used.",
+            ));
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    if temp.expires_at < i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX) {
+        return Err(bad(
+            "This authorization request has expired. Start again from the application.",
+        ));
+    }
+    if temp.verifier_hash.is_some() {
+        return Err(bad("This authorization request was already answered."));
+    }
+    let name = match s.db.client(&temp.client_id).await {
+        Ok(Some(c)) => c.name,
+        Ok(None) => return Err(bad("The application that asked is no longer registered.")),
+        Err(e) => return Err(internal(e)),
+    };
+    Ok((hash, temp, name))
+}
+
+/// The logged-in user, from a valid session cookie.
+pub fn session_user(s: &Shared, headers: &HeaderMap) -> Option<String> {
+    session::cookie(headers, session::SESSION_COOKIE)
+        .and_then(|v| session::session_user(&s.keys.session, v, http::now().as_secs()))
+}
+
+/// The CSRF cookie, minting one when the browser has none.
+pub fn csrf_cookie(headers: &HeaderMap) -> (String, bool) {
+    match session::cookie(headers, session::CSRF_COOKIE) {
+        Some(c) if !c.is_empty() => (c.to_owned(), false),
+        _ => {
+            use base64ct::Encoding;
+            (
+                base64ct::Base64UrlUnpadded::encode_string(&http::random::<16>()),
+                true,
+            )
+        }
+    }
+}
+
+/// Renders the consent page, setting the CSRF cookie if it is new.
+pub fn consent_page(
+    s: &Shared,
+    headers: &HeaderMap,
+    status: StatusCode,
+    page: pages::Consent<'_>,
+) -> Response {
+    let (csrf, fresh) = csrf_cookie(headers);
+    let token = session::csrf_token(&s.keys.session, &csrf);
+    let mut resp = html(
+        status,
+        pages::consent(&pages::Consent {
+            csrf: &token,
+            ..page
+        }),
+    );
+    if fresh
+        && let Ok(v) = HeaderValue::from_str(&session::set_cookie(
+            session::CSRF_COOKIE,
+            &csrf,
+            86400,
+            s.secure_cookies(),
+        ))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn one_param<'q>(
+    q: &'q HashMap<String, String>,
+    raw: &str,
+    name: &str,
+) -> Result<&'q str, Response> {
+    // Duplicate parameters are refused: HashMap would keep only one.
+    let count = latch_core::form::parse(raw.as_bytes())
+        .filter_map(Result::ok)
+        .filter(|p| p.name.eq_str(name))
+        .count();
+    match (count, q.get(name)) {
+        (1, Some(v)) => Ok(v),
+        _ => Err(html(
+            StatusCode::BAD_REQUEST,
+            pages::error(
+                "Cannot authorize",
+                &format!("The request must carry exactly one {name}."),
+            ),
+        )),
+    }
+}
+
+/// `GET /oauth1/authorize?oauth_token=…` (§2.2): the login + consent form.
+pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    let raw = uri.query().unwrap_or("");
+    let q: HashMap<String, String> = match Query::try_from_uri(&uri) {
+        Ok(Query(q)) => q,
+        Err(_) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::error("Cannot authorize", "Malformed query string."),
+            );
+        }
+    };
+    let token = match one_param(&q, raw, "oauth_token") {
+        Ok(t) => t.to_owned(),
+        Err(r) => return r,
+    };
+    let (_, _, name) = match pending(&s, &token).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let user = session_user(&s, &headers);
+    consent_page(
+        &s,
+        &headers,
+        StatusCode::OK,
+        pages::Consent {
+            client_name: &name,
+            user: user.as_deref(),
+            hidden: vec![("oauth_token", &token)],
+            ..pages::Consent::default()
+        },
+    )
+}
+
+/// The fields of a submitted consent form.
+#[derive(Debug, serde::Deserialize)]
+pub struct ConsentForm {
+    oauth_token: Option<String>,
+    csrf: Option<String>,
+    decision: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// Checks the form's login: the session's user, or username + password.
+pub async fn login(
+    s: &Shared,
+    headers: &HeaderMap,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> Result<(String, bool), &'static str> {
+    if let Some(u) = session_user(s, headers) {
+        return Ok((u, false));
+    }
+    let (Some(u), Some(p)) = (username, password) else {
+        return Err("Enter your username and password.");
+    };
+    match s.db.password_hash(u).await {
+        Ok(Some(h)) if crypto::verify_password(p, &h) => Ok((u.to_owned(), true)),
+        _ => {
+            // Same work whether or not the user exists.
+            let _ = crypto::verify_password(p, DUMMY_HASH);
+            Err("Invalid username or password.")
+        }
+    }
+}
+
+/// An argon2id hash of nothing, verified when the user does not exist so
+/// that timing does not tell which usernames exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2y1eAFMxJTkqGbd8+j2t2xbrbHd3U5eiHNd5F8UZ1xI";
+
+/// Adds the session cookie for a fresh login.
+pub fn with_session(s: &Shared, mut resp: Response, user: &str) -> Response {
+    let value = session::session_value(
+        &s.keys.session,
+        user,
+        http::now().as_secs() + session::SESSION_TTL,
+    );
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
+        session::SESSION_COOKIE,
+        &value,
+        session::SESSION_TTL,
+        s.secure_cookies(),
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// A 302 to `location`.
+pub fn redirect(location: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `POST /oauth1/authorize`: the user's decision.
+pub async fn authorize_submit(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !http::is_form(&headers) {
+        return html(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            pages::error("Cannot authorize", "Expected a form submission."),
+        );
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<ConsentForm>(&body) else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::error("Cannot authorize", "Malformed form."),
+        );
+    };
+    let csrf = session::cookie(&headers, session::CSRF_COOKIE);
+    if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::error(
+                "Cannot authorize",
+                "The form expired or was not sent from this site. Reload the page and try again.",
+            ),
+        );
+    }
+    let Some(token) = form.oauth_token.as_deref() else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::error("Cannot authorize", "The request carries no oauth_token."),
+        );
+    };
+    let (hash, temp, name) = match pending(&s, token).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let approve = match form.decision.as_deref() {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::error("Cannot authorize", "Choose Approve or Deny."),
+            );
+        }
+    };
+    let secret = match s.secret_box.open(&hash, &temp.secret_box) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
+    let record = TemporaryRecord {
+        consumer_key: &temp.client_id,
+        secret: &secret,
+        callback: &temp.callback,
+        expires_at: UnixTime(u64::try_from(temp.expires_at).unwrap_or(0)),
+        verifier_hash: None,
+    };
+    if !approve {
+        let decision = match oauth1::authorize(token, &record, http::now(), false, &[0; 32]) {
+            Ok(d) => d,
+            Err(e) => {
+                return html(
+                    StatusCode::BAD_REQUEST,
+                    pages::error("Cannot authorize", &e.to_string()),
+                );
+            }
+        };
+        if let Err(e) = s.db.delete_oauth1_temporary(&hash).await {
+            return internal(e);
+        }
+        return finish(
+            &decision,
+            "Access denied",
+            "You denied the request. You can close this page.",
+        );
+    }
+    let (user, fresh_login) = match login(
+        &s,
+        &headers,
+        form.username.as_deref(),
+        form.password.as_deref(),
+    )
+    .await
+    {
+        Ok(u) => u,
+        Err(msg) => {
+            return consent_page(
+                &s,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                pages::Consent {
+                    client_name: &name,
+                    hidden: vec![("oauth_token", token)],
+                    error: Some(msg),
+                    ..pages::Consent::default()
+                },
+            );
+        }
+    };
+    let decision = match oauth1::authorize(token, &record, http::now(), true, &http::random::<32>())
+    {
+        Ok(d) => d,
+        Err(e) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::error("Cannot authorize", &e.to_string()),
+            );
+        }
+    };
+    let Authorization::Approved { verifier, .. } = &decision else {
+        return internal("approval produced no verifier");
+    };
+    match s
+        .db
+        .approve_oauth1_temporary(&hash, &hex::encode(verifier.hash), &user)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::error(
+                    "Cannot authorize",
+                    "This authorization request was already answered.",
+                ),
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    let resp = finish(
+        &decision,
+        "Access granted",
+        "Enter this verification code in the application:",
+    );
+    if fresh_login {
+        with_session(&s, resp, &user)
+    } else {
+        resp
+    }
+}
+
+fn finish(decision: &Authorization<'_>, title: &str, message: &str) -> Response {
+    if decision.is_out_of_band() {
+        return match decision {
+            Authorization::Approved { verifier, .. } => html(
+                StatusCode::OK,
+                pages::show_code(title, message, verifier.as_str()),
+            ),
+            Authorization::Denied { .. } => html(StatusCode::OK, pages::done(title, message)),
+        };
+    }
+    let location = render(|w| decision.write_redirect(w));
+    redirect(&String::from_utf8_lossy(&location))
+}
+
+/// `POST /oauth1/access_token` (§2.3).
+pub async fn access_token(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let url = request_url(&s, &headers, &uri);
+    let parts = RequestParts {
+        method: method.as_str(),
+        url: &url,
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        form_body: signed_form(&headers, &body),
+    };
+    let req = match SignedRequest::<MAX_PARAMS>::parse(
+        parts,
+        Endpoint::TokenCredentials,
+        s.oauth1_policy,
+    ) {
+        Ok(r) => r,
+        Err(p) => return oauth1_error(p),
+    };
+    let (Some(client_id), Some(token)) = (
+        text(&req.consumer_key()),
+        req.token().and_then(|t| text(&t)),
+    ) else {
+        return oauth1_error(Problem::TokenRejected);
+    };
+    let client = match s.db.client(&client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return oauth1_error(Problem::ConsumerKeyUnknown),
+        Err(e) => return internal(e),
+    };
+    let Some(sealed) = &client.secret_box else {
+        return oauth1_error(Problem::ConsumerKeyUnknown);
+    };
+    let temp_hash = hex::encode(oauth1::hash(token.as_bytes()));
+    let temp = match s.db.oauth1_temporary(&temp_hash).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return oauth1_error(Problem::TokenRejected),
+        Err(e) => return internal(e),
+    };
+    let (client_secret, temp_secret) = match (
+        s.secret_box.open(&client.id, sealed),
+        s.secret_box.open(&temp_hash, &temp.secret_box),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let verifier_hash = temp.verifier_hash.as_deref().and_then(|h| {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(h, &mut out).ok().map(|()| out)
+    });
+    let record = TemporaryRecord {
+        consumer_key: &temp.client_id,
+        secret: &temp_secret,
+        callback: &temp.callback,
+        expires_at: UnixTime(u64::try_from(temp.expires_at).unwrap_or(0)),
+        verifier_hash,
+    };
+    let mut nonce = DeferredNonce::default();
+    let issued = match oauth1::issue_token(
+        &req,
+        &client_secret,
+        &record,
+        http::now(),
+        &mut nonce,
+        &http::random::<64>(),
+    ) {
+        Ok(i) => i,
+        Err(p) => return oauth1_error(p),
+    };
+    let token_hash = hex::encode(issued.token.hash);
+    let secret_box = match s.secret_box.seal(&token_hash, issued.secret.as_str()) {
+        Ok(b) => b,
+        Err(e) => return internal(e),
+    };
+    let row = Oauth1Token {
+        client_id: client.id.clone(),
+        secret_box,
+        username: temp.username.clone().unwrap_or_default(),
+    };
+    let nonce_row = nonce.row();
+    match s
+        .db
+        .exchange_oauth1_temporary(
+            &temp_hash,
+            &token_hash,
+            &row,
+            nonce_row.as_ref().map(|(k, t)| (k.as_str(), *t)),
+        )
+        .await
+    {
+        Ok(Some(true)) => http::form_response(render(|w| issued.write_response(w))),
+        Ok(Some(false)) => oauth1_error(Problem::TokenRejected),
+        Ok(None) => oauth1_error(Problem::NonceUsed),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,167 @@
+//! The HTML pages: small, self-contained (no external assets), accessible
+//! (every input has a label; the client and the requested scopes are
+//! named in words). All interpolated text is HTML-escaped.
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}\
+h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
+.buttons{margin-top:1.2rem;display:flex;gap:.6rem}button{padding:.55rem 1.2rem;font-size:1rem}\
+.error{color:#a00;border-left:3px solid #a00;padding-left:.6rem}ul{padding-left:1.2rem}code{font-size:1.1rem}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        escape(title)
+    )
+}
+
+/// What the login + consent page shows and carries.
+#[derive(Debug, Default)]
+pub struct Consent<'a> {
+    /// Page heading context: the client's display name.
+    pub client_name: &'a str,
+    /// Requested scopes (empty: none named).
+    pub scopes: Vec<&'a str>,
+    /// The logged-in user, if a session exists (then no password fields).
+    pub user: Option<&'a str>,
+    /// Hidden inputs carrying the request (name, value).
+    pub hidden: Vec<(&'a str, &'a str)>,
+    /// The CSRF form token.
+    pub csrf: &'a str,
+    /// An error to show above the form.
+    pub error: Option<&'a str>,
+    /// Whether to ask for a device's user code.
+    pub user_code: Option<&'a str>,
+}
+
+/// The login + consent form: one `<form method="post">` with `username`,
+/// `password`, hidden inputs, and `decision` buttons `approve` / `deny`.
+pub fn consent(c: &Consent<'_>) -> String {
+    let mut body = format!(
+        "<h1>{} wants to access your account</h1>",
+        escape(c.client_name)
+    );
+    if let Some(e) = c.error {
+        body.push_str(&format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            escape(e)
+        ));
+    }
+    if c.scopes.is_empty() {
+        body.push_str("<p>It asks for basic access to your account.</p>");
+    } else {
+        body.push_str("<p>It asks for these permissions:</p><ul>");
+        for s in &c.scopes {
+            body.push_str(&format!("<li>{}</li>", escape(s)));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("<form method=\"post\">");
+    for (name, value) in &c.hidden {
+        body.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        ));
+    }
+    body.push_str(&format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(c.csrf)
+    ));
+    if let Some(code) = c.user_code {
+        body.push_str(&format!(
+            "<label for=\"user_code\">Code shown on your device</label>\
+             <input type=\"text\" id=\"user_code\" name=\"user_code\" value=\"{}\" autocomplete=\"off\" required>",
+            escape(code)
+        ));
+    }
+    match c.user {
+        Some(u) => body.push_str(&format!("<p>Signed in as <strong>{}</strong>.</p>", escape(u))),
+        None => body.push_str(
+            "<label for=\"username\">Username</label>\
+             <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+             <label for=\"password\">Password</label>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>",
+        ),
+    }
+    body.push_str(
+        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
+    );
+    page(&format!("Authorize {}", c.client_name), &body)
+}
+
+/// A page saying what went wrong (never a redirect).
+pub fn error(title: &str, message: &str) -> String {
+    page(
+        title,
+        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message)),
+    )
+}
+
+/// A page showing an out-of-band code.
+pub fn show_code(title: &str, message: &str, code: &str) -> String {
+    page(
+        title,
+        &format!(
+            "<h1>{}</h1><p>{}</p><p><code>{}</code></p>",
+            escape(title),
+            escape(message),
+            escape(code)
+        ),
+    )
+}
+
+/// A plain confirmation page.
+pub fn done(title: &str, message: &str) -> String {
+    error(title, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_escapes_and_carries_fields() {
+        let html = consent(&Consent {
+            client_name: "<script>x</script>",
+            scopes: vec!["read"],
+            hidden: vec![("oauth_token", "a\"b")],
+            csrf: "tok",
+            ..Consent::default()
+        });
+        assert!(!html.contains("<script>x"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("name=\"oauth_token\" value=\"a&quot;b\""));
+        assert!(
+            html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">")
+        );
+        assert!(
+            html.contains("name=\"decision\" value=\"approve\"") && html.contains("value=\"deny\"")
+        );
+        assert!(html.contains("<li>read</li>"));
+        let logged_in = consent(&Consent {
+            user: Some("alice"),
+            csrf: "t",
+            ..Consent::default()
+        });
+        assert!(!logged_in.contains("name=\"password\""));
+    }
+}

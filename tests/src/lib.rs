@@ -1,0 +1,214 @@
+//! Harness for the end-to-end tests: starts the real `latch` binary on a
+//! free loopback port with a fresh SQLite file, runs its CLI, and drives its
+//! HTML forms the way a browser would (cookies kept, hidden inputs read).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The `latch` binary: `target/<profile>/latch` next to this test binary,
+/// built on demand when missing.
+pub fn latch_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        // target/debug/deps/<test> -> target/debug/latch
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf();
+        let bin = dir.join("latch");
+        if !bin.exists() {
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "-p", "latch-host", "--bin", "latch"])
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building latch failed");
+        }
+        bin
+    })
+}
+
+/// Runs `latch ARGS` and returns stdout, panicking on failure.
+pub fn latch(args: &[&str]) -> String {
+    let out = std::process::Command::new(latch_bin())
+        .args(args)
+        .output()
+        .expect("run latch");
+    assert!(
+        out.status.success(),
+        "latch {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A running `latch serve`.
+#[derive(Debug)]
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// `sqlite://…` of its database.
+    pub db: String,
+    child: Child,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Credentials printed by `latch client add`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret` (empty for public clients).
+    pub secret: String,
+}
+
+impl Server {
+    /// Starts a server on a fresh SQLite database.
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = format!("sqlite://{}", dir.path().join("latch.db").display());
+        let mut s = Server::start_on(&db).await;
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Starts a server on `db` (reused across restarts).
+    pub async fn start_on(db: &str) -> Server {
+        let mut child = Command::new(latch_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn latch serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("server started in time")
+            .expect("read stdout")
+            .expect("a line");
+        let base = line
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_owned();
+        Server {
+            base,
+            db: db.to_owned(),
+            child,
+            _dir: None,
+        }
+    }
+
+    /// Registers a client through the CLI.
+    pub fn add_client(&self, args: &[&str]) -> Client {
+        let mut all = vec!["client", "add"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--db", &self.db]);
+        let json: serde_json::Value = serde_json::from_str(&latch(&all)).expect("client JSON");
+        Client {
+            id: json["client_id"].as_str().expect("client_id").to_owned(),
+            secret: json["client_secret"].as_str().unwrap_or("").to_owned(),
+        }
+    }
+
+    /// Adds a user through the CLI.
+    pub fn add_user(&self, name: &str, password: &str) {
+        latch(&[
+            "user",
+            "add",
+            name,
+            "--password",
+            password,
+            "--db",
+            &self.db,
+        ]);
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGKILL and waits.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        self.child.wait().await.expect("wait")
+    }
+}
+
+/// A browser-like HTTP client: cookies kept, redirects not followed.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The first form of a page: its hidden inputs as (name, value).
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("form input[type=hidden]").expect("selector");
+    doc.select(&sel)
+        .filter_map(|e| {
+            Some((
+                e.attr("name")?.to_owned(),
+                e.attr("value").unwrap_or("").to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Fills in the login + consent form of `page` and submits it to `action`.
+pub async fn submit_consent(
+    browser: &reqwest::Client,
+    action: &str,
+    page: &str,
+    login: Option<(&str, &str)>,
+    decision: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut fields = hidden_inputs(page);
+    if let Some((u, p)) = login {
+        fields.push(("username".into(), u.into()));
+        fields.push(("password".into(), p.into()));
+    }
+    for (k, v) in extra {
+        fields.push(((*k).into(), (*v).into()));
+    }
+    fields.push(("decision".into(), decision.into()));
+    browser
+        .post(action)
+        .form(&fields)
+        .send()
+        .await
+        .expect("submit form")
+}
+
+/// The query parameters of a `Location` header.
+pub fn location_params(resp: &reqwest::Response) -> Vec<(String, String)> {
+    let loc = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header");
+    url::Url::parse(loc)
+        .expect("absolute Location")
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
