@@ -16,6 +16,7 @@ rustup +nightly component add rust-src >/dev/null
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -26,6 +27,9 @@ cargo build -p latch-core --target thumbv7em-none-eabihf
 step "latch-core builds against a sysroot with only core (no alloc sneaks in)"
 CARGO_TARGET_DIR=target/build-std-core \
     cargo +nightly build -Z build-std=core -p latch-core --target thumbv7em-none-eabihf
+
+step "fuzz every target briefly (scripts/fuzz.sh; longer campaigns: scripts/fuzz.sh 600)"
+bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 
 step "cargo test --workspace"
 log=$(mktemp)
