@@ -31,7 +31,11 @@ CARGO_TARGET_DIR=target/build-std-core \
 step "fuzz every target briefly (scripts/fuzz.sh; longer campaigns: scripts/fuzz.sh 600)"
 bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 
-step "cargo test --workspace"
+step "PostgreSQL on loopback for the end-to-end suite (scripts/pg.sh)"
+eval "$(bash scripts/pg.sh start)"
+trap 'bash scripts/pg.sh stop' EXIT
+
+step "cargo test --workspace (end-to-end suite on SQLite and PostgreSQL)"
 log=$(mktemp)
 cargo test --workspace 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).

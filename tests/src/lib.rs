@@ -46,13 +46,60 @@ pub fn latch(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database on the PostgreSQL named by `LATCH_TEST_PG`.
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when `LATCH_TEST_PG` names a server
+/// (`scripts/pg.sh start` sets it; the test command does).
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if std::env::var_os("LATCH_TEST_PG").is_some() {
+        v.push(Backend::Postgres);
+    }
+    v
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+fn fresh_pg_database() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = std::env::var("LATCH_TEST_PG").expect("LATCH_TEST_PG");
+    let name = format!(
+        "latch_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let out = std::process::Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "createdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
 /// A running `latch serve`.
 #[derive(Debug)]
 pub struct Server {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// `sqlite://…` of its database.
-    pub db: String,
+    /// `--db URL` or `--config FILE` arguments for the CLI.
+    pub db_args: Vec<String>,
     child: Child,
     _dir: Option<tempfile::TempDir>,
 }
@@ -69,17 +116,43 @@ pub struct Client {
 impl Server {
     /// Starts a server on a fresh SQLite database.
     pub async fn start() -> Server {
+        Server::start_with(Backend::Sqlite).await
+    }
+
+    /// Starts a server on a fresh database of the given kind.
+    pub async fn start_with(backend: Backend) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = format!("sqlite://{}", dir.path().join("latch.db").display());
-        let mut s = Server::start_on(&db).await;
+        let db_args = match backend {
+            Backend::Sqlite => vec![
+                "--db".to_owned(),
+                format!("sqlite://{}", dir.path().join("latch.db").display()),
+            ],
+            Backend::Postgres => {
+                let config = dir.path().join("latch.toml");
+                std::fs::write(
+                    &config,
+                    format!(
+                        "db = \"{}\"\n[keys]\nsecret_box_key = \"{}\"\nsession_key = \"{}\"\n",
+                        fresh_pg_database(),
+                        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                        "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+                    ),
+                )
+                .expect("write config");
+                vec!["--config".to_owned(), config.display().to_string()]
+            }
+        };
+        let mut s = Server::start_on(&db_args).await;
         s._dir = Some(dir);
         s
     }
 
-    /// Starts a server on `db` (reused across restarts).
-    pub async fn start_on(db: &str) -> Server {
+    /// Starts a server with these `--db` / `--config` arguments (reused
+    /// across restarts).
+    pub async fn start_on(db_args: &[String]) -> Server {
         let mut child = Command::new(latch_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(db_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -98,7 +171,7 @@ impl Server {
             .to_owned();
         Server {
             base,
-            db: db.to_owned(),
+            db_args: db_args.to_vec(),
             child,
             _dir: None,
         }
@@ -108,7 +181,7 @@ impl Server {
     pub fn add_client(&self, args: &[&str]) -> Client {
         let mut all = vec!["client", "add"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--db", &self.db]);
+        all.extend(self.db_args.iter().map(String::as_str));
         let json: serde_json::Value = serde_json::from_str(&latch(&all)).expect("client JSON");
         Client {
             id: json["client_id"].as_str().expect("client_id").to_owned(),
@@ -118,15 +191,9 @@ impl Server {
 
     /// Adds a user through the CLI.
     pub fn add_user(&self, name: &str, password: &str) {
-        latch(&[
-            "user",
-            "add",
-            name,
-            "--password",
-            password,
-            "--db",
-            &self.db,
-        ]);
+        let mut all = vec!["user", "add", name, "--password", password];
+        all.extend(self.db_args.iter().map(String::as_str));
+        latch(&all);
     }
 
     /// `base` + `path`.

@@ -4,7 +4,7 @@
 
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
 use latch_core::{SliceWriter, UnixTime};
-use latch_tests::{Client, Server, browser, location_params, submit_consent};
+use latch_tests::{Backend, Client, Server, backends, browser, location_params, submit_consent};
 use std::num::NonZeroU64;
 
 const CALLBACK: &str = "http://printer.example.com/ready";
@@ -34,8 +34,8 @@ fn write(f: impl FnOnce(&mut SliceWriter<'_>)) -> String {
     String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
-async fn setup() -> (Server, Client) {
-    let server = Server::start().await;
+async fn setup(backend: Backend) -> (Server, Client) {
+    let server = Server::start_with(backend).await;
     let client = server.add_client(&[
         "--name",
         "Photo Printer",
@@ -71,7 +71,13 @@ async fn approve_in_browser(server: &Server, token: &str) -> Vec<(String, String
 
 #[tokio::test]
 async fn three_legs_signed_by_latch_core() {
-    let (server, client) = setup().await;
+    for backend in backends() {
+        three_legs_signed_by_latch_core_on(backend).await;
+    }
+}
+
+async fn three_legs_signed_by_latch_core_on(backend: Backend) {
+    let (server, client) = setup(backend).await;
     let config = ConsumerConfig {
         consumer_key: &client.id,
         consumer_secret: &client.secret,
@@ -198,7 +204,13 @@ fn get<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
 /// An independent signer: the `oauth1-request` crate.
 #[tokio::test]
 async fn three_legs_signed_by_oauth1_request() {
-    let (server, client) = setup().await;
+    for backend in backends() {
+        three_legs_signed_by_oauth1_request_on(backend).await;
+    }
+}
+
+async fn three_legs_signed_by_oauth1_request_on(backend: Backend) {
+    let (server, client) = setup(backend).await;
     let http = reqwest::Client::new();
     let creds = oauth1_request::Credentials::new(client.id.as_str(), client.secret.as_str());
     let empty = oauth1_request::ParameterList::<&str, &str, _>::new(Vec::new());
@@ -259,7 +271,13 @@ async fn three_legs_signed_by_oauth1_request() {
 
 #[tokio::test]
 async fn provider_refusals_over_http() {
-    let (server, client) = setup().await;
+    for backend in backends() {
+        provider_refusals_over_http_on(backend).await;
+    }
+}
+
+async fn provider_refusals_over_http_on(backend: Backend) {
+    let (server, client) = setup(backend).await;
     let http = reqwest::Client::new();
     let url = server.url("/oauth1/request_token");
     let post = |header: String| http.post(&url).header("Authorization", header).send();
@@ -379,7 +397,13 @@ async fn provider_refusals_over_http() {
 
 #[tokio::test]
 async fn consent_form_checks_csrf_and_password() {
-    let (server, client) = setup().await;
+    for backend in backends() {
+        consent_form_checks_csrf_and_password_on(backend).await;
+    }
+}
+
+async fn consent_form_checks_csrf_and_password_on(backend: Backend) {
+    let (server, client) = setup(backend).await;
     let http = reqwest::Client::new();
     let url = server.url("/oauth1/request_token");
     let header = latch_core_sign_with_callback(&url, &client);
