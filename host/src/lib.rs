@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod consumer;
 pub mod crypto;
 pub mod db;
 pub mod keys;

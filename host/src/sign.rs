@@ -158,18 +158,8 @@ pub fn authorization_header(input: &SignInput) -> Result<String, SignCmdError> {
             .param(name, value)
             .map_err(|e| SignCmdError::Sign(format!("--body-param: {e}")))?;
     }
-    // Ask the core how much room the header needs, then write it.
-    let mut out = vec![0u8; 256];
-    let len = match request.sign_to_slice(&oauth, &secrets, &mut out) {
-        Ok(n) => n,
-        Err(SignError::BufferTooSmall(e)) => {
-            out.resize(e.required, 0);
-            request
-                .sign_to_slice(&oauth, &secrets, &mut out)
-                .map_err(|e| SignCmdError::Sign(e.to_string()))?
-        }
-        Err(e) => return Err(SignCmdError::Sign(e.to_string())),
-    };
-    out.truncate(len);
+    // The core reports how much room the header needs; grow and retry.
+    let out = crate::server::http::try_render(|w| request.clone().sign(&oauth, &secrets, w))
+        .map_err(|e| SignCmdError::Sign(e.to_string()))?;
     String::from_utf8(out).map_err(|e| SignCmdError::Sign(e.to_string()))
 }

@@ -32,6 +32,33 @@ pub fn latch_bin() -> &'static Path {
     })
 }
 
+/// The `consumer` example binary (built on demand when missing).
+pub fn consumer_example_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
+    let bin = dir.join("examples").join("consumer");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "latch-host", "--example", "consumer"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the consumer example failed");
+    }
+    bin
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// Runs `latch ARGS` and returns stdout, panicking on failure.
 pub fn latch(args: &[&str]) -> String {
     let out = std::process::Command::new(latch_bin())

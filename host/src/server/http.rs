@@ -128,16 +128,31 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
-/// Writes a core response into a fresh `Vec` (core writers report their size).
+/// Writes a core response into a fresh `Vec`, growing it to the size the
+/// core reports when the first guess is too small.
 pub fn render(write: impl Fn(&mut latch_core::SliceWriter<'_>)) -> Vec<u8> {
+    match try_render(|w| {
+        write(w);
+        Ok::<(), std::convert::Infallible>(())
+    }) {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
+/// [`render`] for writers that can fail; `write` must be deterministic
+/// (it runs again when the buffer grows).
+pub fn try_render<E>(
+    write: impl Fn(&mut latch_core::SliceWriter<'_>) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
     let mut buf = vec![0u8; 512];
     loop {
         let mut w = latch_core::SliceWriter::new(&mut buf);
-        write(&mut w);
+        write(&mut w)?;
         match w.finish() {
             Ok(n) => {
                 buf.truncate(n);
-                return buf;
+                return Ok(buf);
             }
             Err(e) => buf.resize(e.required, 0),
         }

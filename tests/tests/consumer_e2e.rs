@@ -1,0 +1,360 @@
+//! Consumer login (DESIGN.md "Consumer side") against a real `latch serve`:
+//! the example application as a user runs it, and the library in-process
+//! for hooks and stored tokens.
+
+use latch_host::consumer::{
+    Consumer, Credentials, HookFuture, Hooks, LoggedIn, Settings, SignedClient,
+};
+use latch_tests::{Server, browser, consumer_example_bin, free_port, hidden_inputs};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+async fn start_app(
+    server: &Server,
+    port: u16,
+    client: &latch_tests::Client,
+    extra: &[&str],
+) -> Child {
+    let mut child = Command::new(consumer_example_bin())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--provider",
+            &server.base,
+        ])
+        .args([
+            "--client-id",
+            &client.id,
+            "--client-secret",
+            &client.secret,
+            "--protocol",
+            "oauth1",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    child
+}
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Visits `start` in the app, goes through the provider's form as `user`,
+/// and returns the app's final redirect target and the callback URL used.
+async fn log_in(
+    b: &reqwest::Client,
+    app: &str,
+    start: &str,
+    user: (&str, &str),
+) -> (reqwest::Response, String) {
+    let resp = b
+        .get(format!("{app}{start}"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302, "login required redirects");
+    let mut url = location(&resp);
+    if url.starts_with('/') {
+        url = format!("{app}{url}");
+    }
+    let resp = b.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 302, "login redirects to the provider");
+    let provider_page = location(&resp);
+    let html = b
+        .get(&provider_page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_inputs(&html);
+    fields.push(("username".into(), user.0.into()));
+    fields.push(("password".into(), user.1.into()));
+    fields.push(("decision".into(), "approve".into()));
+    let resp = b.post(&provider_page).form(&fields).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let callback = location(&resp);
+    assert!(
+        callback.starts_with(&format!("{app}/callback?")),
+        "{callback}"
+    );
+    (b.get(&callback).send().await.unwrap(), callback)
+}
+
+#[tokio::test]
+async fn example_app_logs_in_and_out() {
+    let server = Server::start().await;
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let client = server.add_client(&[
+        "--name",
+        "Example App",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+        "--scope",
+        "profile",
+    ]);
+    server.add_user("alice", "wonderland");
+    let _app = start_app(&server, port, &client, &[]).await;
+
+    let b = browser();
+    let home = b.get(&app).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Log in"));
+    // An API client gets 401, not a redirect.
+    assert_eq!(
+        b.get(format!("{app}/private"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let (resp, callback) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
+    assert_eq!(resp.status(), 302);
+    assert_eq!(location(&resp), "/private");
+    let private = b.get(format!("{app}/private")).send().await.unwrap();
+    assert_eq!(private.status(), 200);
+    let html = private.text().await.unwrap();
+    assert!(
+        html.contains("User: alice") && html.contains("Scope: profile"),
+        "{html}"
+    );
+    assert!(
+        b.get(&app)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Logged in as alice")
+    );
+
+    // The callback cannot be replayed.
+    assert_eq!(b.get(&callback).send().await.unwrap().status(), 400);
+
+    // Logout forgets the session.
+    assert_eq!(
+        b.get(format!("{app}/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        302
+    );
+    let again = b
+        .get(format!("{app}/private"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 302);
+    assert!(location(&again).starts_with("/login?next="));
+}
+
+#[tokio::test]
+async fn next_never_leaves_the_app() {
+    let server = Server::start().await;
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let client = server.add_client(&[
+        "--name",
+        "App",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+    ]);
+    server.add_user("alice", "wonderland");
+    let _app = start_app(&server, port, &client, &[]).await;
+    for evil in ["//evil.example", "https://evil.example", "/\\evil.example"] {
+        let b = browser();
+        let q: String = url_encode(evil);
+        let resp = b.get(format!("{app}/login?next={q}")).send().await.unwrap();
+        let provider_page = location(&resp);
+        let html = b
+            .get(&provider_page)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut fields = hidden_inputs(&html);
+        fields.extend([
+            ("username".into(), "alice".into()),
+            ("password".into(), "wonderland".into()),
+            ("decision".into(), "approve".into()),
+        ]);
+        let resp = b.post(&provider_page).form(&fields).send().await.unwrap();
+        let done = b.get(location(&resp)).send().await.unwrap();
+        assert_eq!(done.status(), 302);
+        assert_eq!(location(&done), "/", "next={evil} must not leave the app");
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn allow_list_refuses_other_users() {
+    let server = Server::start().await;
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let client = server.add_client(&[
+        "--name",
+        "App",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+    ]);
+    server.add_user("alice", "wonderland");
+    server.add_user("bob", "builder");
+    let _app = start_app(&server, port, &client, &["--allow-user", "bob"]).await;
+    let b = browser();
+    let (resp, _) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
+    assert_eq!(resp.status(), 403);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("alice may not use this application")
+    );
+    assert_eq!(
+        b.get(format!("{app}/private"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let b = browser();
+    let (resp, _) = log_in(&b, &app, "/private", ("bob", "builder")).await;
+    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        b.get(format!("{app}/private"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[derive(Default)]
+struct Keep {
+    stored: Mutex<Option<Credentials>>,
+    logged_out: Mutex<Vec<String>>,
+}
+
+#[derive(Clone, Default)]
+struct KeepHooks(Arc<Keep>);
+
+impl Hooks for KeepHooks {
+    fn after_login<'a>(&'a self, login: &'a LoggedIn) -> HookFuture<'a, ()> {
+        Box::pin(async move {
+            *self.0.stored.lock().unwrap() = Some(login.credentials.clone());
+        })
+    }
+    fn after_logout<'a>(&'a self, login: &'a LoggedIn) -> HookFuture<'a, ()> {
+        Box::pin(async move { self.0.logged_out.lock().unwrap().push(login.user.clone()) })
+    }
+}
+
+/// Hooks run; the token kept by `after_login` signs a call to `/api/info`
+/// later, outside any request.
+#[tokio::test]
+async fn stored_token_signs_calls_outside_a_request() {
+    let server = Server::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let client = server.add_client(&[
+        "--name",
+        "In-process",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+        "--scope",
+        "read",
+    ]);
+    server.add_user("alice", "wonderland");
+    let hooks = KeepHooks::default();
+    let consumer = Consumer::new(
+        Settings {
+            client_id: client.id.clone(),
+            client_secret: client.secret.clone(),
+            request_token_url: server.url("/oauth1/request_token"),
+            authorize_url: server.url("/oauth1/authorize"),
+            access_token_url: server.url("/oauth1/access_token"),
+            callback_url: format!("{app}/callback"),
+            identity_url: server.url("/api/info"),
+            cookie_key: [7; 32],
+            secure_cookies: false,
+            allowed_users: None,
+        },
+        hooks.clone(),
+    );
+    let router = axum::Router::new()
+        .route(
+            "/private",
+            axum::routing::get(|who: LoggedIn| async move { who.user }),
+        )
+        .with_state(consumer.clone())
+        .merge(consumer.router());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let b = browser();
+    let (resp, _) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
+    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        b.get(format!("{app}/private"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "alice"
+    );
+    b.get(format!("{app}/logout")).send().await.unwrap();
+    assert_eq!(
+        *hooks.0.logged_out.lock().unwrap(),
+        vec!["alice".to_owned()]
+    );
+
+    let stored = hooks
+        .0
+        .stored
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("after_login stored the token");
+    // Later, with nothing but the stored values:
+    let later = SignedClient::new(&client.id, &client.secret, stored);
+    let info: serde_json::Value = later
+        .get(&server.url("/api/info"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["user"], "alice");
+    assert_eq!(info["client_id"], client.id.as_str());
+}
