@@ -8,47 +8,43 @@ use std::sync::OnceLock;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The `latch` binary: `target/<profile>/latch` next to this test binary,
-/// built on demand when missing.
-pub fn latch_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
+/// Builds the `latch` binary and the `consumer` example once per test
+/// process (a no-op when they are up to date), so tests never run a stale
+/// binary, and returns the target directory.
+fn built() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "latch-host",
+                "--bin",
+                "latch",
+                "--example",
+                "consumer",
+            ])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building latch failed");
         let exe = std::env::current_exe().expect("test binary path");
-        // target/debug/deps/<test> -> target/debug/latch
-        let dir = exe
-            .parent()
+        // target/debug/deps/<test> -> target/debug
+        exe.parent()
             .and_then(Path::parent)
             .expect("target dir")
-            .to_path_buf();
-        let bin = dir.join("latch");
-        if !bin.exists() {
-            let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "-p", "latch-host", "--bin", "latch"])
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "building latch failed");
-        }
-        bin
+            .to_path_buf()
     })
 }
 
-/// The `consumer` example binary (built on demand when missing).
+/// The `latch` binary.
+pub fn latch_bin() -> PathBuf {
+    built().join("latch")
+}
+
+/// The `consumer` example binary.
 pub fn consumer_example_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf();
-    let bin = dir.join("examples").join("consumer");
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "latch-host", "--example", "consumer"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the consumer example failed");
-    }
-    bin
+    built().join("examples").join("consumer")
 }
 
 /// A free loopback port (bound, read, released).

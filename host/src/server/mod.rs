@@ -64,6 +64,52 @@ async fn log_request(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Gives bare error responses from the framework layers (404, 405, 408,
+/// 413, 415, 431, …) an RFC 6749 §5.2-style JSON body, so every 4xx carries
+/// an error code a client can act on. Responses that already have a body
+/// type (the endpoints' own errors) pass through.
+async fn error_bodies(req: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let typed = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| !t.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return resp;
+    }
+    let (code, description) = match status {
+        StatusCode::NOT_FOUND => ("invalid_request", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("invalid_request", "method not allowed for this endpoint")
+        }
+        StatusCode::REQUEST_TIMEOUT => ("invalid_request", "request took too long"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("invalid_request", "unsupported content type"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("invalid_request", "request headers too large")
+        }
+        s if s.is_server_error() => ("server_error", "internal error"),
+        _ => ("invalid_request", "malformed request"),
+    };
+    let mut out = (
+        status,
+        axum::Json(serde_json::json!({"error": code, "error_description": description})),
+    )
+        .into_response();
+    for (name, value) in resp.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out
+}
+
 /// The application's routes.
 pub fn router(state: Shared) -> Router {
     Router::new()
@@ -80,6 +126,7 @@ pub fn router(state: Shared) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(middleware::from_fn(error_bodies))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
