@@ -23,6 +23,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "latch-core builds for thumbv7em-none-eabihf (no std)"
 cargo build -p latch-core --target thumbv7em-none-eabihf
+cargo build -p latch-core --target thumbv7em-none-eabihf --features defmt
 
 step "latch-core builds against a sysroot with only core (no alloc sneaks in)"
 CARGO_TARGET_DIR=target/build-std-core \

@@ -1,7 +1,7 @@
 //! # latch-core
 //!
-//! The protocol core of Latch: OAuth 1.0a (RFC 5849) today, OAuth 2.0 next,
-//! as a sans-IO library that runs the same on a server and on a
+//! The protocol core of Latch: OAuth 1.0a (RFC 5849) and OAuth 2.0 (RFC 6749
+//! and its companions), as a sans-IO library that runs the same on a server and on a
 //! microcontroller.
 //!
 //! ## Contract
@@ -31,6 +31,7 @@
 //! | [`form`] | borrowing `application/x-www-form-urlencoded` / query parser | W3C HTML 4.01 §17.13.4, RFC 5849 §3.4.1.3.1 |
 //! | [`url`] | absolute-URL splitting and the base string URI | RFC 3986 §3, RFC 5849 §3.4.1.2 |
 //! | [`oauth1`] | signing, `Authorization` header, provider verification, nonces | RFC 5849 |
+//! | [`oauth2`] | authorization server decisions (authorize, token exchange state machine, device flow, introspection, revocation, bearer, metadata) and the device-flow / authorization-code + PKCE client | RFC 6749, 6750, 7009, 7636, 7662, 8414, 8628, 9207, 9700 |
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -49,6 +50,7 @@
 mod buf;
 pub mod form;
 pub mod oauth1;
+pub mod oauth2;
 pub mod percent;
 mod text;
 mod time;

@@ -130,7 +130,9 @@ impl<'a> Text<'a> {
     }
 
     /// The decoded text copied into a fixed-capacity string; longer text is
-    /// a [`CapacityError`].
+    /// a [`CapacityError`]. (Decoded text that is not UTF-8 — impossible for
+    /// text from this crate's parsers, which validate it — is refused with
+    /// the same error rather than guessed at.)
     pub fn to_heapless<const N: usize>(&self) -> Result<heapless::String<N>, CapacityError> {
         let mut bytes = heapless::Vec::<u8, N>::new();
         for b in self.decoded() {

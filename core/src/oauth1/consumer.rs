@@ -295,7 +295,9 @@ impl<'c, const N: usize> PendingAuthorization<'c, N> {
     /// Writes the authorization URL (§2.2): the configured URL with
     /// `oauth_token` added to its query.
     pub fn write_authorization_url<S: Sink + ?Sized>(&self, sink: &mut S) {
+        // A fragment would swallow the added parameter: cut it off.
         let url = self.config.authorization_url;
+        let url = url.split_once('#').map_or(url, |(before, _)| before);
         sink.put(url.as_bytes());
         let sep: &[u8] = match url.find('?') {
             None => b"?",
@@ -564,7 +566,7 @@ mod tests {
     #[test]
     fn authorization_url_keeps_an_existing_query() {
         let config = ConsumerConfig {
-            authorization_url: "https://p.example/auth?lang=en",
+            authorization_url: "https://p.example/auth?lang=en#top",
             ..CONFIG
         };
         let p = PendingAuthorization::<'_, 32>::restore(config, "a b", "s").unwrap();

@@ -1,0 +1,126 @@
+//! One authorization-code exchange at the token endpoint, against the
+//! in-memory store: parse the `Authorization: Basic` header and the form
+//! body, authenticate the client, look up and check the code (and PKCE
+//! S256), draw the tokens, make the writes, render the JSON answer. Each
+//! iteration gets a fresh store holding one unused code (set up untimed).
+//!
+//! Beside it: the authorization endpoint's parse + validate + approve +
+//! redirect, and the render step alone.
+//!
+//! `cargo bench -p latch-core --bench oauth2`
+
+use chacha20::ChaCha20Rng;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use latch_core::oauth2::{
+    AuthorizationRequest, ChallengeMethod, ClientRecord, CodeRecord, GrantTypes, MemoryStore,
+    PkceChallenge, Policy, Store, Token, Write, token_endpoint,
+};
+use latch_core::{SliceWriter, UnixTime};
+use rand_core::SeedableRng;
+use std::hint::black_box;
+
+type Mem = MemoryStore<2, 4>;
+
+const NOW: UnixTime = UnixTime(1_700_000_000);
+const BASIC: &str = "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW";
+const CODE: &str = "SplxlOBeZQQYbYS6WxSbIAxxxxxxxxxxxxxxxxxxxxx";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn store(pkce: bool) -> Mem {
+    let mut s = Mem::new();
+    s.add_client(
+        ClientRecord::new(
+            "s6BhdRkqt3",
+            Some("gX1fBat3bV"),
+            &["https://client.example.com/cb"],
+            "read write",
+            GrantTypes::ALL,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    s.apply(&Write::StoreCode(CodeRecord {
+        hash: latch_core::oauth2::TokenHash::of(CODE.as_bytes()),
+        client_id: "s6BhdRkqt3".try_into().unwrap(),
+        subject: "alice".try_into().unwrap(),
+        scope: "read write".try_into().unwrap(),
+        redirect_uri: "https://client.example.com/cb".try_into().unwrap(),
+        redirect_uri_sent: true,
+        challenge: pkce.then(|| PkceChallenge {
+            method: ChallengeMethod::S256,
+            value: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                .try_into()
+                .unwrap(),
+        }),
+        issued_at: NOW,
+        expires_at: NOW.saturating_add(600),
+        consumed: false,
+    }))
+    .unwrap();
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let policy = Policy::DEFAULT;
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let body = format!(
+        "grant_type=authorization_code&code={CODE}&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb"
+    );
+    let body_pkce = format!("{body}&code_verifier={VERIFIER}");
+    let mut g = c.benchmark_group("oauth2");
+
+    for (name, body, pkce) in [
+        ("code_exchange_basic", body.as_bytes(), false),
+        ("code_exchange_basic_pkce_s256", body_pkce.as_bytes(), true),
+    ] {
+        let template = store(pkce);
+        g.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || template.clone(),
+                |s| {
+                    let done =
+                        token_endpoint(s, Some(BASIC), black_box(body), NOW, &policy, &mut rng);
+                    let mut out = [0u8; 512];
+                    let n = done.render(&mut out).unwrap();
+                    assert_eq!(done.http_status(), 200);
+                    black_box((n, out))
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+
+    let template = store(false);
+    g.bench_function("authorize_validate_approve_redirect", |b| {
+        let query = b"response_type=code&client_id=s6BhdRkqt3&state=xyz&redirect_uri=https%3A%2F%2Fclient%2Eexample%2Ecom%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+        let client = template.client("s6BhdRkqt3");
+        b.iter(|| {
+            let req = AuthorizationRequest::parse(black_box(query)).unwrap();
+            let _id = req.client_id().unwrap();
+            let valid = req.validate(client.as_ref(), &policy).unwrap();
+            let approval = valid.approve("alice", NOW, &policy, &mut rng).unwrap();
+            let mut out = [0u8; 256];
+            let mut w = SliceWriter::new(&mut out);
+            approval.write_location("https://server.example.com", &mut w);
+            black_box((approval.write(), w.finish().unwrap()))
+        })
+    });
+
+    g.bench_function("token_response_render", |b| {
+        let issued = latch_core::oauth2::IssuedTokens {
+            access_token: Token::from_bytes(&[1; 32]),
+            expires_in: 3600,
+            refresh_token: Some(Token::from_bytes(&[2; 32])),
+            scope: "read write".try_into().unwrap(),
+        };
+        b.iter(|| {
+            let mut out = [0u8; 256];
+            let n = black_box(&issued).render(&mut out).unwrap();
+            black_box((n, out))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

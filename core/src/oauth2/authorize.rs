@@ -1,0 +1,661 @@
+//! The authorization endpoint's decision (RFC 6749 §4.1.1–§4.1.2.1,
+//! RFC 7636 §4.3–§4.4, RFC 9207, RFC 9700 §4.1).
+//!
+//! ```text
+//! AuthorizationRequest::parse(query)?            malformed query: error page
+//!   .client_id()                                 look the client up
+//!   .validate(Option<&ClientRecord>, &policy)    -> ValidAuthorization | Rejection
+//! ValidAuthorization                             show the consent page
+//!   .approve(subject, now, &policy, rng)         -> Approval: store the code, redirect
+//!   .deny()                                      -> Rejection::Redirect(access_denied)
+//! ```
+//!
+//! Order matters (§4.1.2.1): the client and the redirect URI are checked
+//! first, and their errors — unknown, missing or repeated `client_id`; a
+//! `redirect_uri` that is repeated, missing while the client has several,
+//! or not exactly one of the registered ones (RFC 9700 §4.1.3) — become
+//! [`Rejection::ErrorPage`]: a 400 page, **never a redirect**, because the
+//! destination cannot be trusted. Every later error is a
+//! [`Rejection::Redirect`] back to the client with `error`, the echoed
+//! `state`, and `iss` (RFC 9207): another repeated parameter
+//! (`invalid_request`), `response_type` other than `code`
+//! (`unsupported_response_type`), a client not allowed the code grant
+//! (`unauthorized_client`), a scope outside the client's
+//! (`invalid_scope`), PKCE missing for a public client, malformed, or
+//! `plain` (explicit or by default) for a client not allowed it
+//! (`invalid_request`).
+//!
+//! Redirect URLs are the registered URI with `code`/`error`, `state` and
+//! `iss` appended to its query (`?` or `&` as needed); values are
+//! percent-encoded with only unreserved characters left bare.
+
+use super::error::{ErrorCode, OAuthError, RngError, invalid_request};
+use super::params::{self, Collected};
+use super::pkce::{self, ChallengeMethod};
+use super::policy::Policy;
+use super::scope::{self, Scope};
+use super::store::{
+    ClientId, ClientRecord, CodeRecord, GrantType, PkceChallenge, RedirectUri, Subject, Write,
+};
+use super::token_material::Token;
+use crate::buf::Sink;
+use crate::percent;
+use crate::text::Text;
+use crate::time::UnixTime;
+use rand_core::TryCryptoRng;
+
+const NAMES: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+const RESPONSE_TYPE: usize = 0;
+const CLIENT_ID: usize = 1;
+const REDIRECT_URI: usize = 2;
+const SCOPE: usize = 3;
+const STATE: usize = 4;
+const CHALLENGE: usize = 5;
+const METHOD: usize = 6;
+
+/// A parsed authorization request, not yet validated.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizationRequest<'a> {
+    params: Collected<'a, 7>,
+}
+
+/// Why an authorization request was refused; see the module docs.
+#[derive(Debug, Clone)]
+pub enum Rejection<'a> {
+    /// Show an error page (HTTP 400); do not redirect.
+    ErrorPage(OAuthError),
+    /// Redirect back to the client with the error (HTTP 302).
+    Redirect(ErrorRedirect<'a>),
+}
+
+impl Rejection<'_> {
+    /// The HTTP status: 400 for the error page, 302 for the redirect.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Rejection::ErrorPage(_) => 400,
+            Rejection::Redirect(_) => 302,
+        }
+    }
+
+    /// The error.
+    pub fn error(&self) -> OAuthError {
+        match self {
+            Rejection::ErrorPage(e) => *e,
+            Rejection::Redirect(r) => r.error,
+        }
+    }
+}
+
+/// An error to deliver to the client's redirect URI (§4.1.2.1).
+#[derive(Debug, Clone)]
+pub struct ErrorRedirect<'a> {
+    /// The validated redirect URI.
+    pub redirect_uri: &'a str,
+    /// `state` as the client sent it, to echo.
+    pub state: Option<Text<'a>>,
+    /// The error.
+    pub error: OAuthError,
+}
+
+impl ErrorRedirect<'_> {
+    /// Writes the `Location` URL: `error`, `error_description`, `state`,
+    /// `iss`.
+    pub fn write_location<S: Sink + ?Sized>(&self, issuer: &str, sink: &mut S) {
+        let mut q = Query::start(self.redirect_uri, sink);
+        q.param(b"error", self.error.code.as_str().as_bytes());
+        if let Some(d) = self.error.description {
+            q.param(b"error_description", d.as_bytes());
+        }
+        q.state(self.state.as_ref());
+        q.param(b"iss", issuer.as_bytes());
+    }
+}
+
+/// Appends parameters to a URL's query.
+struct Query<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
+    sep: &'static [u8],
+}
+
+impl<'s, S: Sink + ?Sized> Query<'s, S> {
+    fn start(uri: &str, sink: &'s mut S) -> Self {
+        // A fragment has no place in a redirect URI (RFC 6749 §3.1.2).
+        let uri = uri.split_once('#').map_or(uri, |(u, _)| u);
+        sink.put(uri.as_bytes());
+        let sep: &'static [u8] = match uri.find('?') {
+            None => b"?",
+            Some(_) if uri.ends_with('?') || uri.ends_with('&') => b"",
+            Some(_) => b"&",
+        };
+        Query { sink, sep }
+    }
+
+    fn name(&mut self, name: &[u8]) {
+        self.sink.put(self.sep);
+        self.sep = b"&";
+        self.sink.put(name);
+        self.sink.put(b"=");
+    }
+
+    fn param(&mut self, name: &[u8], value: &[u8]) {
+        self.name(name);
+        percent::encode_into(value, self.sink);
+    }
+
+    fn state(&mut self, state: Option<&Text<'_>>) {
+        if let Some(state) = state {
+            self.name(b"state");
+            state.write_oauth_encoded(self.sink);
+        }
+    }
+}
+
+const fn page(code: ErrorCode, description: &'static str) -> Rejection<'static> {
+    Rejection::ErrorPage(OAuthError::with(code, description))
+}
+
+impl<'a> AuthorizationRequest<'a> {
+    /// Parses the query string. Only a malformed query fails here (an
+    /// error page: nothing in it can be trusted).
+    pub fn parse(query: &'a [u8]) -> Result<Self, Rejection<'static>> {
+        let params = params::collect(query, &NAMES)
+            .map_err(|_| page(ErrorCode::InvalidRequest, "malformed query string"))?;
+        Ok(AuthorizationRequest { params })
+    }
+
+    /// The `client_id` to look up. Missing or repeated is an error page.
+    pub fn client_id(&self) -> Result<ClientId, Rejection<'static>> {
+        if self.params.is_repeated(CLIENT_ID) {
+            return Err(page(ErrorCode::InvalidRequest, "client_id repeated"));
+        }
+        let id = self
+            .params
+            .get(CLIENT_ID)
+            .ok_or(page(ErrorCode::InvalidRequest, "client_id missing"))?;
+        id.to_heapless()
+            .map_err(|_| page(ErrorCode::InvalidClient, "unknown client"))
+    }
+
+    /// `state`, if sent once.
+    pub fn state(&self) -> Option<Text<'a>> {
+        if self.params.is_repeated(STATE) {
+            return None;
+        }
+        self.params.get(STATE)
+    }
+
+    /// Validates the request against the client's record (`None`: no such
+    /// client); see the module docs for the order of checks. A redirect
+    /// borrows its URI from the record.
+    pub fn validate<'c>(
+        &self,
+        client: Option<&'c ClientRecord>,
+        policy: &Policy,
+    ) -> Result<ValidAuthorization<'a>, Rejection<'c>>
+    where
+        'a: 'c,
+    {
+        let client_id = self.client_id()?;
+        let client = client
+            .filter(|c| c.client_id == client_id)
+            .ok_or(page(ErrorCode::InvalidClient, "unknown client"))?;
+        if self.params.is_repeated(REDIRECT_URI) {
+            return Err(page(ErrorCode::InvalidRequest, "redirect_uri repeated"));
+        }
+        let sent = self.params.get(REDIRECT_URI);
+        let redirect_uri = match sent {
+            Some(r) => client.redirect_uris.iter().find(|u| r.eq_str(u)),
+            None => match client.redirect_uris.as_slice() {
+                [only] => Some(only),
+                _ => {
+                    return Err(page(ErrorCode::InvalidRequest, "redirect_uri required"));
+                }
+            },
+        }
+        .ok_or(page(
+            ErrorCode::InvalidRequest,
+            "redirect_uri is not registered for this client",
+        ))?;
+        // From here on, errors go back to the client.
+        let state = self.state();
+        let redirect = |error: OAuthError| {
+            Rejection::Redirect(ErrorRedirect {
+                redirect_uri,
+                state,
+                error,
+            })
+        };
+        if self.params.repeated != 0 {
+            return Err(redirect(invalid_request(
+                "a parameter was sent more than once",
+            )));
+        }
+        let response_type = self
+            .params
+            .get(RESPONSE_TYPE)
+            .ok_or(redirect(invalid_request("response_type missing")))?;
+        if !response_type.eq_str("code") {
+            return Err(redirect(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+            )));
+        }
+        if !client.grant_types.contains(GrantType::AuthorizationCode) {
+            return Err(redirect(OAuthError::new(ErrorCode::UnauthorizedClient)));
+        }
+        let scope =
+            scope::narrow(self.params.get(SCOPE).as_ref(), &client.scope).map_err(redirect)?;
+        let challenge = self.challenge(client, policy).map_err(redirect)?;
+        Ok(ValidAuthorization {
+            client_id,
+            redirect_uri: redirect_uri.clone(),
+            redirect_uri_sent: sent.is_some(),
+            scope,
+            state,
+            challenge,
+        })
+    }
+
+    fn challenge(
+        &self,
+        client: &ClientRecord,
+        policy: &Policy,
+    ) -> Result<Option<PkceChallenge>, OAuthError> {
+        let method = self.params.get(METHOD);
+        let Some(challenge) = self.params.get(CHALLENGE) else {
+            if method.is_some() {
+                return Err(invalid_request(
+                    "code_challenge_method without code_challenge",
+                ));
+            }
+            if client.is_public() || policy.require_pkce_for_confidential {
+                return Err(invalid_request("code_challenge required"));
+            }
+            return Ok(None);
+        };
+        // RFC 7636 §4.3: absent means plain.
+        let method = match method {
+            None => ChallengeMethod::Plain,
+            Some(m) => ChallengeMethod::from_text(&m)
+                .ok_or(invalid_request("transform algorithm not supported"))?,
+        };
+        if method == ChallengeMethod::Plain && !client.allow_plain_pkce {
+            return Err(invalid_request("code_challenge_method must be S256"));
+        }
+        let value: heapless::String<{ pkce::MAX_LEN }> = challenge
+            .to_heapless()
+            .map_err(|_| invalid_request("malformed code_challenge"))?;
+        if !pkce::is_well_formed(value.as_bytes()) {
+            return Err(invalid_request("malformed code_challenge"));
+        }
+        Ok(Some(PkceChallenge { method, value }))
+    }
+}
+
+/// A request that passed validation: show the consent page, then
+/// [`approve`](Self::approve) or [`deny`](Self::deny).
+#[derive(Debug, Clone)]
+pub struct ValidAuthorization<'a> {
+    client_id: ClientId,
+    redirect_uri: RedirectUri,
+    redirect_uri_sent: bool,
+    scope: Scope,
+    state: Option<Text<'a>>,
+    challenge: Option<PkceChallenge>,
+}
+
+impl<'a> ValidAuthorization<'a> {
+    /// The client asking.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The scope that will be granted.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Where the user will be sent back.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The client's `state`.
+    pub fn state(&self) -> Option<Text<'a>> {
+        self.state
+    }
+
+    /// The PKCE challenge, if any.
+    pub fn challenge(&self) -> Option<&PkceChallenge> {
+        self.challenge.as_ref()
+    }
+
+    /// An error redirect to this request's client (for errors the caller
+    /// finds itself, such as a failed consent form).
+    pub fn reject(&self, error: OAuthError) -> Rejection<'_> {
+        Rejection::Redirect(ErrorRedirect {
+            redirect_uri: &self.redirect_uri,
+            state: self.state,
+            error,
+        })
+    }
+
+    /// The resource owner `subject` approved: issues a code (lifetime
+    /// [`Policy::effective_code_ttl`], at most 10 minutes).
+    pub fn approve<R: TryCryptoRng + ?Sized>(
+        &self,
+        subject: &str,
+        now: UnixTime,
+        policy: &Policy,
+        rng: &mut R,
+    ) -> Result<Approval<'a>, Rejection<'_>> {
+        let code = match Token::generate(rng) {
+            Ok(c) => c,
+            Err(RngError) => return Err(self.reject(RngError.into())),
+        };
+        let Ok(subject) = Subject::try_from(subject) else {
+            return Err(self.reject(OAuthError::with(ErrorCode::ServerError, "subject too long")));
+        };
+        let record = CodeRecord {
+            hash: code.hash(),
+            client_id: self.client_id.clone(),
+            subject,
+            scope: self.scope.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            redirect_uri_sent: self.redirect_uri_sent,
+            challenge: self.challenge.clone(),
+            issued_at: now,
+            expires_at: now.saturating_add(policy.effective_code_ttl()),
+            consumed: false,
+        };
+        Ok(Approval {
+            code,
+            record,
+            state: self.state,
+        })
+    }
+
+    /// The resource owner denied: redirect with `access_denied`.
+    pub fn deny(&self) -> Rejection<'_> {
+        self.reject(OAuthError::new(ErrorCode::AccessDenied))
+    }
+}
+
+/// An approved request: store [`write`](Self::write), then redirect to
+/// [`write_location`](Self::write_location).
+#[derive(Debug, Clone)]
+pub struct Approval<'a> {
+    code: Token,
+    record: CodeRecord,
+    state: Option<Text<'a>>,
+}
+
+impl Approval<'_> {
+    /// The code (to put in the redirect; never stored).
+    pub fn code(&self) -> &Token {
+        &self.code
+    }
+
+    /// The code's record.
+    pub fn record(&self) -> &CodeRecord {
+        &self.record
+    }
+
+    /// The write that stores the code's record.
+    pub fn write(&self) -> Write {
+        Write::StoreCode(self.record.clone())
+    }
+
+    /// Writes the `Location` URL: `code`, `state`, `iss` (§4.1.2,
+    /// RFC 9207 §2).
+    pub fn write_location<S: Sink + ?Sized>(&self, issuer: &str, sink: &mut S) {
+        let mut q = Query::start(&self.record.redirect_uri, sink);
+        q.param(b"code", self.code.as_str().as_bytes());
+        q.state(self.state.as_ref());
+        q.param(b"iss", issuer.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buf::SliceWriter;
+    use crate::oauth2::store::GrantTypes;
+    use crate::oauth2::token_material::test_rng::TestRng;
+    use std::string::String;
+
+    const ISSUER: &str = "https://server.example.com";
+
+    fn client() -> ClientRecord {
+        ClientRecord::new(
+            "s6BhdRkqt3",
+            Some("gX1fBat3bV"),
+            &["https://client.example.com/cb"],
+            "read write",
+            GrantTypes::ALL,
+        )
+        .unwrap()
+    }
+
+    fn public() -> ClientRecord {
+        ClientRecord {
+            secret_hash: None,
+            ..client()
+        }
+    }
+
+    fn location(write: impl FnOnce(&mut SliceWriter<'_>)) -> String {
+        let mut buf = [0u8; 512];
+        let mut w = SliceWriter::new(&mut buf);
+        write(&mut w);
+        let n = w.finish().unwrap();
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    fn validate<'q: 'c, 'c>(
+        query: &'q str,
+        client: &'c ClientRecord,
+    ) -> Result<ValidAuthorization<'q>, Rejection<'c>> {
+        let req = AuthorizationRequest::parse(query.as_bytes())?;
+        let id = req.client_id()?;
+        let found = (id == client.client_id).then_some(client);
+        req.validate(found, &Policy::DEFAULT)
+    }
+
+    fn redirect_error(r: Result<ValidAuthorization<'_>, Rejection<'_>>) -> (ErrorCode, String) {
+        match r.unwrap_err() {
+            Rejection::Redirect(e) => (e.error.code, location(|w| e.write_location(ISSUER, w))),
+            Rejection::ErrorPage(e) => panic!("expected a redirect, got page {e}"),
+        }
+    }
+
+    fn page_error(r: Result<ValidAuthorization<'_>, Rejection<'_>>) -> ErrorCode {
+        match r.unwrap_err() {
+            Rejection::ErrorPage(e) => e.code,
+            Rejection::Redirect(e) => panic!("must not redirect: {:?}", e.error),
+        }
+    }
+
+    /// RFC 6749 §4.1.1's request and §4.1.2's response (plus `iss`).
+    #[test]
+    fn rfc6749_4_1_example() {
+        let v = validate(
+            "response_type=code&client_id=s6BhdRkqt3&state=xyz&redirect_uri=https%3A%2F%2Fclient%2Eexample%2Ecom%2Fcb",
+            &client(),
+        )
+        .unwrap();
+        assert_eq!(v.scope(), "read write");
+        let a = v
+            .approve("alice", UnixTime(1000), &Policy::DEFAULT, &mut TestRng(1))
+            .unwrap();
+        assert_eq!(
+            location(|w| a.write_location(ISSUER, w)),
+            std::format!(
+                "https://client.example.com/cb?code={}&state=xyz&iss=https%3A%2F%2Fserver.example.com",
+                a.code().as_str()
+            )
+        );
+        assert_eq!(a.record().expires_at, UnixTime(1600));
+        assert!(a.record().redirect_uri_sent);
+        assert_eq!(a.record().hash, a.code().hash());
+    }
+
+    #[test]
+    fn unknown_client_never_redirects() {
+        let q = "response_type=code&client_id=nobody&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb";
+        assert_eq!(page_error(validate(q, &client())), ErrorCode::InvalidClient);
+        assert_eq!(
+            page_error(validate("response_type=code", &client())),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            page_error(validate(
+                "client_id=s6BhdRkqt3&client_id=s6BhdRkqt3&response_type=code",
+                &client()
+            )),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn redirect_mismatch_never_redirects() {
+        for uri in [
+            "https%3A%2F%2Fattacker.example%2Fcb",
+            "https%3A%2F%2Fclient.example.com%2Fcb%2F",
+            "https%3A%2F%2Fclient.example.com%2Fcb%3Fx%3D1",
+            "https%3A%2F%2FCLIENT.example.com%2Fcb",
+        ] {
+            let q = std::format!("response_type=code&client_id=s6BhdRkqt3&redirect_uri={uri}");
+            assert_eq!(
+                page_error(validate(&q, &client())),
+                ErrorCode::InvalidRequest
+            );
+        }
+        let q = "response_type=code&client_id=s6BhdRkqt3&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb";
+        assert_eq!(
+            page_error(validate(q, &client())),
+            ErrorCode::InvalidRequest
+        );
+        // Several registered URIs: the request must name one.
+        let mut two = client();
+        two.redirect_uris
+            .push(RedirectUri::try_from("https://client.example.com/cb2").unwrap())
+            .unwrap();
+        assert_eq!(
+            page_error(validate("response_type=code&client_id=s6BhdRkqt3", &two)),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn later_errors_redirect_with_state_and_iss() {
+        let (code, loc) = redirect_error(validate(
+            "response_type=token&client_id=s6BhdRkqt3&state=a%20b",
+            &client(),
+        ));
+        assert_eq!(code, ErrorCode::UnsupportedResponseType);
+        assert_eq!(
+            loc,
+            "https://client.example.com/cb?error=unsupported_response_type&state=a%20b&iss=https%3A%2F%2Fserver.example.com"
+        );
+        let (code, loc) = redirect_error(validate(
+            "response_type=code&client_id=s6BhdRkqt3&scope=admin&state=s",
+            &client(),
+        ));
+        assert_eq!(code, ErrorCode::InvalidScope);
+        assert!(loc.contains("&state=s&"));
+        let (code, _) = redirect_error(validate(
+            "response_type=code&client_id=s6BhdRkqt3&scope=read&scope=write",
+            &client(),
+        ));
+        assert_eq!(code, ErrorCode::InvalidRequest);
+        let (code, _) = redirect_error(validate("client_id=s6BhdRkqt3", &client()));
+        assert_eq!(code, ErrorCode::InvalidRequest);
+        let mut no_code = client();
+        no_code.grant_types = GrantTypes::of(&[GrantType::ClientCredentials]);
+        let (code, _) = redirect_error(validate(
+            "response_type=code&client_id=s6BhdRkqt3",
+            &no_code,
+        ));
+        assert_eq!(code, ErrorCode::UnauthorizedClient);
+    }
+
+    #[test]
+    fn public_clients_must_use_pkce() {
+        let (code, _) = redirect_error(validate(
+            "response_type=code&client_id=s6BhdRkqt3",
+            &public(),
+        ));
+        assert_eq!(code, ErrorCode::InvalidRequest);
+        let v = validate(
+            "response_type=code&client_id=s6BhdRkqt3&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            &public(),
+        )
+        .unwrap();
+        assert_eq!(v.challenge().unwrap().method, ChallengeMethod::S256);
+    }
+
+    #[test]
+    fn pkce_downgrade_to_plain_is_rejected() {
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        for q in [
+            std::format!("response_type=code&client_id=s6BhdRkqt3&code_challenge={challenge}"),
+            std::format!(
+                "response_type=code&client_id=s6BhdRkqt3&code_challenge={challenge}&code_challenge_method=plain"
+            ),
+            std::format!(
+                "response_type=code&client_id=s6BhdRkqt3&code_challenge={challenge}&code_challenge_method=S512"
+            ),
+            "response_type=code&client_id=s6BhdRkqt3&code_challenge=short&code_challenge_method=S256".into(),
+            "response_type=code&client_id=s6BhdRkqt3&code_challenge_method=S256".into(),
+        ] {
+            let (code, _) = redirect_error(validate(&q, &public()));
+            assert_eq!(code, ErrorCode::InvalidRequest, "{q}");
+        }
+        let mut plain_ok = public();
+        plain_ok.allow_plain_pkce = true;
+        let q = std::format!("response_type=code&client_id=s6BhdRkqt3&code_challenge={challenge}");
+        assert_eq!(
+            validate(&q, &plain_ok).unwrap().challenge().unwrap().method,
+            ChallengeMethod::Plain
+        );
+    }
+
+    #[test]
+    fn deny_redirects_with_access_denied() {
+        let v = validate(
+            "response_type=code&client_id=s6BhdRkqt3&state=xyz",
+            &client(),
+        )
+        .unwrap();
+        let Rejection::Redirect(r) = v.deny() else {
+            panic!()
+        };
+        assert_eq!(
+            location(|w| r.write_location(ISSUER, w)),
+            "https://client.example.com/cb?error=access_denied&state=xyz&iss=https%3A%2F%2Fserver.example.com"
+        );
+    }
+
+    #[test]
+    fn redirect_uri_with_a_query_keeps_it() {
+        let mut c = client();
+        c.redirect_uris[0] = RedirectUri::try_from("https://client.example.com/cb?app=1").unwrap();
+        let v = validate("response_type=code&client_id=s6BhdRkqt3", &c).unwrap();
+        let a = v
+            .approve("alice", UnixTime(0), &Policy::DEFAULT, &mut TestRng(2))
+            .unwrap();
+        assert!(
+            location(|w| a.write_location(ISSUER, w))
+                .starts_with("https://client.example.com/cb?app=1&code=")
+        );
+        assert!(!a.record().redirect_uri_sent);
+    }
+}

@@ -1,0 +1,330 @@
+//! The authorization code grant with PKCE, client side (RFC 6749 §4.1,
+//! RFC 7636, RFC 9207).
+//!
+//! ```text
+//! AuthCodeFlow::new(config)
+//!   .start(rng)?                          -> AuthCodePending (fresh state + S256 verifier)
+//! AuthCodePending
+//!   .write_authorize_url(sink)            send the user there, §4.1.1
+//!   .state() / .verifier()  /  restore()  keep them between redirect and callback
+//!   .handle_callback(query)?              -> AuthCodeReceived, §4.1.2
+//! AuthCodeReceived
+//!   .write_token_request(sink)            POST to the token endpoint, §4.1.3
+//!   .handle_token_response(now, status, body)? -> TokenSet
+//! ```
+//!
+//! `state` is 256 random bits, compared in constant time (§10.12). The
+//! callback's `state` is checked before anything else, so a forged
+//! redirect cannot even inject an error. When the configuration names the
+//! issuer and the callback carries `iss`, they must match (RFC 9207 §2.4);
+//! a callback without `iss` is accepted, for servers that do not send it.
+
+use super::super::error::ErrorCode;
+use super::super::pkce::CodeVerifier;
+use super::super::token_material::Token;
+use super::{ClientError, ClientIdentity, TokenSet, form_param};
+use crate::buf::Sink;
+use crate::form;
+use crate::percent;
+use crate::text::Text;
+use crate::time::UnixTime;
+use core::fmt;
+use rand_core::TryCryptoRng;
+use subtle::ConstantTimeEq;
+
+/// What the client knows about the server and itself.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthCodeConfig<'c> {
+    /// Who the client is.
+    pub identity: ClientIdentity<'c>,
+    /// The authorization endpoint URL (may already have a query).
+    pub authorization_endpoint: &'c str,
+    /// The registered redirect URI.
+    pub redirect_uri: &'c str,
+    /// The scope to ask for, if not the server's default.
+    pub scope: Option<&'c str>,
+    /// The expected issuer, to check the callback's `iss` against.
+    pub issuer: Option<&'c str>,
+}
+
+/// Step 1: start a login.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthCodeFlow<'c> {
+    config: AuthCodeConfig<'c>,
+}
+
+impl<'c> AuthCodeFlow<'c> {
+    /// A flow with this configuration.
+    pub const fn new(config: AuthCodeConfig<'c>) -> Self {
+        AuthCodeFlow { config }
+    }
+
+    /// Draws a fresh `state` and PKCE verifier.
+    pub fn start<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+    ) -> Result<AuthCodePending<'c>, ClientError> {
+        let state = Token::generate(rng).map_err(|_| ClientError::Rng)?;
+        let verifier = CodeVerifier::generate(rng).map_err(|_| ClientError::Rng)?;
+        Ok(AuthCodePending {
+            config: self.config,
+            state: heapless::String::try_from(state.as_str()).map_err(|_| ClientError::Capacity)?,
+            verifier,
+        })
+    }
+}
+
+/// Step 2: the user is at the authorization server.
+#[derive(Clone)]
+pub struct AuthCodePending<'c> {
+    config: AuthCodeConfig<'c>,
+    state: heapless::String<64>,
+    verifier: CodeVerifier,
+}
+
+impl fmt::Debug for AuthCodePending<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthCodePending")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> AuthCodePending<'c> {
+    /// Restores a pending login from the `state` and verifier kept between
+    /// redirect and callback.
+    pub fn restore(
+        config: AuthCodeConfig<'c>,
+        state: &str,
+        verifier: &str,
+    ) -> Result<Self, ClientError> {
+        Ok(AuthCodePending {
+            config,
+            state: heapless::String::try_from(state).map_err(|_| ClientError::Capacity)?,
+            verifier: CodeVerifier::new(verifier).map_err(|_| ClientError::Capacity)?,
+        })
+    }
+
+    /// The `state` value, to keep server-side.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// The PKCE verifier, to keep server-side.
+    pub fn verifier(&self) -> &CodeVerifier {
+        &self.verifier
+    }
+
+    /// Writes the authorization URL (§4.1.1): `response_type=code`,
+    /// `client_id`, `redirect_uri`, `scope`, `state`, `code_challenge`,
+    /// `code_challenge_method=S256`.
+    pub fn write_authorize_url<S: Sink + ?Sized>(&self, sink: &mut S) {
+        let url = self.config.authorization_endpoint;
+        sink.put(url.as_bytes());
+        sink.put(match url.find('?') {
+            None => b"?",
+            Some(_) if url.ends_with('?') || url.ends_with('&') => b"",
+            Some(_) => b"&",
+        });
+        form_param(sink, true, "response_type", "code");
+        form_param(sink, false, "client_id", self.config.identity.client_id);
+        form_param(sink, false, "redirect_uri", self.config.redirect_uri);
+        if let Some(scope) = self.config.scope {
+            form_param(sink, false, "scope", scope);
+        }
+        form_param(sink, false, "state", &self.state);
+        let challenge = self.verifier.challenge();
+        sink.put(b"&code_challenge=");
+        sink.put(&challenge);
+        sink.put(b"&code_challenge_method=S256");
+    }
+
+    /// Reads the callback's query string (§4.1.2, §4.1.2.1). `N` bounds the
+    /// code's length.
+    pub fn handle_callback<const N: usize>(
+        self,
+        query: &[u8],
+    ) -> Result<AuthCodeReceived<'c, N>, ClientError> {
+        let (mut state, mut code, mut error, mut iss) = (None, None, None, None);
+        for pair in form::parse(query) {
+            let pair = pair.map_err(|_| ClientError::MalformedCallback)?;
+            let slot = if pair.name.eq_str("state") {
+                &mut state
+            } else if pair.name.eq_str("code") {
+                &mut code
+            } else if pair.name.eq_str("error") {
+                &mut error
+            } else if pair.name.eq_str("iss") {
+                &mut iss
+            } else {
+                continue;
+            };
+            if slot.replace(pair.value).is_some() {
+                return Err(ClientError::MalformedCallback);
+            }
+        }
+        let state: Text<'_> = state.ok_or(ClientError::StateMismatch)?;
+        let presented: heapless::String<64> = state
+            .to_heapless()
+            .map_err(|_| ClientError::StateMismatch)?;
+        if !bool::from(presented.as_bytes().ct_eq(self.state.as_bytes())) {
+            return Err(ClientError::StateMismatch);
+        }
+        if let (Some(expected), Some(iss)) = (self.config.issuer, iss)
+            && !iss.eq_str(expected)
+        {
+            return Err(ClientError::IssuerMismatch);
+        }
+        if let Some(error) = error {
+            let mut buf = [0u8; 32];
+            let code = error.decode(&mut buf).ok().and_then(ErrorCode::from_name);
+            return Err(ClientError::Authorization(code));
+        }
+        let code: Text<'_> = code.ok_or(ClientError::MalformedCallback)?;
+        Ok(AuthCodeReceived {
+            config: self.config,
+            code: code.to_heapless().map_err(|_| ClientError::Capacity)?,
+            verifier: self.verifier,
+        })
+    }
+}
+
+/// Step 3: exchange the code.
+#[derive(Clone)]
+pub struct AuthCodeReceived<'c, const N: usize> {
+    config: AuthCodeConfig<'c>,
+    code: heapless::String<N>,
+    verifier: CodeVerifier,
+}
+
+impl<const N: usize> fmt::Debug for AuthCodeReceived<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthCodeReceived")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const N: usize> AuthCodeReceived<'_, N> {
+    /// Writes the token request body (§4.1.3, RFC 7636 §4.5); send it with
+    /// the identity's `Authorization` header, if any.
+    pub fn write_token_request<S: Sink + ?Sized>(&self, sink: &mut S) {
+        form_param(sink, true, "grant_type", "authorization_code");
+        form_param(sink, false, "code", &self.code);
+        form_param(sink, false, "redirect_uri", self.config.redirect_uri);
+        sink.put(b"&code_verifier=");
+        percent::encode_into(self.verifier.as_str().as_bytes(), sink);
+        self.config.identity.write_body_params(sink);
+    }
+
+    /// Writes the `Authorization` header value, if the client has a secret.
+    pub fn write_authorization<S: Sink + ?Sized>(&self, sink: &mut S) -> bool {
+        self.config.identity.write_authorization(sink)
+    }
+
+    /// Reads the token endpoint's answer received at `now`.
+    pub fn handle_token_response(
+        self,
+        now: UnixTime,
+        status: u16,
+        body: &[u8],
+    ) -> Result<TokenSet<N>, ClientError> {
+        TokenSet::from_response(now, status, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buf::SliceWriter;
+    use crate::oauth2::token_material::test_rng::{Broken, TestRng};
+
+    const CONFIG: AuthCodeConfig<'static> = AuthCodeConfig {
+        identity: ClientIdentity::public("s6BhdRkqt3"),
+        authorization_endpoint: "https://server.example.com/authorize",
+        redirect_uri: "https://client.example.com/cb",
+        scope: None,
+        issuer: Some("https://server.example.com"),
+    };
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    fn written(f: impl FnOnce(&mut SliceWriter<'_>)) -> std::string::String {
+        let mut buf = [0u8; 512];
+        let mut w = SliceWriter::new(&mut buf);
+        f(&mut w);
+        let n = w.finish().unwrap();
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    /// RFC 6749 §4.1.1 and §4.1.3 with RFC 7636 Appendix B's verifier.
+    #[test]
+    fn rfc6749_4_1_requests_with_rfc7636_appendix_b() {
+        let p = AuthCodePending::restore(CONFIG, "xyz", VERIFIER).unwrap();
+        assert_eq!(
+            written(|w| p.write_authorize_url(w)),
+            "https://server.example.com/authorize?response_type=code&client_id=s6BhdRkqt3&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=xyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        );
+        let r = p
+            .handle_callback::<64>(
+                b"code=SplxlOBeZQQYbYS6WxSbIA&state=xyz&iss=https%3A%2F%2Fserver.example.com",
+            )
+            .unwrap();
+        assert_eq!(
+            written(|w| r.write_token_request(w)),
+            "grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&client_id=s6BhdRkqt3"
+        );
+        let mut none = SliceWriter::new(&mut []);
+        assert!(!r.write_authorization(&mut none));
+    }
+
+    #[test]
+    fn callback_state_is_checked_first() {
+        let p = || AuthCodePending::restore(CONFIG, "xyz", VERIFIER).unwrap();
+        let cases: [(&[u8], ClientError); 7] = [
+            (b"code=c&state=xyZ", ClientError::StateMismatch),
+            (b"code=c", ClientError::StateMismatch),
+            (b"error=access_denied&state=abc", ClientError::StateMismatch),
+            (
+                b"error=access_denied&state=xyz",
+                ClientError::Authorization(Some(ErrorCode::AccessDenied)),
+            ),
+            (
+                b"code=c&state=xyz&iss=https%3A%2F%2Fevil.example",
+                ClientError::IssuerMismatch,
+            ),
+            (b"code=c&code=d&state=xyz", ClientError::MalformedCallback),
+            (b"state=xyz", ClientError::MalformedCallback),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(p().handle_callback::<64>(query).unwrap_err(), expected);
+        }
+        assert!(p().handle_callback::<64>(b"code=c&state=xyz").is_ok());
+        assert_eq!(
+            p().handle_callback::<4>(b"code=12345&state=xyz")
+                .unwrap_err(),
+            ClientError::Capacity
+        );
+    }
+
+    #[test]
+    fn start_draws_fresh_state_and_verifier() {
+        let flow = AuthCodeFlow::new(AuthCodeConfig {
+            identity: ClientIdentity::confidential("s6BhdRkqt3", "gX1fBat3bV"),
+            scope: Some("read write"),
+            authorization_endpoint: "https://server.example.com/authorize?lang=en",
+            ..CONFIG
+        });
+        let p = flow.start(&mut TestRng(1)).unwrap();
+        assert_eq!(p.state().len(), 43);
+        assert_ne!(p.state(), p.verifier().as_str());
+        let url = written(|w| p.write_authorize_url(w));
+        assert!(url.starts_with("https://server.example.com/authorize?lang=en&response_type=code"));
+        assert!(url.contains("&scope=read%20write&"));
+        let q = std::format!("code=c&state={}", p.state());
+        let r = p.handle_callback::<64>(q.as_bytes()).unwrap();
+        let header = written(|w| assert!(r.write_authorization(w)));
+        assert_eq!(header, "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW");
+        assert!(!written(|w| r.write_token_request(w)).contains("client_id"));
+        assert_eq!(flow.start(&mut Broken).unwrap_err(), ClientError::Rng);
+    }
+}

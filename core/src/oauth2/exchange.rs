@@ -1,0 +1,707 @@
+//! The token endpoint (RFC 6749 §3.2, §5) as a sans-IO state machine that
+//! asks its caller for what it needs and tells it what to persist.
+//!
+//! ```text
+//! Exchange::start(request, now, &policy, rng)
+//!   NeedClient { client_id }  --provide_client(Option<&ClientRecord>)-->
+//!   NeedGrant { kind, hash }  --provide_grant(Option<&GrantRecord>)-->    (not for client_credentials)
+//!   Done { response, writes }
+//! ```
+//!
+//! Each state is its own type, so only the right answer can be given at
+//! each step. [`Done`] holds the HTTP status and body to send
+//! ([`Done::render`]) and the [`Writes`] the caller must make, in order,
+//! before sending it. [`drive_exchange`] runs the whole thing against any
+//! [`Store`]; the tokio shell instead answers `NeedClient` and `NeedGrant`
+//! with async queries and performs the writes in a transaction.
+//!
+//! ## Decisions, per grant
+//!
+//! * **Client authentication** (§2.3):
+//!   [`ClientCredentials::authenticate`](super::ClientCredentials::authenticate);
+//!   a grant not in the client's [`GrantTypes`](super::GrantTypes) is
+//!   `unauthorized_client`.
+//! * **`authorization_code`** (§4.1.3, RFC 7636 §4.6): the code must be
+//!   the client's, unexpired, and unused; a used code is `invalid_grant`
+//!   *and* revokes every token issued from it (§4.1.2, RFC 9700 §4.5). The
+//!   `redirect_uri` must equal the authorization request's when that one
+//!   carried it. With a stored challenge the verifier must match (`plain`
+//!   only while the client still allows it); a verifier for a code issued
+//!   without a challenge is refused as a PKCE downgrade (RFC 9700 §4.8.2);
+//!   a code without a challenge is refused for public clients.
+//! * **`refresh_token`** (§6, RFC 9700 §4.14.2): rotation — each use
+//!   retires the token and issues a new one in the same family with the
+//!   original scope; presenting a retired token is `invalid_grant` and
+//!   revokes the family; `scope` may only narrow (`invalid_scope`).
+//! * **`client_credentials`** (§4.4): confidential clients only
+//!   (`unauthorized_client` otherwise); no refresh token (§4.4.3).
+//! * **device code** (RFC 8628 §3.5): `expired_token`, `access_denied`,
+//!   `authorization_pending`, and `slow_down` when polled sooner than the
+//!   interval after the previous poll — which also grows the stored
+//!   interval by 5 seconds. Every poll of a pending code records its time.
+//!   A redeemed device code presented again is treated like a reused
+//!   authorization code.
+//!
+//! Responses carry `Cache-Control: no-store` and `Pragma: no-cache`
+//! ([`RESPONSE_HEADERS`], §5.1). Token randomness is drawn when the
+//! exchange starts, so the later steps need no generator.
+
+use super::client_auth::AuthMethod;
+use super::error::{ErrorCode, OAuthError, invalid_grant};
+use super::json;
+use super::pkce::{self, ChallengeMethod};
+use super::policy::Policy;
+use super::scope::{self, Scope};
+use super::store::{
+    AccessRecord, ClientId, ClientRecord, CodeRecord, DeviceRecord, DeviceStatus, FamilyId,
+    GrantKind, GrantRecord, GrantType, RefreshRecord, Store, StoreError, Subject, Write, Writes,
+};
+use super::token_material::{Token, TokenHash};
+use super::token_request::{GrantRequest, TokenRequest};
+use crate::buf::BufferTooSmall;
+use crate::text::Text;
+use crate::time::UnixTime;
+use rand_core::TryCryptoRng;
+
+/// Headers every token endpoint response carries (RFC 6749 §5.1).
+pub const RESPONSE_HEADERS: [(&str, &str); 2] =
+    [("Cache-Control", "no-store"), ("Pragma", "no-cache")];
+
+/// How many seconds `slow_down` adds to the interval (RFC 8628 §3.5).
+pub const SLOW_DOWN_STEP: u32 = 5;
+
+/// Tokens issued by a successful exchange, to send to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    /// The access token.
+    pub access_token: Token,
+    /// Its lifetime in seconds.
+    pub expires_in: u64,
+    /// The new refresh token, if any.
+    pub refresh_token: Option<Token>,
+    /// The granted scope.
+    pub scope: Scope,
+}
+
+#[derive(serde::Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+}
+
+impl IssuedTokens {
+    /// Writes the RFC 6749 §5.1 JSON body.
+    pub fn render(&self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        json::render(
+            &TokenBody {
+                access_token: self.access_token.as_str(),
+                token_type: "Bearer",
+                expires_in: self.expires_in,
+                refresh_token: self.refresh_token.as_ref().map(Token::as_str),
+                scope: (!self.scope.is_empty()).then_some(self.scope.as_str()),
+            },
+            out,
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with: the value lives once, on the caller's stack"
+)]
+enum Outcome {
+    Tokens(IssuedTokens),
+    Error(OAuthError),
+}
+
+/// The end of an exchange: what to store, then what to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    outcome: Outcome,
+    writes: Writes,
+    basic: bool,
+    /// The family a lost conditional write should revoke.
+    family: Option<FamilyId>,
+}
+
+impl Done {
+    /// An error answer with no writes. `basic`: the client tried HTTP Basic
+    /// authentication (so `invalid_client` gets a `WWW-Authenticate`).
+    pub fn from_error(error: OAuthError, basic: bool) -> Done {
+        Done {
+            outcome: Outcome::Error(error),
+            writes: Writes::none(),
+            basic,
+            family: None,
+        }
+    }
+
+    fn error_with(error: OAuthError, writes: Writes, method: AuthMethod) -> Done {
+        Done {
+            outcome: Outcome::Error(error),
+            writes,
+            basic: method == AuthMethod::ClientSecretBasic,
+            family: None,
+        }
+    }
+
+    /// The HTTP status to answer with.
+    pub fn http_status(&self) -> u16 {
+        match &self.outcome {
+            Outcome::Tokens(_) => 200,
+            Outcome::Error(e) => e.http_status(),
+        }
+    }
+
+    /// The tokens, when the exchange succeeded.
+    pub fn tokens(&self) -> Option<&IssuedTokens> {
+        match &self.outcome {
+            Outcome::Tokens(t) => Some(t),
+            Outcome::Error(_) => None,
+        }
+    }
+
+    /// The error, when it did not.
+    pub fn error(&self) -> Option<OAuthError> {
+        match &self.outcome {
+            Outcome::Tokens(_) => None,
+            Outcome::Error(e) => Some(*e),
+        }
+    }
+
+    /// The writes to make, in order, before answering.
+    pub fn writes(&self) -> &Writes {
+        &self.writes
+    }
+
+    /// Whether the answer needs `WWW-Authenticate: Basic realm=…`
+    /// (`invalid_client` after an HTTP Basic attempt, RFC 6749 §5.2).
+    pub fn needs_basic_challenge(&self) -> bool {
+        self.basic
+            && self
+                .error()
+                .is_some_and(|e| e.code == ErrorCode::InvalidClient)
+    }
+
+    /// Writes the JSON body (RFC 6749 §5.1 or §5.2).
+    pub fn render(&self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        match &self.outcome {
+            Outcome::Tokens(t) => t.render(out),
+            Outcome::Error(e) => e.render(out),
+        }
+    }
+
+    /// The answer to send instead when a conditional write reported
+    /// [`StoreError::Conflict`]: another request redeemed the same code,
+    /// refresh token or device code first, which is reuse — `invalid_grant`,
+    /// and the family is revoked.
+    pub fn conflict(self) -> Done {
+        let writes = match self.family {
+            Some(family) => Writes::one(Write::RevokeFamily { family }),
+            None => Writes::none(),
+        };
+        Done {
+            outcome: Outcome::Error(invalid_grant("grant was already used")),
+            writes,
+            basic: self.basic,
+            family: None,
+        }
+    }
+
+    /// The answer to send instead when storage failed otherwise:
+    /// `temporarily_unavailable`, nothing further to write.
+    pub fn storage_failed(self) -> Done {
+        Done {
+            outcome: Outcome::Error(OAuthError::with(
+                ErrorCode::TemporarilyUnavailable,
+                "storage unavailable",
+            )),
+            writes: Writes::none(),
+            basic: self.basic,
+            family: None,
+        }
+    }
+}
+
+/// Randomness and settings carried through the steps.
+#[derive(Debug, Clone)]
+struct Ctx {
+    now: UnixTime,
+    policy: Policy,
+    access: Token,
+    refresh: Token,
+}
+
+/// What the exchange needs to know about the authenticated client.
+#[derive(Debug, Clone)]
+struct ClientFacts {
+    client_id: ClientId,
+    public: bool,
+    allow_plain_pkce: bool,
+    refresh_allowed: bool,
+    method: AuthMethod,
+}
+
+/// A token exchange in progress; see the module docs.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with: the value lives once, on the caller's stack"
+)]
+pub enum Exchange<'r> {
+    /// Look up the client.
+    NeedClient(NeedClient<'r>),
+    /// Look up the grant.
+    NeedGrant(NeedGrant<'r>),
+    /// Finished.
+    Done(Done),
+}
+
+impl<'r> Exchange<'r> {
+    /// Starts an exchange for a parsed request. Draws the new tokens'
+    /// randomness from `rng` now; a failing generator ends the exchange
+    /// with `temporarily_unavailable`.
+    pub fn start<R: TryCryptoRng + ?Sized>(
+        request: TokenRequest<'r>,
+        now: UnixTime,
+        policy: &Policy,
+        rng: &mut R,
+    ) -> Exchange<'r> {
+        let basic = request.client.method() == AuthMethod::ClientSecretBasic;
+        let tokens = Token::generate(rng).and_then(|a| Ok((a, Token::generate(rng)?)));
+        match tokens {
+            Ok((access, refresh)) => Exchange::NeedClient(NeedClient {
+                request,
+                ctx: Ctx {
+                    now,
+                    policy: *policy,
+                    access,
+                    refresh,
+                },
+            }),
+            Err(e) => Exchange::Done(Done::from_error(e.into(), basic)),
+        }
+    }
+}
+
+/// Step 1: the client record is needed.
+#[derive(Debug)]
+pub struct NeedClient<'r> {
+    request: TokenRequest<'r>,
+    ctx: Ctx,
+}
+
+impl<'r> NeedClient<'r> {
+    /// The client identifier to look up.
+    pub fn client_id(&self) -> &str {
+        self.request.client.client_id()
+    }
+
+    /// Continues with the client's record, or `None` if there is no such
+    /// client.
+    pub fn provide_client(self, client: Option<&ClientRecord>) -> Exchange<'r> {
+        let NeedClient { request, ctx } = self;
+        let method = request.client.method();
+        let fail = |e: OAuthError| Exchange::Done(Done::error_with(e, Writes::none(), method));
+        if let Err(e) = request.client.authenticate(client) {
+            return fail(e);
+        }
+        let Some(client) = client else {
+            return fail(OAuthError::new(ErrorCode::InvalidClient));
+        };
+        let grant_type = request.grant.grant_type();
+        if !client.grant_types.contains(grant_type) {
+            return fail(OAuthError::with(
+                ErrorCode::UnauthorizedClient,
+                "grant type not allowed for this client",
+            ));
+        }
+        let facts = ClientFacts {
+            client_id: client.client_id.clone(),
+            public: client.is_public(),
+            allow_plain_pkce: client.allow_plain_pkce,
+            refresh_allowed: client.grant_types.contains(GrantType::RefreshToken),
+            method,
+        };
+        let (kind, presented) = match request.grant {
+            GrantRequest::AuthorizationCode { code, .. } => (GrantKind::AuthorizationCode, code),
+            GrantRequest::RefreshToken { refresh_token, .. } => {
+                (GrantKind::RefreshToken, refresh_token)
+            }
+            GrantRequest::DeviceCode { device_code } => (GrantKind::DeviceCode, device_code),
+            GrantRequest::ClientCredentials { scope } => {
+                return Exchange::Done(client_credentials(client, &facts, scope, &ctx));
+            }
+        };
+        Exchange::NeedGrant(NeedGrant {
+            kind,
+            hash: TokenHash::of_text(&presented),
+            grant: request.grant,
+            client: facts,
+            ctx,
+        })
+    }
+}
+
+/// Step 2: the grant record for the presented code, refresh token or
+/// device code is needed.
+#[derive(Debug)]
+pub struct NeedGrant<'r> {
+    kind: GrantKind,
+    hash: TokenHash,
+    grant: GrantRequest<'r>,
+    client: ClientFacts,
+    ctx: Ctx,
+}
+
+impl NeedGrant<'_> {
+    /// Which table to look in.
+    pub fn kind(&self) -> GrantKind {
+        self.kind
+    }
+
+    /// The hash of the presented credential.
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The client the grant must belong to.
+    pub fn client_id(&self) -> &str {
+        &self.client.client_id
+    }
+
+    /// Finishes with the grant's record, or `None` if there is none.
+    pub fn provide_grant(self, grant: Option<&GrantRecord>) -> Done {
+        let unknown = || {
+            Done::error_with(
+                invalid_grant("unknown grant"),
+                Writes::none(),
+                self.client.method,
+            )
+        };
+        match (&self.grant, grant) {
+            (
+                GrantRequest::AuthorizationCode {
+                    redirect_uri,
+                    code_verifier,
+                    ..
+                },
+                Some(GrantRecord::AuthorizationCode(rec)),
+            ) if rec.hash.ct_eq(&self.hash) => self.code(rec, *redirect_uri, *code_verifier),
+            (GrantRequest::RefreshToken { scope, .. }, Some(GrantRecord::RefreshToken(rec)))
+                if rec.hash.ct_eq(&self.hash) =>
+            {
+                self.refresh(rec, *scope)
+            }
+            (GrantRequest::DeviceCode { .. }, Some(GrantRecord::DeviceCode(rec)))
+                if rec.hash.ct_eq(&self.hash) =>
+            {
+                self.device(rec)
+            }
+            _ => unknown(),
+        }
+    }
+
+    fn fail(&self, e: OAuthError) -> Done {
+        Done::error_with(e, Writes::none(), self.client.method)
+    }
+
+    fn fail_revoking(&self, e: OAuthError, family: FamilyId) -> Done {
+        Done::error_with(
+            e,
+            Writes::one(Write::RevokeFamily { family }),
+            self.client.method,
+        )
+    }
+
+    fn code(
+        &self,
+        rec: &CodeRecord,
+        redirect_uri: Option<Text<'_>>,
+        verifier: Option<Text<'_>>,
+    ) -> Done {
+        let now = self.ctx.now;
+        if rec.client_id != self.client.client_id {
+            return self.fail(invalid_grant("code was issued to another client"));
+        }
+        if rec.consumed {
+            return self.fail_revoking(invalid_grant("code was already used"), rec.family());
+        }
+        if now >= rec.expires_at {
+            return self.fail(invalid_grant("code expired"));
+        }
+        let redirect_ok = match redirect_uri {
+            Some(r) => r.eq_str(&rec.redirect_uri),
+            None => !rec.redirect_uri_sent,
+        };
+        if !redirect_ok {
+            return self.fail(invalid_grant("redirect_uri does not match"));
+        }
+        match (&rec.challenge, verifier) {
+            (Some(ch), Some(v)) => {
+                if ch.method == ChallengeMethod::Plain && !self.client.allow_plain_pkce {
+                    return self.fail(invalid_grant("PKCE method plain is not allowed"));
+                }
+                let mut buf = [0u8; pkce::MAX_LEN];
+                let ok = v
+                    .decode(&mut buf)
+                    .is_ok_and(|v| pkce::verify(ch.method, ch.value.as_bytes(), v.as_bytes()));
+                if !ok {
+                    return self.fail(invalid_grant("code_verifier does not match"));
+                }
+            }
+            (Some(_), None) => return self.fail(invalid_grant("code_verifier required")),
+            (None, Some(_)) => {
+                return self.fail(invalid_grant("code was issued without a code_challenge"));
+            }
+            (None, None) => {
+                if self.client.public || self.ctx.policy.require_pkce_for_confidential {
+                    return self.fail(invalid_grant("PKCE required"));
+                }
+            }
+        }
+        let refresh = self.ctx.policy.issue_refresh_tokens && self.client.refresh_allowed;
+        self.issue(
+            Write::ConsumeCode { hash: rec.hash },
+            rec.family(),
+            Some(rec.subject.clone()),
+            rec.scope.clone(),
+            refresh.then(|| rec.scope.clone()),
+        )
+    }
+
+    fn refresh(&self, rec: &RefreshRecord, requested: Option<Text<'_>>) -> Done {
+        if rec.client_id != self.client.client_id {
+            return self.fail(invalid_grant("refresh token was issued to another client"));
+        }
+        if rec.retired {
+            return self.fail_revoking(invalid_grant("refresh token was already used"), rec.family);
+        }
+        if rec.expires_at.is_some_and(|exp| self.ctx.now >= exp) {
+            return self.fail(invalid_grant("refresh token expired"));
+        }
+        let scope = match scope::narrow(requested.as_ref(), &rec.scope) {
+            Ok(s) => s,
+            Err(e) => return self.fail(e),
+        };
+        self.issue(
+            Write::RetireRefreshToken { hash: rec.hash },
+            rec.family,
+            rec.subject.clone(),
+            scope,
+            Some(rec.scope.clone()),
+        )
+    }
+
+    fn device(&self, rec: &DeviceRecord) -> Done {
+        let now = self.ctx.now;
+        if rec.client_id != self.client.client_id {
+            return self.fail(invalid_grant("device code was issued to another client"));
+        }
+        if now >= rec.expires_at {
+            return self.fail(OAuthError::new(ErrorCode::ExpiredToken));
+        }
+        match &rec.status {
+            DeviceStatus::Redeemed => {
+                self.fail_revoking(invalid_grant("device code was already used"), rec.family())
+            }
+            DeviceStatus::Denied => self.fail(OAuthError::new(ErrorCode::AccessDenied)),
+            DeviceStatus::Approved(subject) => {
+                let refresh = self.ctx.policy.issue_refresh_tokens && self.client.refresh_allowed;
+                self.issue(
+                    Write::RedeemDevice { hash: rec.hash },
+                    rec.family(),
+                    Some(subject.clone()),
+                    rec.scope.clone(),
+                    refresh.then(|| rec.scope.clone()),
+                )
+            }
+            DeviceStatus::Pending => {
+                let too_soon = rec
+                    .last_poll
+                    .is_some_and(|last| now < last.saturating_add(u64::from(rec.interval)));
+                let (code, interval) = if too_soon {
+                    (
+                        ErrorCode::SlowDown,
+                        rec.interval.saturating_add(SLOW_DOWN_STEP),
+                    )
+                } else {
+                    (ErrorCode::AuthorizationPending, rec.interval)
+                };
+                Done::error_with(
+                    OAuthError::new(code),
+                    Writes::one(Write::RecordDevicePoll {
+                        hash: rec.hash,
+                        at: now,
+                        interval,
+                    }),
+                    self.client.method,
+                )
+            }
+        }
+    }
+
+    /// Success: the conditional write that redeems the grant, then the new
+    /// tokens.
+    fn issue(
+        &self,
+        redeem: Write,
+        family: FamilyId,
+        subject: Option<Subject>,
+        scope: Scope,
+        refresh_scope: Option<Scope>,
+    ) -> Done {
+        let ctx = &self.ctx;
+        let access = access_record(ctx, &self.client.client_id, family, subject.clone(), &scope);
+        let (writes, refresh_token) = match refresh_scope {
+            Some(refresh_scope) => {
+                let refresh = RefreshRecord {
+                    hash: ctx.refresh.hash(),
+                    family,
+                    client_id: self.client.client_id.clone(),
+                    subject,
+                    scope: refresh_scope,
+                    issued_at: ctx.now,
+                    expires_at: ctx
+                        .policy
+                        .refresh_token_ttl
+                        .map(|t| ctx.now.saturating_add(t)),
+                    retired: false,
+                };
+                (
+                    Writes::three(
+                        redeem,
+                        Write::StoreAccessToken(access),
+                        Write::StoreRefreshToken(refresh),
+                    ),
+                    Some(ctx.refresh.clone()),
+                )
+            }
+            None => (Writes::two(redeem, Write::StoreAccessToken(access)), None),
+        };
+        Done {
+            outcome: Outcome::Tokens(IssuedTokens {
+                access_token: ctx.access.clone(),
+                expires_in: ctx.policy.access_token_ttl,
+                refresh_token,
+                scope,
+            }),
+            writes,
+            basic: self.client.method == AuthMethod::ClientSecretBasic,
+            family: Some(family),
+        }
+    }
+}
+
+fn access_record(
+    ctx: &Ctx,
+    client_id: &ClientId,
+    family: FamilyId,
+    subject: Option<Subject>,
+    scope: &Scope,
+) -> AccessRecord {
+    AccessRecord {
+        hash: ctx.access.hash(),
+        family,
+        client_id: client_id.clone(),
+        subject,
+        scope: scope.clone(),
+        issued_at: ctx.now,
+        expires_at: ctx.now.saturating_add(ctx.policy.access_token_ttl),
+    }
+}
+
+fn client_credentials(
+    client: &ClientRecord,
+    facts: &ClientFacts,
+    requested: Option<Text<'_>>,
+    ctx: &Ctx,
+) -> Done {
+    let fail = |e| Done::error_with(e, Writes::none(), facts.method);
+    if facts.public {
+        return fail(OAuthError::with(
+            ErrorCode::UnauthorizedClient,
+            "client_credentials needs a confidential client",
+        ));
+    }
+    let scope = match scope::narrow(requested.as_ref(), &client.scope) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let family = FamilyId::of(&ctx.access.hash());
+    let access = access_record(ctx, &facts.client_id, family, None, &scope);
+    Done {
+        outcome: Outcome::Tokens(IssuedTokens {
+            access_token: ctx.access.clone(),
+            expires_in: ctx.policy.access_token_ttl,
+            refresh_token: None,
+            scope,
+        }),
+        writes: Writes::one(Write::StoreAccessToken(access)),
+        basic: facts.method == AuthMethod::ClientSecretBasic,
+        family: None,
+    }
+}
+
+/// Makes `done`'s writes against `store`, substituting
+/// [`Done::conflict`] or [`Done::storage_failed`] when a write fails.
+pub fn finish<S: Store + ?Sized>(store: &mut S, done: Done) -> Done {
+    match store.apply_all(done.writes()) {
+        Ok(()) => done,
+        Err(StoreError::Conflict) => {
+            let d = done.conflict();
+            // Revocation is best effort: the answer is the same either way.
+            let _ = store.apply_all(d.writes());
+            d
+        }
+        Err(_) => done.storage_failed(),
+    }
+}
+
+/// Runs an exchange to the end against `store`, making its writes.
+pub fn drive_exchange<S: Store + ?Sized>(store: &mut S, exchange: Exchange<'_>) -> Done {
+    let mut ex = exchange;
+    loop {
+        match ex {
+            Exchange::NeedClient(n) => {
+                let client = store.client(n.client_id());
+                ex = n.provide_client(client.as_ref());
+            }
+            Exchange::NeedGrant(n) => {
+                let grant = store.grant(n.kind(), n.hash());
+                return finish(store, n.provide_grant(grant.as_ref()));
+            }
+            Exchange::Done(d) => return finish(store, d),
+        }
+    }
+}
+
+/// The whole token endpoint in one call: parses the `Authorization` header
+/// and body, runs the exchange against `store` and makes the writes.
+/// Render the answer with [`Done::render`].
+pub fn token_endpoint<S: Store + ?Sized, R: TryCryptoRng + ?Sized>(
+    store: &mut S,
+    authorization: Option<&str>,
+    body: &[u8],
+    now: UnixTime,
+    policy: &Policy,
+    rng: &mut R,
+) -> Done {
+    let mut scratch = [0u8; 256];
+    let basic_attempted = authorization.is_some_and(super::client_auth::is_basic);
+    let basic = match super::client_auth::BasicCredentials::from_header(authorization, &mut scratch)
+    {
+        Ok(b) => b,
+        Err(e) => return Done::from_error(e, basic_attempted),
+    };
+    match TokenRequest::parse(body, basic) {
+        Ok(req) => drive_exchange(store, Exchange::start(req, now, policy, rng)),
+        Err(e) => Done::from_error(e, basic_attempted),
+    }
+}
