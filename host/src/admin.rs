@@ -113,8 +113,20 @@ pub fn check_client(c: &NewClient) -> Result<String, AdminError> {
             "--name must be non-empty text without control characters".into(),
         ));
     }
+    if c.redirect_uris.len() > latch_core::oauth2::MAX_REDIRECT_URIS {
+        return Err(AdminError::Input(format!(
+            "at most {} --redirect-uri per client",
+            latch_core::oauth2::MAX_REDIRECT_URIS
+        )));
+    }
     for uri in &c.redirect_uris {
         check_redirect_uri(uri)?;
+        if uri.len() > latch_core::oauth2::MAX_REDIRECT_URI {
+            return Err(AdminError::Input(format!(
+                "--redirect-uri longer than {} bytes",
+                latch_core::oauth2::MAX_REDIRECT_URI
+            )));
+        }
     }
     let scope = c
         .scope
@@ -128,7 +140,14 @@ pub fn check_client(c: &NewClient) -> Result<String, AdminError> {
             "invalid scope token {bad:?} in --scope"
         )));
     }
-    Ok(scope.join(" "))
+    let scope = scope.join(" ");
+    if scope.len() > latch_core::oauth2::MAX_SCOPE {
+        return Err(AdminError::Input(format!(
+            "--scope longer than {} bytes",
+            latch_core::oauth2::MAX_SCOPE
+        )));
+    }
+    Ok(scope)
 }
 
 /// Registers a client and returns its credentials.
@@ -151,6 +170,12 @@ pub async fn add_client(db: &Db, keys: &Keys, c: &NewClient) -> Result<IssuedCli
         public: c.public,
         redirect_uris: c.redirect_uris.clone(),
         scope,
+        grant_types: if c.public {
+            "authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code".into()
+        } else {
+            "authorization_code refresh_token client_credentials urn:ietf:params:oauth:grant-type:device_code".into()
+        },
+        allow_plain_pkce: false,
     })
     .await?;
     Ok(IssuedClient {

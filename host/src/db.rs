@@ -56,6 +56,10 @@ pub struct ClientRow {
     pub redirect_uris: Vec<String>,
     /// Allowed scopes, space-separated.
     pub scope: String,
+    /// Allowed grant types, space-separated protocol names.
+    pub grant_types: String,
+    /// Whether PKCE `plain` is accepted from this client.
+    pub allow_plain_pkce: bool,
 }
 
 fn now() -> i64 {
@@ -116,8 +120,8 @@ impl Db {
     /// Inserts a client; a duplicate id is [`DbError::Duplicate`].
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -126,6 +130,8 @@ impl Db {
         .bind(c.redirect_uris.join("\n"))
         .bind(&c.scope)
         .bind(now())
+        .bind(&c.grant_types)
+        .bind(i64::from(c.allow_plain_pkce))
         .execute(&self.pool)
         .await
         .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
@@ -135,7 +141,7 @@ impl Db {
     /// Looks a client up by id.
     pub async fn client(&self, id: &str) -> Result<Option<ClientRow>, DbError> {
         let row = sqlx::query(
-            "SELECT id, name, secret_box, public, redirect_uris, scope FROM clients WHERE id = $1",
+            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce FROM clients WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -153,6 +159,8 @@ impl Db {
                     .map(str::to_owned)
                     .collect(),
                 scope: r.try_get("scope")?,
+                grant_types: r.try_get("grant_types")?,
+                allow_plain_pkce: r.try_get::<i64, _>("allow_plain_pkce")? != 0,
             })
         })
         .transpose()
@@ -439,6 +447,8 @@ mod tests {
             public: false,
             redirect_uris: vec!["https://a/cb".into(), "http://127.0.0.1/cb".into()],
             scope: "read write".into(),
+            grant_types: "authorization_code".into(),
+            allow_plain_pkce: false,
         };
         db.insert_client(&c).await.unwrap();
         let got = db.client("cid").await.unwrap().unwrap();

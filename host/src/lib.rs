@@ -13,3 +13,4 @@ pub mod db;
 pub mod keys;
 pub mod server;
 pub mod sign;
+pub mod store;

@@ -415,14 +415,14 @@ async fn callback(
         Ok(l) => l,
         Err(e) => return refused(&format!("The provider did not complete the login: {e}")),
     };
-    if let Some(allowed) = &c.settings.allowed_users {
-        if !allowed.contains(&logged_in.user) {
-            return page(
-                StatusCode::FORBIDDEN,
-                "Not allowed",
-                &format!("{} may not use this application.", logged_in.user),
-            );
-        }
+    if let Some(allowed) = &c.settings.allowed_users
+        && !allowed.contains(&logged_in.user)
+    {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &format!("{} may not use this application.", logged_in.user),
+        );
     }
     if let Err(msg) = c.hooks.allow(&logged_in).await {
         return page(StatusCode::FORBIDDEN, "Not allowed", &msg);

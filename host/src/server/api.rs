@@ -4,7 +4,9 @@
 //! a request with valid credentials — `Authorization: OAuth …` signed with
 //! OAuth1 access token credentials (query parameters signed; a form body is
 //! not available to an extractor, so OAuth1 requests to guarded routes sign
-//! their query only) or, once OAuth2 lands, `Authorization: Bearer …`.
+//! their query only) or `Authorization: Bearer …` (RFC 6750 §2.1) with an
+//! unexpired OAuth2 access token. [`Principal::require_scope`] adds a scope
+//! requirement (403 `insufficient_scope`).
 //! Anything else is a 401 with `WWW-Authenticate` challenges for both.
 
 use super::http::{self, DeferredNonce, internal, oauth1_error, request_url, text};
@@ -16,6 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latch_core::oauth1::{self, Endpoint, Problem, RequestParts, Secrets, SignedRequest};
+use latch_core::oauth2::{BearerError, BearerToken, check_access};
 use serde_json::json;
 
 /// Who is calling: the client, the user (if any) and the granted scope.
@@ -27,6 +30,53 @@ pub struct Principal {
     pub user: Option<String>,
     /// The granted scope, space-separated.
     pub scope: String,
+}
+
+/// A refusal of a Bearer request: RFC 6750 §3's status, challenge and body.
+pub fn bearer_error(e: BearerError, scope: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let challenge = super::http::render(|w| e.write_challenge(Some("latch"), scope, w));
+    let body = match e.code() {
+        Some(code) => json!({"error": code.as_str()}),
+        None => json!({"error": "invalid_request", "error_description": "authentication required"}),
+    };
+    let mut resp = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_bytes(&challenge) {
+        resp.headers_mut().append(header::WWW_AUTHENTICATE, v);
+    }
+    if e == BearerError::Missing {
+        resp.headers_mut().append(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("OAuth realm=\"latch\""),
+        );
+    }
+    resp
+}
+
+impl Principal {
+    /// Requires every scope token of `scope` (RFC 6750 §3.1
+    /// `insufficient_scope`, 403, otherwise). Use in a handler:
+    /// `who.require_scope("photos:write")?;`.
+    pub fn require_scope(&self, scope: &str) -> Result<(), Response> {
+        if latch_core::oauth2::scope::is_subset(scope, &self.scope) {
+            Ok(())
+        } else {
+            Err(bearer_error(BearerError::InsufficientScope, Some(scope)))
+        }
+    }
+}
+
+async fn bearer_principal(s: &Shared, header_value: &str) -> Result<Principal, Response> {
+    let token = BearerToken::from_header(Some(header_value)).map_err(|e| bearer_error(e, None))?;
+    let hash = token.hash();
+    let record = s.db.oauth2_access(&hash).await.map_err(internal)?;
+    let r = check_access(&hash, record.as_ref(), http::now(), None)
+        .map_err(|e| bearer_error(e, None))?;
+    Ok(Principal {
+        client_id: r.client_id.to_string(),
+        user: r.subject.as_ref().map(|u| u.to_string()),
+        scope: r.scope.to_string(),
+    })
 }
 
 /// 401 with challenges for both schemes (RFC 6750 §3, RFC 5849 §3.2).
@@ -119,6 +169,9 @@ impl FromRequestParts<Shared> for Principal {
         let scheme = value.split(' ').next().unwrap_or("");
         if scheme.eq_ignore_ascii_case("OAuth") {
             return oauth1_principal(s, parts, value).await;
+        }
+        if scheme.eq_ignore_ascii_case("Bearer") {
+            return bearer_principal(s, value).await;
         }
         Err(unauthorized())
     }

@@ -122,6 +122,17 @@ pub fn html(status: StatusCode, body: String) -> Response {
     resp
 }
 
+/// A 302 to `location`, not cached.
+pub fn redirect_to(location: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
 /// A storage failure: logged, answered 500 with no detail.
 pub fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "internal error");

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod http;
 pub mod oauth1;
+pub mod oauth2;
 pub mod pages;
 pub mod session;
 pub mod state;
@@ -28,7 +29,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use state::{AppState, Shared};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,6 +113,25 @@ async fn error_bodies(req: Request, next: Next) -> Response {
 /// The application's routes.
 pub fn router(state: Shared) -> Router {
     Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth2::metadata),
+        )
+        .route(
+            oauth2::AUTHORIZE,
+            get(oauth2::authorize_page).post(oauth2::authorize_submit),
+        )
+        .route(oauth2::TOKEN, post(oauth2::token))
+        .route(
+            oauth2::DEVICE_AUTHORIZATION,
+            post(oauth2::device_authorization),
+        )
+        .route(
+            oauth2::DEVICE,
+            get(oauth2::device_page).post(oauth2::device_submit),
+        )
+        .route(oauth2::INTROSPECT, post(oauth2::introspect))
+        .route(oauth2::REVOKE, post(oauth2::revoke))
         .route("/oauth1/request_token", post(oauth1::request_token))
         .route(
             "/oauth1/authorize",
@@ -131,16 +150,24 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Resolves the configuration and opens storage.
-pub async fn prepare(args: &ServeArgs) -> Result<(SocketAddr, Shared), AdminError> {
+/// Resolves the configuration, binds the listener, and opens storage. The
+/// default issuer names the address actually bound (so `--listen
+/// 127.0.0.1:0` yields the real port).
+pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Shared), AdminError> {
     let file = match &args.config {
         Some(p) => FileConfig::load(p)?,
         None => FileConfig::default(),
     };
     let listen = config::resolve_listen(args.listen.as_deref(), &file)?;
-    let issuer = config::resolve_issuer(args.issuer.as_deref(), &file, listen)?;
     let url = config::resolve_db(args.db.as_deref(), &file)?;
     let keys = admin::resolve_keys(&file, &url)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
+    let issuer = config::resolve_issuer(args.issuer.as_deref(), &file, local)?;
     let db = Db::open(&url).await?;
     let state = AppState {
         secret_box: SecretBox::new(&keys.secret_box),
@@ -148,8 +175,10 @@ pub async fn prepare(args: &ServeArgs) -> Result<(SocketAddr, Shared), AdminErro
         keys,
         issuer,
         oauth1_policy: latch_core::oauth1::Policy::default(),
+        oauth2_policy: latch_core::oauth2::Policy::default(),
+        scopes_supported: Vec::new(),
     };
-    Ok((listen, Arc::new(state)))
+    Ok((listener, Arc::new(state)))
 }
 
 async fn shutdown_signal() {
@@ -176,13 +205,10 @@ async fn shutdown_signal() {
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
 pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
-    let (listen, state) = prepare(&args).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
+    let (listener, state) = prepare(&args).await?;
     let local = listener
         .local_addr()
-        .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
+        .map_err(|e| AdminError::Input(format!("cannot read the bound address: {e}")))?;
     // Forget nonces whose timestamps can no longer be accepted.
     let purge = state.clone();
     tokio::spawn(async move {
@@ -192,6 +218,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
             let now = i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX);
             if let Err(e) = purge.db.purge_nonces(now).await {
                 tracing::warn!(error = %e, "nonce purge failed");
+            }
+            if let Err(e) = purge.db.purge_oauth2(http::now()).await {
+                tracing::warn!(error = %e, "token purge failed");
             }
         }
     });

@@ -14,7 +14,7 @@ use crate::db::{NonceOutcome, Oauth1Temporary, Oauth1Token};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use latch_core::UnixTime;
 use latch_core::oauth1::{
     self, Authorization, ClientRecord, Endpoint, Problem, RequestParts, SignedRequest,
@@ -310,17 +310,6 @@ pub fn with_session(s: &Shared, mut resp: Response, user: &str) -> Response {
     resp
 }
 
-/// A 302 to `location`.
-pub fn redirect(location: &str) -> Response {
-    let mut resp = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
-}
-
 /// `POST /oauth1/authorize`: the user's decision.
 pub async fn authorize_submit(
     State(s): State<Shared>,
@@ -475,7 +464,7 @@ fn finish(decision: &Authorization<'_>, title: &str, message: &str) -> Response 
         };
     }
     let location = render(|w| decision.write_redirect(w));
-    redirect(&String::from_utf8_lossy(&location))
+    http::redirect_to(&String::from_utf8_lossy(&location))
 }
 
 /// `POST /oauth1/access_token` (§2.3).

@@ -19,6 +19,10 @@ pub struct AppState {
     pub issuer: String,
     /// What OAuth1 signatures are accepted.
     pub oauth1_policy: oauth1::Policy,
+    /// OAuth2 lifetimes and intervals.
+    pub oauth2_policy: latch_core::oauth2::Policy,
+    /// Scopes advertised in the metadata document.
+    pub scopes_supported: Vec<String>,
 }
 
 impl AppState {

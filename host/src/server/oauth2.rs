@@ -1,0 +1,656 @@
+//! The OAuth 2.0 endpoints (DESIGN.md's HTTP contract), each a thin adapter
+//! over a `latch_core::oauth2` state machine: load the record it asks for,
+//! feed it back, apply the writes it returns in one transaction, send the
+//! response it renders.
+
+use super::http::{self, html, internal, is_form, redirect_to, render};
+use super::oauth1::{consent_page, login, with_session};
+use super::pages;
+use super::session;
+use super::state::Shared;
+use crate::store::{ApplyError, client_record};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use getrandom::SysRng;
+use latch_core::oauth2::{
+    self, BasicCredentials, ClientRecord, DeviceAuthorization, DeviceAuthorizationRequest,
+    DeviceVerification, Exchange, Introspection, Metadata, OAuthError, Rejection, Revocation,
+    TokenQuery, TokenRequest,
+};
+
+/// Path of each endpoint (found by clients through the metadata document).
+pub const AUTHORIZE: &str = "/oauth2/authorize";
+/// Token endpoint.
+pub const TOKEN: &str = "/oauth2/token";
+/// Device authorization endpoint.
+pub const DEVICE_AUTHORIZATION: &str = "/oauth2/device_authorization";
+/// Device verification page (`verification_uri`).
+pub const DEVICE: &str = "/device";
+/// Introspection endpoint.
+pub const INTROSPECT: &str = "/oauth2/introspect";
+/// Revocation endpoint.
+pub const REVOKE: &str = "/oauth2/revoke";
+
+/// A JSON answer from a core renderer, with RFC 6749 §5.1's cache headers and,
+/// for `invalid_client` after Basic auth, a `WWW-Authenticate` challenge.
+fn json(status: u16, basic_challenge: bool, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if basic_challenge {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"latch\""),
+        );
+    }
+    r
+}
+
+fn error_json(e: OAuthError, basic: bool) -> Response {
+    let body = render(|w| {
+        let mut buf = [0u8; 512];
+        if let Ok(n) = e.render(&mut buf) {
+            latch_core::Sink::put(w, buf.get(..n).unwrap_or(&[]));
+        }
+    });
+    json(
+        e.http_status(),
+        basic && e.code == oauth2::ErrorCode::InvalidClient,
+        body,
+    )
+}
+
+fn render_into(f: impl Fn(&mut [u8]) -> Result<usize, latch_core::BufferTooSmall>) -> Vec<u8> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        match f(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return buf;
+            }
+            Err(e) => buf.resize(e.required, 0),
+        }
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> Response {
+    let i = &s.issuer;
+    let (authorize, token, device, introspect, revoke) = (
+        format!("{i}{AUTHORIZE}"),
+        format!("{i}{TOKEN}"),
+        format!("{i}{DEVICE_AUTHORIZATION}"),
+        format!("{i}{INTROSPECT}"),
+        format!("{i}{REVOKE}"),
+    );
+    let scopes: Vec<&str> = s.scopes_supported.iter().map(String::as_str).collect();
+    let mut m = Metadata::new(i, &authorize, &token);
+    m.device_authorization_endpoint = Some(&device);
+    m.introspection_endpoint = Some(&introspect);
+    m.revocation_endpoint = Some(&revoke);
+    m.scopes_supported = &scopes;
+    let body = render_into(|b| m.render(b));
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+async fn load_client(s: &Shared, id: &str) -> Result<Option<ClientRecord>, Response> {
+    match s.db.client(id).await {
+        Ok(Some(row)) => client_record(&row, &s.secret_box).map_err(internal),
+        Ok(None) => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+async fn client_name(s: &Shared, id: &str) -> String {
+    match s.db.client(id).await {
+        Ok(Some(c)) => c.name,
+        _ => id.to_owned(),
+    }
+}
+
+fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, Response> {
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            error_json(
+                OAuthError::with(
+                    oauth2::ErrorCode::InvalidRequest,
+                    "malformed Authorization header",
+                ),
+                false,
+            )
+        }),
+    }
+}
+
+fn require_form(headers: &HeaderMap) -> Result<(), Response> {
+    if is_form(headers) {
+        Ok(())
+    } else {
+        Err(error_json(
+            OAuthError::with(
+                oauth2::ErrorCode::InvalidRequest,
+                "expected application/x-www-form-urlencoded",
+            ),
+            false,
+        ))
+    }
+}
+
+/// Applies writes; on a lost race, the conflict answer (and its writes).
+async fn settle<D>(
+    s: &Shared,
+    done: D,
+    writes: impl Fn(&D) -> &oauth2::Writes,
+    conflict: impl FnOnce(D) -> D,
+    failed: impl FnOnce(D) -> D,
+) -> D {
+    match s.db.apply(writes(&done).as_slice()).await {
+        Ok(()) => done,
+        Err(ApplyError::Conflict) => {
+            let c = conflict(done);
+            if let Err(e) = s.db.apply(writes(&c).as_slice()).await {
+                tracing::error!(error = %e, "revoking a token family failed");
+            }
+            c
+        }
+        Err(ApplyError::Db(e)) => {
+            tracing::error!(error = %e, "storage failed");
+            failed(done)
+        }
+    }
+}
+
+/// `POST /oauth2/token` (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 8628 §3.4).
+pub async fn token(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = require_form(&headers) {
+        return r;
+    }
+    let auth = match authorization_header(&headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let basic_attempted = auth.is_some_and(oauth2::is_basic);
+    let mut scratch = [0u8; 512];
+    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+        Ok(b) => b,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let request = match TokenRequest::parse(&body, basic) {
+        Ok(r) => r,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let mut exchange = Exchange::start(request, http::now(), &s.oauth2_policy, &mut SysRng);
+    let done = loop {
+        exchange = match exchange {
+            Exchange::NeedClient(n) => match load_client(&s, n.client_id()).await {
+                Ok(c) => n.provide_client(c.as_ref()),
+                Err(r) => return r,
+            },
+            Exchange::NeedGrant(g) => match s.db.oauth2_grant(g.kind(), g.hash()).await {
+                Ok(grant) => break g.provide_grant(grant.as_ref()),
+                Err(e) => return internal(e),
+            },
+            Exchange::Done(d) => break d,
+        };
+    };
+    let done = settle(
+        &s,
+        done,
+        |d| d.writes(),
+        oauth2::Done::conflict,
+        oauth2::Done::storage_failed,
+    )
+    .await;
+    json(
+        done.http_status(),
+        done.needs_basic_challenge(),
+        render_into(|b| done.render(b)),
+    )
+}
+
+/// `POST /oauth2/device_authorization` (RFC 8628 §3.1–3.2).
+pub async fn device_authorization(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = require_form(&headers) {
+        return r;
+    }
+    let auth = match authorization_header(&headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let basic_attempted = auth.is_some_and(oauth2::is_basic);
+    let mut scratch = [0u8; 512];
+    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+        Ok(b) => b,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let request = match DeviceAuthorizationRequest::parse(&body, basic) {
+        Ok(r) => r,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let verification_uri = format!("{}{DEVICE}", s.issuer);
+    // A user code collision (a conditional write) is retried with fresh codes.
+    for _ in 0..3 {
+        let done = match DeviceAuthorization::start(
+            request.clone(),
+            http::now(),
+            &s.oauth2_policy,
+            &mut SysRng,
+        ) {
+            DeviceAuthorization::Done(d) => d,
+            DeviceAuthorization::NeedClient(n) => match load_client(&s, n.client_id()).await {
+                Ok(c) => n.provide_client(c.as_ref()),
+                Err(r) => return r,
+            },
+        };
+        match s.db.apply(done.writes().as_slice()).await {
+            Ok(()) => {
+                return json(
+                    done.http_status(),
+                    done.needs_basic_challenge(),
+                    render_into(|b| done.render(&verification_uri, b)),
+                );
+            }
+            Err(ApplyError::Conflict) => continue,
+            Err(ApplyError::Db(e)) => return internal(e),
+        }
+    }
+    error_json(
+        OAuthError::with(oauth2::ErrorCode::TemporarilyUnavailable, "try again"),
+        false,
+    )
+}
+
+/// `POST /oauth2/introspect` (RFC 7662).
+pub async fn introspect(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = require_form(&headers) {
+        return r;
+    }
+    let auth = match authorization_header(&headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let basic_attempted = auth.is_some_and(oauth2::is_basic);
+    let mut scratch = [0u8; 512];
+    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+        Ok(b) => b,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let query = match TokenQuery::parse(&body, basic) {
+        Ok(q) => q,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let mut step = Introspection::start(query, http::now());
+    let done = loop {
+        step = match step {
+            Introspection::NeedClient(n) => match load_client(&s, n.client_id()).await {
+                Ok(c) => n.provide_client(c.as_ref()),
+                Err(r) => return r,
+            },
+            Introspection::NeedToken(t) => match s.db.oauth2_token(t.hash()).await {
+                Ok(tok) => break t.provide_token(tok.as_ref()),
+                Err(e) => return internal(e),
+            },
+            Introspection::Done(d) => break d,
+        };
+    };
+    json(
+        done.http_status(),
+        done.needs_basic_challenge(),
+        render_into(|b| done.render(b)),
+    )
+}
+
+/// `POST /oauth2/revoke` (RFC 7009).
+pub async fn revoke(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = require_form(&headers) {
+        return r;
+    }
+    let auth = match authorization_header(&headers) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let basic_attempted = auth.is_some_and(oauth2::is_basic);
+    let mut scratch = [0u8; 512];
+    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+        Ok(b) => b,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let query = match TokenQuery::parse(&body, basic) {
+        Ok(q) => q,
+        Err(e) => return error_json(e, basic_attempted),
+    };
+    let mut step = Revocation::start(query);
+    let done = loop {
+        step = match step {
+            Revocation::NeedClient(n) => match load_client(&s, n.client_id()).await {
+                Ok(c) => n.provide_client(c.as_ref()),
+                Err(r) => return r,
+            },
+            Revocation::NeedToken(t) => match s.db.oauth2_token(t.hash()).await {
+                Ok(tok) => break t.provide_token(tok.as_ref()),
+                Err(e) => return internal(e),
+            },
+            Revocation::Done(d) => break d,
+        };
+    };
+    if let Err(e) = s.db.apply(done.writes().as_slice()).await {
+        return internal(e);
+    }
+    json(
+        done.http_status(),
+        done.needs_basic_challenge(),
+        render_into(|b| done.render(b)),
+    )
+}
+
+fn rejection(s: &Shared, r: &Rejection<'_>) -> Response {
+    match r {
+        Rejection::ErrorPage(e) => html(
+            StatusCode::BAD_REQUEST,
+            pages::error("Cannot authorize", e.description.unwrap_or(e.code.as_str())),
+        ),
+        Rejection::Redirect(r) => {
+            let to = render(|w| r.write_location(&s.issuer, w));
+            redirect_to(&String::from_utf8_lossy(&to))
+        }
+    }
+}
+
+/// `GET /oauth2/authorize` (RFC 6749 §4.1.1): client and redirect URI are
+/// checked first (errors are a page, never a redirect), then the login +
+/// consent form, which carries the request's query in a hidden input.
+pub async fn authorize_page(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = uri.query().unwrap_or("");
+    let request = match oauth2::AuthorizationRequest::parse(query.as_bytes()) {
+        Ok(r) => r,
+        Err(r) => return rejection(&s, &r),
+    };
+    let client = match request.client_id() {
+        Ok(id) => match load_client(&s, &id).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        },
+        Err(r) => return rejection(&s, &r),
+    };
+    let valid = match request.validate(client.as_ref(), &s.oauth2_policy) {
+        Ok(v) => v,
+        Err(r) => return rejection(&s, &r),
+    };
+    let name = client_name(&s, valid.client_id()).await;
+    let user = super::oauth1::session_user(&s, &headers);
+    consent_page(
+        &s,
+        &headers,
+        StatusCode::OK,
+        pages::Consent {
+            client_name: &name,
+            scopes: valid.scope().split(' ').filter(|x| !x.is_empty()).collect(),
+            user: user.as_deref(),
+            hidden: vec![("request", query)],
+            ..pages::Consent::default()
+        },
+    )
+}
+
+/// The submitted consent form.
+#[derive(Debug, serde::Deserialize)]
+pub struct AuthorizeForm {
+    request: Option<String>,
+    csrf: Option<String>,
+    decision: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    user_code: Option<String>,
+}
+
+fn read_form(headers: &HeaderMap, body: &Bytes, s: &Shared) -> Result<AuthorizeForm, Response> {
+    if !is_form(headers) {
+        return Err(html(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            pages::error("Cannot authorize", "Expected a form submission."),
+        ));
+    }
+    let form: AuthorizeForm = serde_urlencoded::from_bytes(body).map_err(|_| {
+        html(
+            StatusCode::BAD_REQUEST,
+            pages::error("Cannot authorize", "Malformed form."),
+        )
+    })?;
+    let csrf = session::cookie(headers, session::CSRF_COOKIE);
+    if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
+        return Err(html(
+            StatusCode::BAD_REQUEST,
+            pages::error(
+                "Cannot authorize",
+                "The form expired or was not sent from this site. Reload the page and try again.",
+            ),
+        ));
+    }
+    Ok(form)
+}
+
+/// `POST /oauth2/authorize`: approve → 302 with `code`, `state`, `iss`;
+/// deny → 302 with `error=access_denied`.
+pub async fn authorize_submit(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match read_form(&headers, &body, &s) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let query = form.request.clone().unwrap_or_default();
+    let request = match oauth2::AuthorizationRequest::parse(query.as_bytes()) {
+        Ok(r) => r,
+        Err(r) => return rejection(&s, &r),
+    };
+    let client = match request.client_id() {
+        Ok(id) => match load_client(&s, &id).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        },
+        Err(r) => return rejection(&s, &r),
+    };
+    let valid = match request.validate(client.as_ref(), &s.oauth2_policy) {
+        Ok(v) => v,
+        Err(r) => return rejection(&s, &r),
+    };
+    match form.decision.as_deref() {
+        Some("approve") => {}
+        Some("deny") => return rejection(&s, &valid.deny()),
+        _ => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::error("Cannot authorize", "Choose Approve or Deny."),
+            );
+        }
+    }
+    let (user, fresh) = match login(
+        &s,
+        &headers,
+        form.username.as_deref(),
+        form.password.as_deref(),
+    )
+    .await
+    {
+        Ok(u) => u,
+        Err(msg) => {
+            let name = client_name(&s, valid.client_id()).await;
+            return consent_page(
+                &s,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                pages::Consent {
+                    client_name: &name,
+                    scopes: valid.scope().split(' ').filter(|x| !x.is_empty()).collect(),
+                    hidden: vec![("request", &query)],
+                    error: Some(msg),
+                    ..pages::Consent::default()
+                },
+            );
+        }
+    };
+    let approval = match valid.approve(&user, http::now(), &s.oauth2_policy, &mut SysRng) {
+        Ok(a) => a,
+        Err(r) => return rejection(&s, &r),
+    };
+    if let Err(e) = s.db.apply(&[approval.write()]).await {
+        return internal(e);
+    }
+    let to = render(|w| approval.write_location(&s.issuer, w));
+    let resp = redirect_to(&String::from_utf8_lossy(&to));
+    if fresh {
+        with_session(&s, resp, &user)
+    } else {
+        resp
+    }
+}
+
+/// `GET /device`: the verification page (RFC 8628 §3.3), with the same
+/// login + consent form plus a `user_code` input.
+pub async fn device_page(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let code = uri
+        .query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "user_code")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    let user = super::oauth1::session_user(&s, &headers);
+    consent_page(
+        &s,
+        &headers,
+        StatusCode::OK,
+        pages::Consent {
+            client_name: "A device",
+            user: user.as_deref(),
+            user_code: Some(&code),
+            ..pages::Consent::default()
+        },
+    )
+}
+
+/// `POST /device`: the user's decision on a user code.
+pub async fn device_submit(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match read_form(&headers, &body, &s) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let typed = form.user_code.clone().unwrap_or_default();
+    let again = |status: StatusCode, msg: &str| {
+        let user = super::oauth1::session_user(&s, &headers);
+        consent_page(
+            &s,
+            &headers,
+            status,
+            pages::Consent {
+                client_name: "A device",
+                user: user.as_deref(),
+                user_code: Some(&typed),
+                error: Some(msg),
+                ..pages::Consent::default()
+            },
+        )
+    };
+    let need = match DeviceVerification::start(&latch_core::Text::plain(&typed)) {
+        Ok(n) => n,
+        Err(_) => {
+            return again(
+                StatusCode::BAD_REQUEST,
+                "That code is not valid. Check the code on your device.",
+            );
+        }
+    };
+    let now = http::now();
+    let record = match s.db.oauth2_device_by_user_code(need.user_code(), now).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let pending = match need.provide_device(record.as_ref(), now) {
+        Ok(p) => p,
+        Err(_) => {
+            return again(
+                StatusCode::BAD_REQUEST,
+                "That code is unknown, expired or already used.",
+            );
+        }
+    };
+    let (write, user, fresh) = match form.decision.as_deref() {
+        Some("deny") => (pending.deny(), None, false),
+        Some("approve") => match login(
+            &s,
+            &headers,
+            form.username.as_deref(),
+            form.password.as_deref(),
+        )
+        .await
+        {
+            Ok((user, fresh)) => match pending.approve(&user) {
+                Some(w) => (w, Some(user), fresh),
+                None => return again(StatusCode::BAD_REQUEST, "This user name is too long."),
+            },
+            Err(msg) => return again(StatusCode::UNAUTHORIZED, msg),
+        },
+        _ => return again(StatusCode::BAD_REQUEST, "Choose Approve or Deny."),
+    };
+    match s.db.apply(&[write]).await {
+        Ok(()) => {}
+        Err(ApplyError::Conflict) => {
+            return again(StatusCode::BAD_REQUEST, "That code was already used.");
+        }
+        Err(ApplyError::Db(e)) => return internal(e),
+    }
+    let (title, msg) = if user.is_some() {
+        ("Device connected", "You can return to your device.")
+    } else {
+        ("Device refused", "The device was not given access.")
+    };
+    let resp = html(StatusCode::OK, pages::done(title, msg));
+    match (fresh, user) {
+        (true, Some(u)) => with_session(&s, resp, &u),
+        _ => resp,
+    }
+}

@@ -1,0 +1,423 @@
+//! The OAuth 2.0 records of `latch_core::oauth2` in SQL, and the core's
+//! [`Write`]s applied in one transaction.
+//!
+//! Conditional writes (consume a code, retire a refresh token, move a
+//! device code along, store a device code whose user code must be unused)
+//! are `UPDATE … WHERE <still in the expected state>` or `INSERT … WHERE
+//! NOT EXISTS`; if one touches no row, the transaction is rolled back and
+//! [`StoreError::Conflict`] tells the caller to send the core's conflict
+//! answer. Two concurrent redemptions of one code therefore cannot both
+//! succeed: the database serialises the `UPDATE`s and the loser sees zero
+//! rows.
+
+use crate::crypto::SecretBox;
+use crate::db::{ClientRow, Db, DbError};
+use latch_core::UnixTime;
+use latch_core::oauth2::{
+    AccessRecord, ChallengeMethod, ClientRecord, CodeRecord, DeviceRecord, DeviceStatus, FamilyId,
+    GrantKind, GrantRecord, GrantType, GrantTypes, PkceChallenge, RefreshRecord, StoreError,
+    TokenHash, TokenRecord, UserCode, Write,
+};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+fn hex32(h: &TokenHash) -> String {
+    hex::encode(h.0)
+}
+
+fn family_hex(f: &FamilyId) -> String {
+    hex::encode(f.0)
+}
+
+fn parse_hash(s: &str) -> Option<TokenHash> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out)
+        .ok()
+        .map(|()| TokenHash(out))
+}
+
+fn parse_family(s: &str) -> Option<FamilyId> {
+    let mut out = [0u8; 16];
+    hex::decode_to_slice(s, &mut out)
+        .ok()
+        .map(|()| FamilyId(out))
+}
+
+fn secs(t: UnixTime) -> i64 {
+    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn time(v: i64) -> UnixTime {
+    UnixTime(u64::try_from(v).unwrap_or(0))
+}
+
+fn hs<const N: usize>(s: &str) -> Option<heapless::String<N>> {
+    heapless::String::try_from(s).ok()
+}
+
+/// The space-separated grant type names a client row stores.
+pub fn grant_types_from(names: &str) -> GrantTypes {
+    names.split(' ').fold(GrantTypes::NONE, |g, n| {
+        GrantType::ALL
+            .iter()
+            .find(|t| t.as_str() == n)
+            .map_or(g, |t| g.with(*t))
+    })
+}
+
+/// The core's view of a client row: the secret is opened and hashed (the
+/// core compares SHA-256 digests in constant time). `None` if the row does
+/// not fit the core's capacities (the CLI refuses such clients).
+pub fn client_record(
+    row: &ClientRow,
+    secret_box: &SecretBox,
+) -> Result<Option<ClientRecord>, DbError> {
+    let secret = match &row.secret_box {
+        Some(b) => Some(
+            secret_box
+                .open(&row.id, b)
+                .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?,
+        ),
+        None => None,
+    };
+    let uris: Vec<&str> = row.redirect_uris.iter().map(String::as_str).collect();
+    let Ok(mut record) = ClientRecord::new(
+        &row.id,
+        secret.as_deref(),
+        &uris,
+        &row.scope,
+        grant_types_from(&row.grant_types),
+    ) else {
+        return Ok(None);
+    };
+    record.allow_plain_pkce = row.allow_plain_pkce;
+    Ok(Some(record))
+}
+
+fn code_row(r: &AnyRow) -> Option<CodeRecord> {
+    let challenge = match (
+        r.try_get::<Option<String>, _>("challenge_method").ok()?,
+        r.try_get::<Option<String>, _>("challenge").ok()?,
+    ) {
+        (Some(m), Some(v)) => Some(PkceChallenge {
+            method: if m == "plain" {
+                ChallengeMethod::Plain
+            } else {
+                ChallengeMethod::S256
+            },
+            value: hs(&v)?,
+        }),
+        _ => None,
+    };
+    Some(CodeRecord {
+        hash: parse_hash(r.try_get("hash").ok()?)?,
+        client_id: hs(r.try_get("client_id").ok()?)?,
+        subject: hs(r.try_get("subject").ok()?)?,
+        scope: hs(r.try_get("scope").ok()?)?,
+        redirect_uri: hs(r.try_get("redirect_uri").ok()?)?,
+        redirect_uri_sent: r.try_get::<i64, _>("redirect_uri_sent").ok()? != 0,
+        challenge,
+        issued_at: time(r.try_get("issued_at").ok()?),
+        expires_at: time(r.try_get("expires_at").ok()?),
+        consumed: r.try_get::<i64, _>("consumed").ok()? != 0,
+    })
+}
+
+fn subject_of(r: &AnyRow) -> Option<Option<latch_core::oauth2::Subject>> {
+    match r.try_get::<Option<String>, _>("subject").ok()? {
+        Some(s) => Some(Some(hs(&s)?)),
+        None => Some(None),
+    }
+}
+
+fn access_row(r: &AnyRow) -> Option<AccessRecord> {
+    Some(AccessRecord {
+        hash: parse_hash(r.try_get("hash").ok()?)?,
+        family: parse_family(r.try_get("family").ok()?)?,
+        client_id: hs(r.try_get("client_id").ok()?)?,
+        subject: subject_of(r)?,
+        scope: hs(r.try_get("scope").ok()?)?,
+        issued_at: time(r.try_get("issued_at").ok()?),
+        expires_at: time(r.try_get("expires_at").ok()?),
+    })
+}
+
+fn refresh_row(r: &AnyRow) -> Option<RefreshRecord> {
+    Some(RefreshRecord {
+        hash: parse_hash(r.try_get("hash").ok()?)?,
+        family: parse_family(r.try_get("family").ok()?)?,
+        client_id: hs(r.try_get("client_id").ok()?)?,
+        subject: subject_of(r)?,
+        scope: hs(r.try_get("scope").ok()?)?,
+        issued_at: time(r.try_get("issued_at").ok()?),
+        expires_at: r.try_get::<Option<i64>, _>("expires_at").ok()?.map(time),
+        retired: r.try_get::<i64, _>("retired").ok()? != 0,
+    })
+}
+
+fn device_row(r: &AnyRow) -> Option<DeviceRecord> {
+    let status = match r.try_get::<String, _>("status").ok()?.as_str() {
+        "pending" => DeviceStatus::Pending,
+        "approved" => {
+            DeviceStatus::Approved(hs(&r.try_get::<Option<String>, _>("subject").ok()??)?)
+        }
+        "denied" => DeviceStatus::Denied,
+        _ => DeviceStatus::Redeemed,
+    };
+    Some(DeviceRecord {
+        hash: parse_hash(r.try_get("hash").ok()?)?,
+        user_code: UserCode::parse(r.try_get("user_code").ok()?).ok()?,
+        client_id: hs(r.try_get("client_id").ok()?)?,
+        scope: hs(r.try_get("scope").ok()?)?,
+        issued_at: time(r.try_get("issued_at").ok()?),
+        expires_at: time(r.try_get("expires_at").ok()?),
+        interval: u32::try_from(r.try_get::<i64, _>("poll_interval").ok()?).ok()?,
+        last_poll: r.try_get::<Option<i64>, _>("last_poll").ok()?.map(time),
+        status,
+    })
+}
+
+const CODE_COLS: &str = "hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, challenge_method, challenge, issued_at, expires_at, consumed";
+const TOKEN_COLS: &str = "hash, family, client_id, subject, scope, issued_at, expires_at";
+const DEVICE_COLS: &str = "hash, user_code, client_id, scope, issued_at, expires_at, poll_interval, last_poll, status, subject";
+
+impl Db {
+    /// The grant of `kind` with this hash.
+    pub async fn oauth2_grant(
+        &self,
+        kind: GrantKind,
+        hash: &TokenHash,
+    ) -> Result<Option<GrantRecord>, DbError> {
+        let h = hex32(hash);
+        Ok(match kind {
+            GrantKind::AuthorizationCode => sqlx::query(&format!(
+                "SELECT {CODE_COLS} FROM oauth2_codes WHERE hash = $1"
+            ))
+            .bind(&h)
+            .fetch_optional(self.pool())
+            .await?
+            .and_then(|r| code_row(&r))
+            .map(GrantRecord::AuthorizationCode),
+            GrantKind::RefreshToken => sqlx::query(&format!(
+                "SELECT {TOKEN_COLS}, retired FROM oauth2_refresh_tokens WHERE hash = $1"
+            ))
+            .bind(&h)
+            .fetch_optional(self.pool())
+            .await?
+            .and_then(|r| refresh_row(&r))
+            .map(GrantRecord::RefreshToken),
+            GrantKind::DeviceCode => sqlx::query(&format!(
+                "SELECT {DEVICE_COLS} FROM oauth2_devices WHERE hash = $1"
+            ))
+            .bind(&h)
+            .fetch_optional(self.pool())
+            .await?
+            .and_then(|r| device_row(&r))
+            .map(GrantRecord::DeviceCode),
+        })
+    }
+
+    /// The access token with this hash.
+    pub async fn oauth2_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, DbError> {
+        Ok(sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM oauth2_access_tokens WHERE hash = $1"
+        ))
+        .bind(hex32(hash))
+        .fetch_optional(self.pool())
+        .await?
+        .and_then(|r| access_row(&r)))
+    }
+
+    /// The access or refresh token with this hash.
+    pub async fn oauth2_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, DbError> {
+        if let Some(a) = self.oauth2_access(hash).await? {
+            return Ok(Some(TokenRecord::Access(a)));
+        }
+        match self.oauth2_grant(GrantKind::RefreshToken, hash).await? {
+            Some(GrantRecord::RefreshToken(r)) => Ok(Some(TokenRecord::Refresh(r))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The newest unexpired device code with this user code.
+    pub async fn oauth2_device_by_user_code(
+        &self,
+        code: &UserCode,
+        now: UnixTime,
+    ) -> Result<Option<DeviceRecord>, DbError> {
+        Ok(sqlx::query(&format!(
+            "SELECT {DEVICE_COLS} FROM oauth2_devices WHERE user_code = $1 AND expires_at > $2 ORDER BY issued_at DESC LIMIT 1"
+        ))
+        .bind(code.as_str())
+        .bind(secs(now))
+        .fetch_optional(self.pool())
+        .await?
+        .and_then(|r| device_row(&r)))
+    }
+
+    /// Applies the core's writes in one transaction; see the module docs.
+    pub async fn apply(&self, writes: &[Write]) -> Result<(), ApplyError> {
+        let mut tx = self.pool().begin().await.map_err(DbError::from)?;
+        for w in writes.iter() {
+            let rows = apply_one(&mut tx, w).await.map_err(DbError::from)?;
+            if w.is_conditional() && rows != 1 {
+                // Dropping the transaction rolls back what came before.
+                return Err(ApplyError::Conflict);
+            }
+        }
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(())
+    }
+
+    /// Removes expired codes, tokens and device codes.
+    pub async fn purge_oauth2(&self, now: UnixTime) -> Result<(), DbError> {
+        let t = secs(now);
+        for sql in [
+            "DELETE FROM oauth2_codes WHERE expires_at < $1",
+            "DELETE FROM oauth2_access_tokens WHERE expires_at < $1",
+            "DELETE FROM oauth2_refresh_tokens WHERE expires_at IS NOT NULL AND expires_at < $1",
+            "DELETE FROM oauth2_devices WHERE expires_at < $1",
+        ] {
+            sqlx::query(sql).bind(t).execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Why applying writes failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A conditional write found its row changed: answer with the core's
+    /// conflict response.
+    #[error("a conditional write lost a race")]
+    Conflict,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<ApplyError> for StoreError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Conflict => StoreError::Conflict,
+            ApplyError::Db(_) => StoreError::Full,
+        }
+    }
+}
+
+async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx::Error> {
+    let q = |sql: &'static str| sqlx::query(sql);
+    let r = match w {
+        Write::StoreCode(c) => {
+            q("INSERT INTO oauth2_codes (hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, challenge_method, challenge, issued_at, expires_at, consumed) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)")
+            .bind(hex32(&c.hash))
+            .bind(c.client_id.as_str())
+            .bind(c.subject.as_str())
+            .bind(c.scope.as_str())
+            .bind(c.redirect_uri.as_str())
+            .bind(i64::from(c.redirect_uri_sent))
+            .bind(c.challenge.as_ref().map(|p| p.method.as_str()))
+            .bind(c.challenge.as_ref().map(|p| p.value.as_str()))
+            .bind(secs(c.issued_at))
+            .bind(secs(c.expires_at))
+            .execute(&mut **tx)
+            .await?
+        }
+        Write::ConsumeCode { hash } => {
+            q("UPDATE oauth2_codes SET consumed = 1 WHERE hash = $1 AND consumed = 0")
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::StoreAccessToken(a) => {
+            q("INSERT INTO oauth2_access_tokens (hash, family, client_id, subject, scope, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(hex32(&a.hash))
+                .bind(family_hex(&a.family))
+                .bind(a.client_id.as_str())
+                .bind(a.subject.as_ref().map(|s| s.as_str()))
+                .bind(a.scope.as_str())
+                .bind(secs(a.issued_at))
+                .bind(secs(a.expires_at))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::StoreRefreshToken(r) => {
+            q("INSERT INTO oauth2_refresh_tokens (hash, family, client_id, subject, scope, issued_at, expires_at, retired) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)")
+                .bind(hex32(&r.hash))
+                .bind(family_hex(&r.family))
+                .bind(r.client_id.as_str())
+                .bind(r.subject.as_ref().map(|s| s.as_str()))
+                .bind(r.scope.as_str())
+                .bind(secs(r.issued_at))
+                .bind(r.expires_at.map(secs))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::RetireRefreshToken { hash } => {
+            q("UPDATE oauth2_refresh_tokens SET retired = 1 WHERE hash = $1 AND retired = 0")
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::StoreDevice(d) => {
+            q("INSERT INTO oauth2_devices (hash, user_code, client_id, scope, issued_at, expires_at, poll_interval, last_poll, status, subject) \
+               SELECT $1, $2, $3, $4, $5, $6, $7, NULL, 'pending', NULL \
+               WHERE NOT EXISTS (SELECT 1 FROM oauth2_devices WHERE user_code = $8 AND expires_at > $9)")
+            .bind(hex32(&d.hash))
+            .bind(d.user_code.as_str())
+            .bind(d.client_id.as_str())
+            .bind(d.scope.as_str())
+            .bind(secs(d.issued_at))
+            .bind(secs(d.expires_at))
+            .bind(i64::from(d.interval))
+            .bind(d.user_code.as_str())
+            .bind(secs(d.issued_at))
+            .execute(&mut **tx)
+            .await?
+        }
+        Write::RecordDevicePoll { hash, at, interval } => {
+            q("UPDATE oauth2_devices SET last_poll = $1, poll_interval = $2 WHERE hash = $3")
+                .bind(secs(*at))
+                .bind(i64::from(*interval))
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::ApproveDevice { hash, subject } => {
+            q("UPDATE oauth2_devices SET status = 'approved', subject = $1 WHERE hash = $2 AND status = 'pending'")
+                .bind(subject.as_str())
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::DenyDevice { hash } => {
+            q("UPDATE oauth2_devices SET status = 'denied' WHERE hash = $1 AND status = 'pending'")
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::RedeemDevice { hash } => {
+            q("UPDATE oauth2_devices SET status = 'redeemed' WHERE hash = $1 AND status = 'approved'")
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        Write::RevokeFamily { family } => {
+            let f = family_hex(family);
+            let a = q("DELETE FROM oauth2_access_tokens WHERE family = $1").bind(&f).execute(&mut **tx).await?;
+            let r = q("DELETE FROM oauth2_refresh_tokens WHERE family = $1").bind(&f).execute(&mut **tx).await?;
+            return Ok(a.rows_affected() + r.rows_affected());
+        }
+        Write::RevokeAccessToken { hash } => {
+            q("DELETE FROM oauth2_access_tokens WHERE hash = $1")
+                .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        other => {
+            return Err(sqlx::Error::Protocol(format!("unsupported write {other:?}")));
+        }
+    };
+    Ok(r.rows_affected())
+}
