@@ -34,7 +34,7 @@ bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 
 step "PostgreSQL on loopback for the end-to-end suite (scripts/pg.sh)"
 eval "$(bash scripts/pg.sh start)"
-trap 'bash scripts/pg.sh stop' EXIT
+trap 'bash scripts/pg.sh stop >/dev/null 2>&1' EXIT
 
 step "cargo test --workspace (end-to-end suite on SQLite and PostgreSQL)"
 log=$(mktemp)
