@@ -31,6 +31,11 @@ pub enum DbError {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where writes go. For SQLite, a pool of one connection: SQLite admits
+    /// one writer at a time, and queueing writers here is far cheaper than
+    /// letting several connections spin in SQLite's busy handler. For
+    /// PostgreSQL, the same pool as reads.
+    writer: AnyPool,
     sqlite: bool,
 }
 
@@ -84,19 +89,22 @@ impl Db {
             url: shown.clone(),
             message: e.to_string().replace('\n', " "),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    }
-                    Ok(())
+        let options = move |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if sqlite {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
+        };
+        let pool = options(if sqlite { 8 } else { 16 })
             .connect(&conn_url)
             .await
             .map_err(|e| open_err(&e))?;
@@ -104,7 +112,19 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| open_err(&e))?;
-        Ok(Db { pool, sqlite })
+        let writer = if sqlite {
+            options(1)
+                .connect(&conn_url)
+                .await
+                .map_err(|e| open_err(&e))?
+        } else {
+            pool.clone()
+        };
+        Ok(Db {
+            pool,
+            writer,
+            sqlite,
+        })
     }
 
     /// Whether this is SQLite.
@@ -112,9 +132,14 @@ impl Db {
         self.sqlite
     }
 
-    /// The pool, for the server's queries.
+    /// The pool, for the server's reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for writes (see [`Db`]'s fields).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// Inserts a client; a duplicate id is [`DbError::Duplicate`].
@@ -132,7 +157,7 @@ impl Db {
         .bind(now())
         .bind(&c.grant_types)
         .bind(i64::from(c.allow_plain_pkce))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
         Ok(())
@@ -173,7 +198,7 @@ impl Db {
             .bind(username)
             .bind(password_hash)
             .bind(now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| duplicate(e, || format!("user {username:?}")))?;
         Ok(())
@@ -190,6 +215,7 @@ impl Db {
 
     /// Closes the pool (flushes SQLite's WAL on the last connection).
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -239,7 +265,7 @@ impl Db {
         t: &Oauth1Temporary,
         nonce: Option<(&str, i64)>,
     ) -> Result<NonceOutcome, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some((key, forget_after)) = nonce
             && record_nonce(&mut tx, key, forget_after).await? == NonceOutcome::Replayed
         {
@@ -298,7 +324,7 @@ impl Db {
         .bind(verifier_hash)
         .bind(username)
         .bind(token_hash)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -307,7 +333,7 @@ impl Db {
     pub async fn delete_oauth1_temporary(&self, token_hash: &str) -> Result<(), DbError> {
         sqlx::query("DELETE FROM oauth1_temporary WHERE token_hash = $1 AND verifier_hash IS NULL")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -323,7 +349,7 @@ impl Db {
         token: &Oauth1Token,
         nonce: Option<(&str, i64)>,
     ) -> Result<Option<bool>, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some((key, forget_after)) = nonce
             && record_nonce(&mut tx, key, forget_after).await? == NonceOutcome::Replayed
         {
@@ -377,7 +403,7 @@ impl Db {
         key: &str,
         forget_after: i64,
     ) -> Result<NonceOutcome, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let outcome = record_nonce(&mut tx, key, forget_after).await?;
         tx.commit().await?;
         Ok(outcome)
@@ -387,7 +413,7 @@ impl Db {
     pub async fn purge_nonces(&self, now: i64) -> Result<u64, DbError> {
         let r = sqlx::query("DELETE FROM oauth1_nonces WHERE forget_after < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(r.rows_affected())
     }

@@ -257,7 +257,7 @@ impl Db {
 
     /// Applies the core's writes in one transaction; see the module docs.
     pub async fn apply(&self, writes: &[Write]) -> Result<(), ApplyError> {
-        let mut tx = self.pool().begin().await.map_err(DbError::from)?;
+        let mut tx = self.writer().begin().await.map_err(DbError::from)?;
         for w in writes.iter() {
             let rows = apply_one(&mut tx, w).await.map_err(DbError::from)?;
             if w.is_conditional() && rows != 1 {
@@ -278,7 +278,7 @@ impl Db {
             "DELETE FROM oauth2_refresh_tokens WHERE expires_at IS NOT NULL AND expires_at < $1",
             "DELETE FROM oauth2_devices WHERE expires_at < $1",
         ] {
-            sqlx::query(sql).bind(t).execute(self.pool()).await?;
+            sqlx::query(sql).bind(t).execute(self.writer()).await?;
         }
         Ok(())
     }

@@ -174,7 +174,15 @@ async fn authorization_code_with_pkce_refresh_introspection_revocation() {
             "rotated out"
         );
 
-        // Reusing the old refresh token revokes the whole family.
+        // Reusing the old refresh token revokes the whole family — even a
+        // token the resource server has just accepted.
+        let r = reqwest::Client::new()
+            .get(server.url("/api/ping"))
+            .bearer_auth(second.access_token().secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
         let reuse = client
             .exchange_refresh_token(&rt)
             .request_async(&http())
@@ -189,8 +197,15 @@ async fn authorization_code_with_pkce_refresh_introspection_revocation() {
         assert_eq!(introspect(&server, &c, &new_refresh).await["active"], false);
         assert_eq!(introspect(&server, &c, &access).await["active"], false);
 
-        // Revocation.
+        // Revocation, of a token the server has just accepted (and cached).
         let (access, _) = code_flow(&server, &c).await;
+        let r = reqwest::Client::new()
+            .get(server.url("/api/ping"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
         // oauth2-rs refuses to revoke over plain http (RFC 7009 §2 wants TLS),
         // so this one request is made by hand.
         assert!(

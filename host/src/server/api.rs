@@ -69,7 +69,16 @@ impl Principal {
 async fn bearer_principal(s: &Shared, header_value: &str) -> Result<Principal, Response> {
     let token = BearerToken::from_header(Some(header_value)).map_err(|e| bearer_error(e, None))?;
     let hash = token.hash();
-    let record = s.db.oauth2_access(&hash).await.map_err(internal)?;
+    let record = match s.access_cache.get(&hash) {
+        Some(r) => Some(r),
+        None => {
+            let r = s.db.oauth2_access(&hash).await.map_err(internal)?;
+            if let Some(r) = &r {
+                s.access_cache.put(r);
+            }
+            r
+        }
+    };
     let r = check_access(&hash, record.as_ref(), http::now(), None)
         .map_err(|e| bearer_error(e, None))?;
     Ok(Principal {

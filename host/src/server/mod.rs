@@ -177,6 +177,7 @@ pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Share
         oauth1_policy: latch_core::oauth1::Policy::default(),
         oauth2_policy: latch_core::oauth2::Policy::default(),
         scopes_supported: Vec::new(),
+        access_cache: state::AccessCache::default(),
     };
     Ok((listener, Arc::new(state)))
 }

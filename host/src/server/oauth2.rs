@@ -158,9 +158,13 @@ async fn settle<D>(
     failed: impl FnOnce(D) -> D,
 ) -> D {
     match s.db.apply(writes(&done).as_slice()).await {
-        Ok(()) => done,
+        Ok(()) => {
+            s.access_cache.forget(writes(&done).as_slice());
+            done
+        }
         Err(ApplyError::Conflict) => {
             let c = conflict(done);
+            s.access_cache.forget(writes(&c).as_slice());
             if let Err(e) = s.db.apply(writes(&c).as_slice()).await {
                 tracing::error!(error = %e, "revoking a token family failed");
             }
@@ -362,6 +366,7 @@ pub async fn revoke(
             Revocation::Done(d) => break d,
         };
     };
+    s.access_cache.forget(done.writes().as_slice());
     if let Err(e) = s.db.apply(done.writes().as_slice()).await {
         return internal(e);
     }

@@ -23,6 +23,63 @@ pub struct AppState {
     pub oauth2_policy: latch_core::oauth2::Policy,
     /// Scopes advertised in the metadata document.
     pub scopes_supported: Vec<String>,
+    /// Recently seen access tokens; see [`AccessCache`].
+    pub access_cache: AccessCache,
+}
+
+/// A cache of access-token records for protected resources, so that a
+/// Bearer request costs no database round trip.
+///
+/// Entries live at most [`AccessCache::TTL`]; revocations made by this
+/// process remove their entries at once (by token or by family). Another
+/// replica's revocation is seen once the entry ages out, so with several
+/// replicas a revoked token may be accepted here for up to `TTL` seconds.
+/// Expiry is still checked by the core on every use.
+#[derive(Debug)]
+pub struct AccessCache(
+    quick_cache::sync::Cache<[u8; 32], (latch_core::oauth2::AccessRecord, std::time::Instant)>,
+);
+
+impl Default for AccessCache {
+    fn default() -> Self {
+        AccessCache(quick_cache::sync::Cache::new(100_000))
+    }
+}
+
+impl AccessCache {
+    /// How long an entry is trusted.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// A fresh entry for this token hash.
+    pub fn get(
+        &self,
+        hash: &latch_core::oauth2::TokenHash,
+    ) -> Option<latch_core::oauth2::AccessRecord> {
+        self.0
+            .get(&hash.0)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(r, _)| r)
+    }
+
+    /// Remembers a record found in the database.
+    pub fn put(&self, record: &latch_core::oauth2::AccessRecord) {
+        self.0
+            .insert(record.hash.0, (record.clone(), std::time::Instant::now()));
+    }
+
+    /// Forgets what the writes revoke.
+    pub fn forget(&self, writes: &[latch_core::oauth2::Write]) {
+        use latch_core::oauth2::Write;
+        for w in writes {
+            match w {
+                Write::RevokeAccessToken { hash } => {
+                    self.0.remove(&hash.0);
+                }
+                Write::RevokeFamily { family } => self.0.retain(|_, (r, _)| r.family != *family),
+                _ => {}
+            }
+        }
+    }
 }
 
 impl AppState {
