@@ -36,6 +36,7 @@ pub struct Db {
     /// letting several connections spin in SQLite's busy handler. For
     /// PostgreSQL, the same pool as reads.
     writer: AnyPool,
+    group: Option<crate::store::GroupWriter>,
     sqlite: bool,
 }
 
@@ -104,7 +105,7 @@ impl Db {
                     })
                 })
         };
-        let pool = options(if sqlite { 8 } else { 16 })
+        let pool = options(if sqlite { 4 } else { 16 })
             .connect(&conn_url)
             .await
             .map_err(|e| open_err(&e))?;
@@ -120,9 +121,11 @@ impl Db {
         } else {
             pool.clone()
         };
+        let group = sqlite.then(|| crate::store::GroupWriter::start(writer.clone()));
         Ok(Db {
             pool,
             writer,
+            group,
             sqlite,
         })
     }
@@ -135,6 +138,11 @@ impl Db {
     /// The pool, for the server's reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The group-commit writer (SQLite only).
+    pub fn group_writer(&self) -> Option<&crate::store::GroupWriter> {
+        self.group.as_ref()
     }
 
     /// The pool for writes (see [`Db`]'s fields).

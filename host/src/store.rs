@@ -256,15 +256,17 @@ impl Db {
     }
 
     /// Applies the core's writes in one transaction; see the module docs.
+    /// On SQLite the writes go through the group-commit writer
+    /// ([`GroupWriter`]); on PostgreSQL, straight to a transaction.
     pub async fn apply(&self, writes: &[Write]) -> Result<(), ApplyError> {
-        let mut tx = self.writer().begin().await.map_err(DbError::from)?;
-        for w in writes.iter() {
-            let rows = apply_one(&mut tx, w).await.map_err(DbError::from)?;
-            if w.is_conditional() && rows != 1 {
-                // Dropping the transaction rolls back what came before.
-                return Err(ApplyError::Conflict);
-            }
+        if writes.is_empty() {
+            return Ok(());
         }
+        if let Some(group) = self.group_writer() {
+            return group.apply(writes.to_vec()).await;
+        }
+        let mut tx = self.writer().begin().await.map_err(DbError::from)?;
+        apply_all(&mut tx, writes).await?;
         tx.commit().await.map_err(DbError::from)?;
         Ok(())
     }
@@ -302,6 +304,110 @@ impl From<ApplyError> for StoreError {
             ApplyError::Conflict => StoreError::Conflict,
             ApplyError::Db(_) => StoreError::Full,
         }
+    }
+}
+
+/// Applies `writes` inside `tx`; a conditional write that touches no row is
+/// a conflict (the caller rolls back).
+async fn apply_all(tx: &mut Transaction<'_, Any>, writes: &[Write]) -> Result<(), ApplyError> {
+    for w in writes {
+        let rows = apply_one(tx, w).await.map_err(DbError::from)?;
+        if w.is_conditional() && rows != 1 {
+            return Err(ApplyError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+struct Job {
+    writes: Vec<Write>,
+    reply: tokio::sync::oneshot::Sender<Result<(), ApplyError>>,
+}
+
+/// Group commit for SQLite, whose single writer makes each small
+/// transaction pay the whole cost of a commit and of two thread hand-offs.
+/// One task takes every pending request's writes, applies each under its own
+/// `SAVEPOINT` (so one request's conflict rolls back only its writes), and
+/// commits them all at once; every request is answered after the commit.
+#[derive(Debug, Clone)]
+pub struct GroupWriter {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+}
+
+/// Most requests one commit carries.
+const GROUP_MAX: usize = 256;
+
+impl GroupWriter {
+    /// Starts the writer task on `pool` (the one-connection writer pool).
+    pub fn start(pool: sqlx::AnyPool) -> Self {
+        let (jobs, mut rx) = tokio::sync::mpsc::channel::<Job>(4096);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(j) => batch.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let results = commit_batch(&pool, &batch).await;
+                for (job, r) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(r);
+                }
+            }
+        });
+        GroupWriter { jobs }
+    }
+
+    async fn apply(&self, writes: Vec<Write>) -> Result<(), ApplyError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || ApplyError::Db(DbError::Other(sqlx::Error::PoolClosed));
+        self.jobs
+            .send(Job { writes, reply })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+async fn commit_batch(pool: &sqlx::AnyPool, batch: &[Job]) -> Vec<Result<(), ApplyError>> {
+    use sqlx::Connection;
+    let failed = |e: &sqlx::Error| {
+        batch
+            .iter()
+            .map(|_| {
+                Err(ApplyError::Db(DbError::Other(sqlx::Error::Protocol(
+                    e.to_string(),
+                ))))
+            })
+            .collect()
+    };
+    let mut tx = match pool.begin().await {
+        Ok(t) => t,
+        Err(e) => return failed(&e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let mut sp = match (*tx).begin().await {
+            Ok(sp) => sp,
+            Err(e) => return failed(&e),
+        };
+        match apply_all(&mut sp, &job.writes).await {
+            Ok(()) => match sp.commit().await {
+                Ok(()) => results.push(Ok(())),
+                Err(e) => return failed(&e),
+            },
+            Err(err) => {
+                if let Err(e) = sp.rollback().await {
+                    return failed(&e);
+                }
+                results.push(Err(err));
+            }
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => results,
+        Err(e) => failed(&e),
     }
 }
 

@@ -178,6 +178,7 @@ pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Share
         oauth2_policy: latch_core::oauth2::Policy::default(),
         scopes_supported: Vec::new(),
         access_cache: state::AccessCache::default(),
+        client_cache: quick_cache::sync::Cache::new(10_000),
     };
     Ok((listener, Arc::new(state)))
 }

@@ -106,11 +106,21 @@ pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> 
 }
 
 async fn load_client(s: &Shared, id: &str) -> Result<Option<ClientRecord>, Response> {
-    match s.db.client(id).await {
-        Ok(Some(row)) => client_record(&row, &s.secret_box).map_err(internal),
-        Ok(None) => Ok(None),
-        Err(e) => Err(internal(e)),
+    if let Some((c, at)) = s.client_cache.get(id)
+        && at.elapsed() < std::time::Duration::from_secs(5)
+    {
+        return Ok(Some(c));
     }
+    let record = match s.db.client(id).await {
+        Ok(Some(row)) => client_record(&row, &s.secret_box).map_err(internal)?,
+        Ok(None) => None,
+        Err(e) => return Err(internal(e)),
+    };
+    if let Some(c) = &record {
+        s.client_cache
+            .insert(id.to_owned(), (c.clone(), std::time::Instant::now()));
+    }
+    Ok(record)
 }
 
 async fn client_name(s: &Shared, id: &str) -> String {

@@ -25,6 +25,10 @@ pub struct AppState {
     pub scopes_supported: Vec<String>,
     /// Recently seen access tokens; see [`AccessCache`].
     pub access_cache: AccessCache,
+    /// Recently loaded client records (5 s; clients cannot be changed or
+    /// removed while the server runs, and new ones are never cached absent).
+    pub client_cache:
+        quick_cache::sync::Cache<String, (latch_core::oauth2::ClientRecord, std::time::Instant)>,
 }
 
 /// A cache of access-token records for protected resources, so that a
