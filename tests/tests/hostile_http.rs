@@ -195,3 +195,13 @@ async fn broken_connections_do_not_hurt_the_server() {
     let (status, _) = raw(&server, &req("GET", "/api/ping", &[], b"")).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn sigterm_finishes_and_exits_zero() {
+    let mut server = Server::start().await;
+    // An in-flight request completes; then the process exits 0.
+    let (status, _) = raw(&server, &req("GET", "/api/ping", &[], b"")).await;
+    assert_eq!(status, 401);
+    let exit = server.terminate().await;
+    assert!(exit.success(), "exit status {exit:?}");
+}
