@@ -17,7 +17,7 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::get;
 use clap::Parser;
-use latch_host::consumer::{Consumer, LoggedIn, NoHooks, Settings};
+use latch_host::consumer::{Consumer, LoggedIn, NoHooks, Protocol, Settings};
 use latch_host::server::pages::escape;
 use std::sync::Arc;
 
@@ -30,13 +30,13 @@ struct Args {
     #[arg(long)]
     provider: String,
     /// Client id (OAuth1 consumer key).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     client_id: String,
-    /// Client secret.
-    #[arg(long)]
+    /// Client secret (base64url: it may start with '-').
+    #[arg(long, allow_hyphen_values = true)]
     client_secret: String,
     /// Protocol to log in with.
-    #[arg(long, value_parser = ["oauth1"])]
+    #[arg(long, value_parser = ["oauth1", "oauth2"])]
     protocol: String,
     /// Only these users may log in (repeatable).
     #[arg(long = "allow-user")]
@@ -67,12 +67,38 @@ async fn main() {
     let base = a.provider.trim_end_matches('/');
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).expect("OS RNG");
+    let protocol = if a.protocol == "oauth2" {
+        // OAuth2 endpoints come from the RFC 8414 metadata document.
+        let m: serde_json::Value =
+            reqwest::get(format!("{base}/.well-known/oauth-authorization-server"))
+                .await
+                .and_then(|r| r.error_for_status())
+                .expect("provider metadata")
+                .json()
+                .await
+                .expect("metadata JSON");
+        let field = |k: &str| {
+            m[k].as_str()
+                .unwrap_or_else(|| panic!("metadata lacks {k}"))
+                .to_owned()
+        };
+        Protocol::OAuth2 {
+            authorization_endpoint: field("authorization_endpoint"),
+            token_endpoint: field("token_endpoint"),
+            issuer: Some(field("issuer")),
+            scope: None,
+        }
+    } else {
+        Protocol::OAuth1 {
+            request_token_url: format!("{base}/oauth1/request_token"),
+            authorize_url: format!("{base}/oauth1/authorize"),
+            access_token_url: format!("{base}/oauth1/access_token"),
+        }
+    };
     let settings = Settings {
         client_id: a.client_id,
         client_secret: a.client_secret,
-        request_token_url: format!("{base}/oauth1/request_token"),
-        authorize_url: format!("{base}/oauth1/authorize"),
-        access_token_url: format!("{base}/oauth1/access_token"),
+        protocol,
         callback_url: format!("http://{}/callback", a.listen),
         identity_url: format!("{base}/api/info"),
         cookie_key: key,

@@ -107,16 +107,16 @@ struct SignArgs {
     #[arg(long)]
     url: String,
     /// Consumer (client) key.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     consumer_key: String,
     /// Consumer (client) secret.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     consumer_secret: String,
     /// Token (temporary or access).
-    #[arg(long, requires = "token_secret")]
+    #[arg(long, requires = "token_secret", allow_hyphen_values = true)]
     token: Option<String>,
     /// Token secret.
-    #[arg(long, requires = "token")]
+    #[arg(long, requires = "token", allow_hyphen_values = true)]
     token_secret: Option<String>,
     /// HMAC-SHA1 (default), HMAC-SHA256 or PLAINTEXT.
     #[arg(long)]

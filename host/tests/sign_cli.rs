@@ -316,3 +316,31 @@ fn bad_input_is_one_line_and_status_2() {
         "--method",
     );
 }
+
+/// Generated credentials are base64url and may begin with '-': they are
+/// still read as values.
+#[test]
+fn credentials_starting_with_a_dash_are_values() {
+    let h = run(&[
+        "--method",
+        "GET",
+        "--url",
+        "http://example.com/",
+        "--consumer-key",
+        "-key",
+        "--consumer-secret",
+        "-secret",
+        "--token",
+        "-tok",
+        "--token-secret",
+        "-ts",
+        "--nonce",
+        "n",
+        "--timestamp",
+        "1",
+    ]);
+    assert!(
+        h.contains("oauth_consumer_key=\"-key\"") && h.contains("oauth_token=\"-tok\""),
+        "{h}"
+    );
+}

@@ -47,12 +47,20 @@ pub fn consumer_example_bin() -> PathBuf {
     built().join("examples").join("consumer")
 }
 
-/// A free loopback port (bound, read, released).
+/// A free loopback port for a process that must know its port before it
+/// starts. Drawn from 20000–31999, below Linux's ephemeral range, so that
+/// servers binding port 0 meanwhile cannot be handed the same port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let seed = (std::process::id() % 6000) as u16;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + (seed + n * 7) % 12000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Runs `latch ARGS` and returns stdout, panicking on failure.

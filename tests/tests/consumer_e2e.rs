@@ -3,7 +3,7 @@
 //! for hooks and stored tokens.
 
 use latch_host::consumer::{
-    Consumer, Credentials, HookFuture, Hooks, LoggedIn, Settings, SignedClient,
+    Consumer, Credentials, HookFuture, Hooks, LoggedIn, Protocol, Settings, SignedClient,
 };
 use latch_tests::{Server, browser, consumer_example_bin, free_port, hidden_inputs};
 use std::process::Stdio;
@@ -15,6 +15,7 @@ async fn start_app(
     server: &Server,
     port: u16,
     client: &latch_tests::Client,
+    protocol: &str,
     extra: &[&str],
 ) -> Child {
     let mut child = Command::new(consumer_example_bin())
@@ -25,15 +26,14 @@ async fn start_app(
             &server.base,
         ])
         .args([
-            "--client-id",
-            &client.id,
-            "--client-secret",
-            &client.secret,
+            &format!("--client-id={}", client.id),
+            &format!("--client-secret={}", client.secret),
             "--protocol",
-            "oauth1",
+            protocol,
         ])
         .args(extra)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -41,8 +41,14 @@ async fn start_app(
     let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
         .await
         .unwrap()
-        .unwrap()
         .unwrap();
+    let Some(line) = line else {
+        let mut err = String::new();
+        let _ =
+            tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut err)
+                .await;
+        panic!("the consumer example did not start ({protocol}, port {port}): {err}");
+    };
     assert!(line.starts_with("listening on"), "{line}");
     child
 }
@@ -102,6 +108,12 @@ async fn log_in(
 
 #[tokio::test]
 async fn example_app_logs_in_and_out() {
+    for protocol in ["oauth1", "oauth2"] {
+        example_app_logs_in_and_out_with(protocol).await;
+    }
+}
+
+async fn example_app_logs_in_and_out_with(protocol: &str) {
     let server = Server::start().await;
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
@@ -114,7 +126,7 @@ async fn example_app_logs_in_and_out() {
         "profile",
     ]);
     server.add_user("alice", "wonderland");
-    let _app = start_app(&server, port, &client, &[]).await;
+    let _app = start_app(&server, port, &client, protocol, &[]).await;
 
     let b = browser();
     let home = b.get(&app).send().await.unwrap().text().await.unwrap();
@@ -174,6 +186,12 @@ async fn example_app_logs_in_and_out() {
 
 #[tokio::test]
 async fn next_never_leaves_the_app() {
+    for protocol in ["oauth1", "oauth2"] {
+        next_never_leaves_the_app_with(protocol).await;
+    }
+}
+
+async fn next_never_leaves_the_app_with(protocol: &str) {
     let server = Server::start().await;
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
@@ -184,7 +202,7 @@ async fn next_never_leaves_the_app() {
         &format!("{app}/callback"),
     ]);
     server.add_user("alice", "wonderland");
-    let _app = start_app(&server, port, &client, &[]).await;
+    let _app = start_app(&server, port, &client, protocol, &[]).await;
     for evil in ["//evil.example", "https://evil.example", "/\\evil.example"] {
         let b = browser();
         let q: String = url_encode(evil);
@@ -217,6 +235,12 @@ fn url_encode(s: &str) -> String {
 
 #[tokio::test]
 async fn allow_list_refuses_other_users() {
+    for protocol in ["oauth1", "oauth2"] {
+        allow_list_refuses_other_users_with(protocol).await;
+    }
+}
+
+async fn allow_list_refuses_other_users_with(protocol: &str) {
     let server = Server::start().await;
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
@@ -228,7 +252,7 @@ async fn allow_list_refuses_other_users() {
     ]);
     server.add_user("alice", "wonderland");
     server.add_user("bob", "builder");
-    let _app = start_app(&server, port, &client, &["--allow-user", "bob"]).await;
+    let _app = start_app(&server, port, &client, protocol, &["--allow-user", "bob"]).await;
     let b = browser();
     let (resp, _) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
     assert_eq!(resp.status(), 403);
@@ -300,9 +324,11 @@ async fn stored_token_signs_calls_outside_a_request() {
         Settings {
             client_id: client.id.clone(),
             client_secret: client.secret.clone(),
-            request_token_url: server.url("/oauth1/request_token"),
-            authorize_url: server.url("/oauth1/authorize"),
-            access_token_url: server.url("/oauth1/access_token"),
+            protocol: Protocol::OAuth1 {
+                request_token_url: server.url("/oauth1/request_token"),
+                authorize_url: server.url("/oauth1/authorize"),
+                access_token_url: server.url("/oauth1/access_token"),
+            },
             callback_url: format!("{app}/callback"),
             identity_url: server.url("/api/info"),
             cookie_key: [7; 32],

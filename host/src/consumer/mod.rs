@@ -1,6 +1,7 @@
 //! Consumer login for axum applications: log users in through someone
-//! else's OAuth 1.0a provider (the Flask-oDesk job), keep their token, and
-//! make signed API calls with it.
+//! else's OAuth 1.0a provider (the Flask-oDesk job) or OAuth 2.0 provider
+//! (authorization code + PKCE), keep their token, and make signed (or
+//! Bearer) API calls with it.
 //!
 //! ```text
 //! let consumer = Consumer::new(settings, hooks);
@@ -42,6 +43,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use latch_core::oauth1::{
     ConsumerConfig, Login, PendingAuthorization, ProtocolParams, Request, Secrets, SignatureMethod,
 };
+use latch_core::oauth2::client::{AuthCodeConfig, AuthCodeFlow, AuthCodePending, ClientIdentity};
 use latch_core::{SliceWriter, UnixTime};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -64,12 +66,8 @@ pub struct Settings {
     pub client_id: String,
     /// The consumer secret.
     pub client_secret: String,
-    /// Temporary credentials URL (§2.1).
-    pub request_token_url: String,
-    /// User authorization URL (§2.2).
-    pub authorize_url: String,
-    /// Token credentials URL (§2.3).
-    pub access_token_url: String,
+    /// Which protocol, and the provider's endpoints for it.
+    pub protocol: Protocol,
     /// This application's callback URL (absolute).
     pub callback_url: String,
     /// A protected resource answering `{"user": …}` for the token, to learn
@@ -83,34 +81,71 @@ pub struct Settings {
     pub allowed_users: Option<HashSet<String>>,
 }
 
+/// The login protocol and the provider's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protocol {
+    /// OAuth 1.0a (RFC 5849 §2), signed with HMAC-SHA1.
+    OAuth1 {
+        /// Temporary credentials URL (§2.1).
+        request_token_url: String,
+        /// User authorization URL (§2.2).
+        authorize_url: String,
+        /// Token credentials URL (§2.3).
+        access_token_url: String,
+    },
+    /// OAuth 2.0 authorization code with PKCE (RFC 6749 §4.1, RFC 7636).
+    OAuth2 {
+        /// The authorization endpoint.
+        authorization_endpoint: String,
+        /// The token endpoint.
+        token_endpoint: String,
+        /// The issuer, to check the callback's `iss` (RFC 9207).
+        issuer: Option<String>,
+        /// The scope to ask for (`None`: the server's default).
+        scope: Option<String>,
+    },
+}
+
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
-            .field("request_token_url", &self.request_token_url)
-            .field("authorize_url", &self.authorize_url)
-            .field("access_token_url", &self.access_token_url)
+            .field("protocol", &self.protocol)
             .field("callback_url", &self.callback_url)
             .finish_non_exhaustive()
     }
 }
 
-/// Token credentials for the logged-in user.
+/// What the provider handed over at login.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// `oauth_token`.
-    pub token: String,
-    /// `oauth_token_secret`.
-    pub secret: String,
+pub enum Credentials {
+    /// OAuth1 token credentials.
+    OAuth1 {
+        /// `oauth_token`.
+        token: String,
+        /// `oauth_token_secret`.
+        secret: String,
+    },
+    /// An OAuth2 access token (and refresh token, if any).
+    Bearer {
+        /// The access token.
+        access_token: String,
+        /// The refresh token.
+        refresh_token: Option<String>,
+    },
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("token", &self.token)
-            .field("secret", &"<redacted>")
-            .finish()
+        match self {
+            Credentials::OAuth1 { token, .. } => f
+                .debug_struct("Credentials::OAuth1")
+                .field("token", token)
+                .field("secret", &"<redacted>")
+                .finish(),
+            Credentials::Bearer { .. } => f.write_str("Credentials::Bearer(<redacted>)"),
+        }
     }
 }
 
@@ -150,9 +185,15 @@ pub trait Hooks: Send + Sync + 'static {
 pub struct NoHooks;
 impl Hooks for NoHooks {}
 
+enum PendingLogin {
+    /// OAuth1 temporary credentials.
+    OAuth1 { token: String, secret: String },
+    /// OAuth2 `state` and PKCE verifier.
+    OAuth2 { state: String, verifier: String },
+}
+
 struct Pending {
-    token: String,
-    secret: String,
+    login: PendingLogin,
     next: String,
     created: Instant,
 }
@@ -183,6 +224,9 @@ pub enum ConsumerFailure {
     /// The core refused a step.
     #[error("{0}")]
     Protocol(#[from] latch_core::oauth1::ConsumerError),
+    /// The OAuth2 client flow refused a step.
+    #[error("{0}")]
+    OAuth2(#[from] latch_core::oauth2::client::ClientError),
     /// The identity resource did not answer with a user.
     #[error("the provider did not say who logged in")]
     Identity,
@@ -228,16 +272,47 @@ impl Consumer {
         })
     }
 
-    fn config(&self) -> ConsumerConfig<'_> {
-        ConsumerConfig {
-            consumer_key: &self.settings.client_id,
-            consumer_secret: &self.settings.client_secret,
-            temporary_credentials_url: &self.settings.request_token_url,
-            authorization_url: &self.settings.authorize_url,
-            token_url: &self.settings.access_token_url,
-            callback: &self.settings.callback_url,
-            signature_method: SignatureMethod::HmacSha1,
-            realm: None,
+    fn oauth1_config(&self) -> Option<ConsumerConfig<'_>> {
+        match &self.settings.protocol {
+            Protocol::OAuth1 {
+                request_token_url,
+                authorize_url,
+                access_token_url,
+            } => Some(ConsumerConfig {
+                consumer_key: &self.settings.client_id,
+                consumer_secret: &self.settings.client_secret,
+                temporary_credentials_url: request_token_url,
+                authorization_url: authorize_url,
+                token_url: access_token_url,
+                callback: &self.settings.callback_url,
+                signature_method: SignatureMethod::HmacSha1,
+                realm: None,
+            }),
+            Protocol::OAuth2 { .. } => None,
+        }
+    }
+
+    fn oauth2_config(&self) -> Option<(AuthCodeConfig<'_>, &str)> {
+        match &self.settings.protocol {
+            Protocol::OAuth2 {
+                authorization_endpoint,
+                token_endpoint,
+                issuer,
+                scope,
+            } => Some((
+                AuthCodeConfig {
+                    identity: ClientIdentity::confidential(
+                        &self.settings.client_id,
+                        &self.settings.client_secret,
+                    ),
+                    authorization_endpoint,
+                    redirect_uri: &self.settings.callback_url,
+                    scope: scope.as_deref(),
+                    issuer: issuer.as_deref(),
+                },
+                token_endpoint,
+            )),
+            Protocol::OAuth1 { .. } => None,
         }
     }
 
@@ -283,23 +358,48 @@ impl Consumer {
     }
 
     async fn start(&self, next: &str) -> Result<(String, String), ConsumerFailure> {
-        let login = Login::new(self.config());
-        let (ts, nonce) = (UnixTime(now()), random_id());
-        let auth = write(|w| login.authorization(ts, &nonce, w))?;
-        let resp = self
-            .http
-            .post(login.url())
-            .header(header::AUTHORIZATION, auth)
-            .send()
-            .await?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await?;
-        let pending = login.handle_response::<CAP>(status, &body)?;
+        let (login, url) = if let Some(config) = self.oauth1_config() {
+            let login = Login::new(config);
+            let (ts, nonce) = (UnixTime(now()), random_id());
+            let auth = write(|w| login.authorization(ts, &nonce, w))?;
+            let resp = self
+                .http
+                .post(login.url())
+                .header(header::AUTHORIZATION, auth)
+                .send()
+                .await?;
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await?;
+            let pending = login.handle_response::<CAP>(status, &body)?;
+            let url = write(|w| {
+                pending.write_authorization_url(w);
+                Ok::<(), ConsumerFailure>(())
+            })?;
+            let parts = pending.parts();
+            (
+                PendingLogin::OAuth1 {
+                    token: parts.token.to_string(),
+                    secret: parts.secret.to_string(),
+                },
+                url,
+            )
+        } else if let Some((config, _)) = self.oauth2_config() {
+            let pending = AuthCodeFlow::new(config).start(&mut getrandom::SysRng)?;
+            let url = write(|w| {
+                pending.write_authorize_url(w);
+                Ok::<(), ConsumerFailure>(())
+            })?;
+            (
+                PendingLogin::OAuth2 {
+                    state: pending.state().to_owned(),
+                    verifier: pending.verifier().as_str().to_owned(),
+                },
+                url,
+            )
+        } else {
+            return Err(ConsumerFailure::Identity);
+        };
         let id = random_id();
-        let url = write(|w| {
-            pending.write_authorization_url(w);
-            Ok::<(), ConsumerFailure>(())
-        })?;
         let mut map = self
             .pending
             .lock()
@@ -313,8 +413,7 @@ impl Consumer {
         map.insert(
             id.clone(),
             Pending {
-                token: pending.parts().token.to_string(),
-                secret: pending.parts().secret.to_string(),
+                login,
                 next: next.to_owned(),
                 created: Instant::now(),
             },
@@ -323,23 +422,55 @@ impl Consumer {
     }
 
     async fn finish(&self, pending: Pending, query: &str) -> Result<LoggedIn, ConsumerFailure> {
-        let p =
-            PendingAuthorization::<CAP>::restore(self.config(), &pending.token, &pending.secret)?;
-        let authorized = p.handle_callback(query.as_bytes())?;
-        let (ts, nonce) = (UnixTime(now()), random_id());
-        let auth = write(|w| authorized.authorization(ts, &nonce, w))?;
-        let resp = self
-            .http
-            .post(authorized.url())
-            .header(header::AUTHORIZATION, auth)
-            .send()
-            .await?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await?;
-        let creds = authorized.handle_response(status, &body)?;
-        let credentials = Credentials {
-            token: creds.token.to_string(),
-            secret: creds.secret.to_string(),
+        let credentials = match (pending.login, self.oauth1_config(), self.oauth2_config()) {
+            (PendingLogin::OAuth1 { token, secret }, Some(config), _) => {
+                let p = PendingAuthorization::<CAP>::restore(config, &token, &secret)?;
+                let authorized = p.handle_callback(query.as_bytes())?;
+                let (ts, nonce) = (UnixTime(now()), random_id());
+                let auth = write(|w| authorized.authorization(ts, &nonce, w))?;
+                let resp = self
+                    .http
+                    .post(authorized.url())
+                    .header(header::AUTHORIZATION, auth)
+                    .send()
+                    .await?;
+                let status = resp.status().as_u16();
+                let body = resp.bytes().await?;
+                let creds = authorized.handle_response(status, &body)?;
+                Credentials::OAuth1 {
+                    token: creds.token.to_string(),
+                    secret: creds.secret.to_string(),
+                }
+            }
+            (PendingLogin::OAuth2 { state, verifier }, _, Some((config, token_endpoint))) => {
+                let p = AuthCodePending::restore(config, &state, &verifier)?;
+                let received = p.handle_callback::<CAP>(query.as_bytes())?;
+                let body = write(|w| {
+                    received.write_token_request(w);
+                    Ok::<(), ConsumerFailure>(())
+                })?;
+                let auth = write(|w| {
+                    received.write_authorization(w);
+                    Ok::<(), ConsumerFailure>(())
+                })?;
+                let mut req = self
+                    .http
+                    .post(token_endpoint)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(body);
+                if !auth.is_empty() {
+                    req = req.header(header::AUTHORIZATION, auth);
+                }
+                let resp = req.send().await?;
+                let status = resp.status().as_u16();
+                let body = resp.bytes().await?;
+                let tokens = received.handle_token_response(UnixTime(now()), status, &body)?;
+                Credentials::Bearer {
+                    access_token: tokens.access_token().to_owned(),
+                    refresh_token: tokens.refresh_token().map(str::to_owned),
+                }
+            }
+            _ => return Err(ConsumerFailure::Identity),
         };
         let info: serde_json::Value = self
             .signed_client(credentials.clone())
@@ -537,21 +668,28 @@ impl SignedClient {
         }
     }
 
-    /// The `Authorization` header for `method` and `url` (query signed).
+    /// The `Authorization` header for `method` and `url`: OAuth1-signed
+    /// (query parameters signed) or `Bearer`.
     pub fn authorization(
         &self,
         method: &str,
         url: &str,
     ) -> Result<String, latch_core::oauth1::SignError> {
+        let (token, secret) = match &self.credentials {
+            Credentials::Bearer { access_token, .. } => {
+                return Ok(format!("Bearer {access_token}"));
+            }
+            Credentials::OAuth1 { token, secret } => (token, secret),
+        };
         let req = Box::new(Request::<64>::new(method, url)?);
         let nonce = random_id();
         let oauth = ProtocolParams {
-            token: Some(&self.credentials.token),
+            token: Some(token),
             timestamp: Some(now()),
             nonce: Some(&nonce),
             ..ProtocolParams::new(&self.consumer_key, SignatureMethod::HmacSha1)
         };
-        let secrets = Secrets::new(&self.consumer_secret, &self.credentials.secret);
+        let secrets = Secrets::new(&self.consumer_secret, secret);
         write(|w| req.clone().sign(&oauth, &secrets, w))
     }
 
