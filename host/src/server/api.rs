@@ -121,33 +121,20 @@ async fn oauth1_principal(
     };
     let req = SignedRequest::<64>::parse(rp, Endpoint::ProtectedResource, s.oauth1_policy)
         .map_err(oauth1_error)?;
-    let (Some(client_id), Some(token)) = (
-        text(&req.consumer_key()),
-        req.token().and_then(|t| text(&t)),
-    ) else {
+    let Some(token) = req.token().and_then(|t| text(&t)) else {
         return Err(oauth1_error(Problem::TokenRejected));
     };
-    let client = match s.db.client(&client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(oauth1_error(Problem::ConsumerKeyUnknown)),
-        Err(e) => return Err(internal(e)),
-    };
-    let Some(sealed) = &client.secret_box else {
-        return Err(oauth1_error(Problem::ConsumerKeyUnknown));
-    };
+    let (client, cs) = super::oauth1::signing_client(s, &req.consumer_key()).await?;
     let token_hash = hex::encode(oauth1::hash(token.as_bytes()));
     let row = match s.db.oauth1_token(&token_hash).await {
         Ok(Some(t)) if t.client_id == client.id => t,
         Ok(_) => return Err(oauth1_error(Problem::TokenRejected)),
         Err(e) => return Err(internal(e)),
     };
-    let (cs, ts) = match (
-        s.secret_box.open(&client.id, sealed),
-        s.secret_box.open(&token_hash, &row.secret_box),
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Err(internal(e)),
-    };
+    let ts = s
+        .secret_box
+        .open(&token_hash, &row.secret_box)
+        .map_err(internal)?;
     let mut nonce = DeferredNonce::default();
     req.verify(&Secrets::new(&cs, &ts), http::now(), &mut nonce)
         .map_err(oauth1_error)?;

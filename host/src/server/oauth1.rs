@@ -24,6 +24,47 @@ use std::collections::HashMap;
 
 const MAX_PARAMS: usize = 64;
 
+/// Parses a signed request to one of the OAuth1 endpoints.
+fn parse_signed<'a>(
+    s: &Shared,
+    method: &'a Method,
+    url: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+    endpoint: Endpoint,
+) -> Result<SignedRequest<'a, MAX_PARAMS>, Response> {
+    let parts = RequestParts {
+        method: method.as_str(),
+        url,
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        form_body: signed_form(headers, body),
+    };
+    SignedRequest::parse(parts, endpoint, s.oauth1_policy).map_err(oauth1_error)
+}
+
+/// The client named by `oauth_consumer_key` and its opened secret; unknown
+/// and public clients (no secret to sign with) are `consumer_key_unknown`.
+pub(super) async fn signing_client(
+    s: &Shared,
+    consumer_key: &latch_core::Text<'_>,
+) -> Result<(crate::db::ClientRow, String), Response> {
+    let Some(client_id) = text(consumer_key) else {
+        return Err(oauth1_error(Problem::ConsumerKeyUnknown));
+    };
+    let client = match s.db.client(&client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(oauth1_error(Problem::ConsumerKeyUnknown)),
+        Err(e) => return Err(internal(e)),
+    };
+    let Some(sealed) = &client.secret_box else {
+        return Err(oauth1_error(Problem::ConsumerKeyUnknown));
+    };
+    let secret = s.secret_box.open(&client.id, sealed).map_err(internal)?;
+    Ok((client, secret))
+}
+
 /// `POST /oauth1/request_token` (§2.1).
 pub async fn request_token(
     State(s): State<Shared>,
@@ -33,37 +74,20 @@ pub async fn request_token(
     body: Bytes,
 ) -> Response {
     let url = request_url(&s, &headers, &uri);
-    let parts = RequestParts {
-        method: method.as_str(),
-        url: &url,
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-        form_body: signed_form(&headers, &body),
-    };
-    let req = match SignedRequest::<MAX_PARAMS>::parse(
-        parts,
+    let req = match parse_signed(
+        &s,
+        &method,
+        &url,
+        &headers,
+        &body,
         Endpoint::TemporaryCredentials,
-        s.oauth1_policy,
     ) {
         Ok(r) => r,
-        Err(p) => return oauth1_error(p),
+        Err(r) => return r,
     };
-    let Some(client_id) = text(&req.consumer_key()) else {
-        return oauth1_error(Problem::ConsumerKeyUnknown);
-    };
-    let client = match s.db.client(&client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return oauth1_error(Problem::ConsumerKeyUnknown),
-        Err(e) => return internal(e),
-    };
-    let Some(sealed) = &client.secret_box else {
-        // Public clients have no secret to sign with.
-        return oauth1_error(Problem::ConsumerKeyUnknown);
-    };
-    let secret = match s.secret_box.open(&client.id, sealed) {
-        Ok(x) => x,
-        Err(e) => return internal(e),
+    let (client, secret) = match signing_client(&s, &req.consumer_key()).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let callbacks: Vec<&str> = client.redirect_uris.iter().map(String::as_str).collect();
     let record = ClientRecord {
@@ -476,35 +500,23 @@ pub async fn access_token(
     body: Bytes,
 ) -> Response {
     let url = request_url(&s, &headers, &uri);
-    let parts = RequestParts {
-        method: method.as_str(),
-        url: &url,
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-        form_body: signed_form(&headers, &body),
-    };
-    let req = match SignedRequest::<MAX_PARAMS>::parse(
-        parts,
+    let req = match parse_signed(
+        &s,
+        &method,
+        &url,
+        &headers,
+        &body,
         Endpoint::TokenCredentials,
-        s.oauth1_policy,
     ) {
         Ok(r) => r,
-        Err(p) => return oauth1_error(p),
+        Err(r) => return r,
     };
-    let (Some(client_id), Some(token)) = (
-        text(&req.consumer_key()),
-        req.token().and_then(|t| text(&t)),
-    ) else {
+    let Some(token) = req.token().and_then(|t| text(&t)) else {
         return oauth1_error(Problem::TokenRejected);
     };
-    let client = match s.db.client(&client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return oauth1_error(Problem::ConsumerKeyUnknown),
-        Err(e) => return internal(e),
-    };
-    let Some(sealed) = &client.secret_box else {
-        return oauth1_error(Problem::ConsumerKeyUnknown);
+    let (client, client_secret) = match signing_client(&s, &req.consumer_key()).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let temp_hash = hex::encode(oauth1::hash(token.as_bytes()));
     let temp = match s.db.oauth1_temporary(&temp_hash).await {
@@ -512,12 +524,9 @@ pub async fn access_token(
         Ok(None) => return oauth1_error(Problem::TokenRejected),
         Err(e) => return internal(e),
     };
-    let (client_secret, temp_secret) = match (
-        s.secret_box.open(&client.id, sealed),
-        s.secret_box.open(&temp_hash, &temp.secret_box),
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+    let temp_secret = match s.secret_box.open(&temp_hash, &temp.secret_box) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
     };
     let verifier_hash = temp.verifier_hash.as_deref().and_then(|h| {
         let mut out = [0u8; 32];

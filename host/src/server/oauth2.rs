@@ -159,6 +159,22 @@ fn require_form(headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
+/// The common start of every client-authenticated endpoint (RFC 6749
+/// §2.3): a form body, a readable `Authorization` header, and its Basic
+/// credentials decoded into `scratch`. Also says whether Basic was tried
+/// (an `invalid_client` answer then carries a challenge).
+fn client_auth<'s>(
+    headers: &'s HeaderMap,
+    scratch: &'s mut [u8],
+) -> Result<(Option<BasicCredentials<'s>>, bool), Response> {
+    require_form(headers)?;
+    let auth = authorization_header(headers)?;
+    let attempted = auth.is_some_and(oauth2::is_basic);
+    BasicCredentials::from_header(auth, scratch)
+        .map(|b| (b, attempted))
+        .map_err(|e| error_json(e, attempted))
+}
+
 /// Applies writes; on a lost race, the conflict answer (and its writes).
 async fn settle<D>(
     s: &Shared,
@@ -193,18 +209,10 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require_form(&headers) {
-        return r;
-    }
-    let auth = match authorization_header(&headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let basic_attempted = auth.is_some_and(oauth2::is_basic);
     let mut scratch = [0u8; 512];
-    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
         Ok(b) => b,
-        Err(e) => return error_json(e, basic_attempted),
+        Err(r) => return r,
     };
     let request = match TokenRequest::parse(&body, basic) {
         Ok(r) => r,
@@ -245,18 +253,10 @@ pub async fn device_authorization(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require_form(&headers) {
-        return r;
-    }
-    let auth = match authorization_header(&headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let basic_attempted = auth.is_some_and(oauth2::is_basic);
     let mut scratch = [0u8; 512];
-    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
         Ok(b) => b,
-        Err(e) => return error_json(e, basic_attempted),
+        Err(r) => return r,
     };
     let request = match DeviceAuthorizationRequest::parse(&body, basic) {
         Ok(r) => r,
@@ -301,18 +301,10 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require_form(&headers) {
-        return r;
-    }
-    let auth = match authorization_header(&headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let basic_attempted = auth.is_some_and(oauth2::is_basic);
     let mut scratch = [0u8; 512];
-    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
         Ok(b) => b,
-        Err(e) => return error_json(e, basic_attempted),
+        Err(r) => return r,
     };
     let query = match TokenQuery::parse(&body, basic) {
         Ok(q) => q,
@@ -345,18 +337,10 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = require_form(&headers) {
-        return r;
-    }
-    let auth = match authorization_header(&headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let basic_attempted = auth.is_some_and(oauth2::is_basic);
     let mut scratch = [0u8; 512];
-    let basic = match BasicCredentials::from_header(auth, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
         Ok(b) => b,
-        Err(e) => return error_json(e, basic_attempted),
+        Err(r) => return r,
     };
     let query = match TokenQuery::parse(&body, basic) {
         Ok(q) => q,
