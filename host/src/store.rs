@@ -388,6 +388,16 @@ async fn commit_batch(pool: &sqlx::AnyPool, batch: &[Job]) -> Vec<Result<(), App
     };
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
+        // Only a conditional write can fail on its own; a request without
+        // one needs no savepoint (a database error fails the whole batch).
+        if !job.writes.iter().any(Write::is_conditional) {
+            match apply_all(&mut tx, &job.writes).await {
+                Ok(()) => results.push(Ok(())),
+                Err(ApplyError::Db(e)) => return failed(&sqlx::Error::Protocol(e.to_string())),
+                Err(ApplyError::Conflict) => results.push(Err(ApplyError::Conflict)),
+            }
+            continue;
+        }
         let mut sp = match (*tx).begin().await {
             Ok(sp) => sp,
             Err(e) => return failed(&e),
