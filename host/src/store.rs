@@ -326,9 +326,10 @@ struct Job {
 
 /// Group commit for SQLite, whose single writer makes each small
 /// transaction pay the whole cost of a commit and of two thread hand-offs.
-/// One task takes every pending request's writes, applies each under its own
-/// `SAVEPOINT` (so one request's conflict rolls back only its writes), and
-/// commits them all at once; every request is answered after the commit.
+/// One task takes every pending request's writes, applies those with a
+/// compare-and-set write under their own `SAVEPOINT` (so one request's
+/// conflict rolls back only its writes), and commits them all at once;
+/// every request is answered after the commit.
 #[derive(Debug, Clone)]
 pub struct GroupWriter {
     jobs: tokio::sync::mpsc::Sender<Job>,
