@@ -52,6 +52,9 @@ pub mod form;
 pub mod oauth1;
 pub mod oauth2;
 pub mod percent;
+#[cfg(any(test, feature = "selftest"))]
+#[doc(hidden)]
+pub mod selftest;
 mod text;
 mod time;
 pub mod url;

@@ -45,5 +45,5 @@ pub use problem::Problem;
 pub use provider::{Endpoint, Policy, RequestParts, SignedRequest};
 pub use signature::{Secrets, SignatureMethod};
 
-#[cfg(test)]
-mod rfc_vectors;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod rfc_vectors;

@@ -67,8 +67,8 @@ mod store;
 mod token_material;
 mod token_request;
 
-#[cfg(test)]
-mod rfc_vectors;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod rfc_vectors;
 
 pub use authorize::{Approval, AuthorizationRequest, ErrorRedirect, Rejection, ValidAuthorization};
 pub use bearer::{BearerError, BearerToken, authorize_bearer, check_access};

@@ -147,26 +147,8 @@ mod tests {
     use super::*;
     use crate::oauth2::token_material::test_rng::TestRng;
 
-    /// RFC 7636 Appendix B.
-    #[test]
-    fn rfc7636_appendix_b_vector() {
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert_eq!(&s256_challenge(verifier.as_bytes()), challenge.as_bytes());
-        assert!(verify(
-            ChallengeMethod::S256,
-            challenge.as_bytes(),
-            verifier.as_bytes()
-        ));
-        let v = CodeVerifier::new(verifier).unwrap();
-        assert_eq!(&v.challenge(), challenge.as_bytes());
-        // Appendix B's octets of the verifier's random value.
-        let octets = [
-            116u8, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212,
-            37, 77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
-        ];
-        assert_eq!(Token::from_bytes(&octets).as_str(), verifier);
-    }
+    // RFC 7636 Appendix B is in `crate::oauth2::rfc_vectors`, shared with
+    // the MCU self-test.
 
     #[test]
     fn wrong_or_malformed_verifiers_fail() {

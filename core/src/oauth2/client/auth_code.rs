@@ -256,26 +256,8 @@ mod tests {
         std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
     }
 
-    /// RFC 6749 §4.1.1 and §4.1.3 with RFC 7636 Appendix B's verifier.
-    #[test]
-    fn rfc6749_4_1_requests_with_rfc7636_appendix_b() {
-        let p = AuthCodePending::restore(CONFIG, "xyz", VERIFIER).unwrap();
-        assert_eq!(
-            written(|w| p.write_authorize_url(w)),
-            "https://server.example.com/authorize?response_type=code&client_id=s6BhdRkqt3&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=xyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
-        );
-        let r = p
-            .handle_callback::<64>(
-                b"code=SplxlOBeZQQYbYS6WxSbIA&state=xyz&iss=https%3A%2F%2Fserver.example.com",
-            )
-            .unwrap();
-        assert_eq!(
-            written(|w| r.write_token_request(w)),
-            "grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&client_id=s6BhdRkqt3"
-        );
-        let mut none = SliceWriter::new(&mut []);
-        assert!(!r.write_authorization(&mut none));
-    }
+    // RFC 6749 §4.1.1 and §4.1.3 with RFC 7636 Appendix B's verifier:
+    // `crate::oauth2::rfc_vectors`, shared with the MCU self-test.
 
     #[test]
     fn callback_state_is_checked_first() {
