@@ -29,6 +29,9 @@ step "latch-core builds against a sysroot with only core (no alloc sneaks in)"
 CARGO_TARGET_DIR=target/build-std-core \
     cargo +nightly build -Z build-std=core -p latch-core --target thumbv7em-none-eabihf
 
+step "latch-core's RFC vectors on an emulated Cortex-M4 (scripts/mcu-tests.sh: QEMU, semihosting)"
+bash scripts/mcu-tests.sh
+
 step "fuzz every target briefly (scripts/fuzz.sh; longer campaigns: scripts/fuzz.sh 600)"
 bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 
