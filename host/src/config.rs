@@ -9,6 +9,13 @@
 //! [keys]                             # required for PostgreSQL / replicas
 //! secret_box_key = "base64 of 32 bytes"
 //! session_key = "base64 of 32 bytes"
+//!
+//! [oauth2]                           # lifetimes, seconds; these are the defaults
+//! access_token_ttl = 3600
+//! refresh_token_ttl = 2592000        # 0: refresh tokens never expire
+//! code_ttl = 600                     # at most 600 (RFC 6749 §4.1.2)
+//! device_code_ttl = 600
+//! device_interval = 5                # RFC 8628 §3.2 `interval`
 //! ```
 
 use crate::keys::KeyConfig;
@@ -33,6 +40,63 @@ pub struct FileConfig {
     pub issuer: Option<String>,
     /// Server keys.
     pub keys: Option<KeyConfig>,
+    /// OAuth 2.0 lifetimes.
+    pub oauth2: Option<OAuth2Config>,
+}
+
+/// `[oauth2]`: token, code and device-flow timings, seconds. Anything left
+/// out keeps [`latch_core::oauth2::Policy::DEFAULT`]'s value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Access token lifetime (`expires_in`).
+    pub access_token_ttl: Option<u64>,
+    /// Refresh token lifetime; 0 for none.
+    pub refresh_token_ttl: Option<u64>,
+    /// Authorization code lifetime, at most 600.
+    pub code_ttl: Option<u64>,
+    /// Device code lifetime.
+    pub device_code_ttl: Option<u64>,
+    /// Initial device polling interval.
+    pub device_interval: Option<u32>,
+}
+
+impl OAuth2Config {
+    /// The core's policy with these values applied; zero lifetimes (other
+    /// than `refresh_token_ttl`) and codes over 600 s are refused.
+    pub fn policy(&self) -> Result<latch_core::oauth2::Policy, ConfigError> {
+        let mut p = latch_core::oauth2::Policy::DEFAULT;
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                Err(ConfigError::OAuth2(format!("{name} must be at least 1")))
+            } else {
+                Ok(v)
+            }
+        };
+        if let Some(v) = self.access_token_ttl {
+            p.access_token_ttl = positive("access_token_ttl", v)?;
+        }
+        if let Some(v) = self.refresh_token_ttl {
+            p.refresh_token_ttl = (v != 0).then_some(v);
+        }
+        if let Some(v) = self.code_ttl {
+            if v > latch_core::oauth2::MAX_CODE_TTL {
+                return Err(ConfigError::OAuth2(format!(
+                    "code_ttl must be at most {} (RFC 6749 §4.1.2)",
+                    latch_core::oauth2::MAX_CODE_TTL
+                )));
+            }
+            p.code_ttl = positive("code_ttl", v)?;
+        }
+        if let Some(v) = self.device_code_ttl {
+            p.device_code_ttl = positive("device_code_ttl", v)?;
+        }
+        if let Some(v) = self.device_interval {
+            positive("device_interval", u64::from(v))?;
+            p.device_interval = v;
+        }
+        Ok(p)
+    }
 }
 
 /// Why the configuration was refused; each renders as one line.
@@ -60,6 +124,9 @@ pub enum ConfigError {
     /// `--issuer` is not an absolute http(s) URL without query or fragment.
     #[error("invalid issuer {0:?} (expected an http(s) URL without query or fragment)")]
     Issuer(String),
+    /// An `[oauth2]` value is out of range.
+    #[error("invalid [oauth2] setting: {0}")]
+    OAuth2(String),
     /// `--db` is neither sqlite:// nor postgres://.
     #[error("unsupported database URL {0:?} (expected sqlite://FILE or postgres://...)")]
     Db(String),
@@ -179,6 +246,23 @@ mod tests {
     }
 
     #[test]
+    fn oauth2_lifetimes_override_the_defaults() {
+        let file: FileConfig = toml::from_str(
+            "[oauth2]\naccess_token_ttl = 8\nrefresh_token_ttl = 0\ndevice_interval = 1",
+        )
+        .unwrap();
+        let p = file.oauth2.unwrap().policy().unwrap();
+        assert_eq!(p.access_token_ttl, 8);
+        assert_eq!(p.refresh_token_ttl, None);
+        assert_eq!(p.device_interval, 1);
+        let d = latch_core::oauth2::Policy::DEFAULT;
+        assert_eq!(
+            (p.code_ttl, p.device_code_ttl),
+            (d.code_ttl, d.device_code_ttl)
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         let none = FileConfig::default();
         assert!(matches!(
@@ -196,6 +280,18 @@ mod tests {
             resolve_issuer(Some("https://x/?a"), &none, listen),
             Err(ConfigError::Issuer(_))
         ));
+        for bad in [
+            "access_token_ttl = 0",
+            "code_ttl = 601",
+            "device_interval = 0",
+        ] {
+            let file: FileConfig = toml::from_str(&format!("[oauth2]\n{bad}")).unwrap();
+            assert!(
+                matches!(file.oauth2.unwrap().policy(), Err(ConfigError::OAuth2(_))),
+                "{bad}"
+            );
+        }
+        assert!(toml::from_str::<FileConfig>("[oauth2]\nttl = 1").is_err());
         assert!(
             toml::from_str::<FileConfig>("lisen = \"x\"").is_err(),
             "unknown keys are refused"

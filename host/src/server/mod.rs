@@ -161,6 +161,10 @@ pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Share
     let listen = config::resolve_listen(args.listen.as_deref(), &file)?;
     let url = config::resolve_db(args.db.as_deref(), &file)?;
     let keys = admin::resolve_keys(&file, &url)?;
+    let oauth2_policy = match &file.oauth2 {
+        Some(c) => c.policy()?,
+        None => latch_core::oauth2::Policy::default(),
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
@@ -175,7 +179,7 @@ pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Share
         keys,
         issuer,
         oauth1_policy: latch_core::oauth1::Policy::default(),
-        oauth2_policy: latch_core::oauth2::Policy::default(),
+        oauth2_policy,
         scopes_supported: Vec::new(),
         access_cache: state::AccessCache::default(),
         client_cache: quick_cache::sync::Cache::new(10_000),
