@@ -30,6 +30,7 @@
 //! | [`percent`] | percent-encoding and decoding | RFC 5849 §3.6, RFC 3986 §2.1 |
 //! | [`form`] | borrowing `application/x-www-form-urlencoded` / query parser | W3C HTML 4.01 §17.13.4, RFC 5849 §3.4.1.3.1 |
 //! | [`url`] | absolute-URL splitting and the base string URI | RFC 3986 §3, RFC 5849 §3.4.1.2 |
+//! | [`http`] | HTTP/1.1 client framing: request writer, incremental response reader with in-place de-chunking | RFC 9112 §3, §4, §6, §7.1 |
 //! | [`oauth1`] | signing, `Authorization` header, provider verification, nonces | RFC 5849 |
 //! | [`oauth2`] | authorization server decisions (authorize, token exchange state machine, device flow, introspection, revocation, bearer, metadata) and the device-flow / authorization-code + PKCE client | RFC 6749, 6750, 7009, 7636, 7662, 8414, 8628, 9207, 9700 |
 #![no_std]
@@ -49,6 +50,7 @@
 
 mod buf;
 pub mod form;
+pub mod http;
 pub mod oauth1;
 pub mod oauth2;
 pub mod percent;

@@ -106,3 +106,41 @@ fn sign_and_verify_allocate_nothing() {
     assert_eq!(verified, Ok(()));
     assert_eq!(n, 0, "verifying allocated {n} times");
 }
+
+#[test]
+fn http_request_and_chunked_response_allocate_nothing() {
+    use latch_core::http::{ReadStatus, RequestWriter, ResponseReader};
+    use latch_core::{Sink, SliceWriter};
+
+    let mut out = [0u8; 256];
+    let (written, n) = allocations(|| {
+        let mut w = SliceWriter::new(&mut out);
+        let mut req = RequestWriter::new(&mut w, "POST", "/token", "latch.test:8080")?;
+        req.header("Content-Type", "application/x-www-form-urlencoded")?;
+        req.header_with("Authorization", |s| s.put(b"Basic YWJjOmRlZg=="))?;
+        req.finish(b"grant_type=client_credentials");
+        Ok::<_, latch_core::http::HttpError>(w.finish())
+    });
+    assert!(written.unwrap().is_ok());
+    assert_eq!(n, 0, "writing a request allocated {n} times");
+
+    let wire: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+        7;ext=1\r\n{\"ping\"\r\n8\r\n:\"pong\"}\r\n0\r\nX-Trailer: t\r\n\r\n";
+    let mut buf = [0u8; 192];
+    let ((status, body_ok), n) = allocations(|| {
+        let mut reader = ResponseReader::new(&mut buf);
+        let mut status = Ok(ReadStatus::Partial);
+        for piece in wire.chunks(5) {
+            reader.spare()[..piece.len()].copy_from_slice(piece);
+            status = reader.received(piece.len());
+        }
+        let body_ok = reader.response().is_some_and(|r| {
+            r.body() == br#"{"ping":"pong"}"# && r.header("content-type").is_some()
+        });
+        (status, body_ok)
+    });
+    assert_eq!(status, Ok(ReadStatus::Complete));
+    assert!(body_ok);
+    assert_eq!(n, 0, "reading a chunked response allocated {n} times");
+}
