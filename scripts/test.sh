@@ -32,6 +32,17 @@ CARGO_TARGET_DIR=target/build-std-core \
 step "latch-core's RFC vectors on an emulated Cortex-M4 (scripts/mcu-tests.sh: QEMU, semihosting)"
 bash scripts/mcu-tests.sh
 
+step "firmware: fmt, clippy, unit tests, MCU build and size report (scripts/firmware.sh)"
+bash scripts/firmware.sh
+
+step "iproute2 and /dev/net/tun for the firmware's TAP test (tests/tests/firmware_tap.rs)"
+if ! command -v ip >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
+if [ ! -e /dev/net/tun ]; then
+    mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun
+fi
+
 step "fuzz every target briefly (scripts/fuzz.sh; longer campaigns: scripts/fuzz.sh 600)"
 bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 

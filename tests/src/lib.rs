@@ -42,6 +42,23 @@ pub fn latch_bin() -> PathBuf {
     built().join("latch")
 }
 
+/// The Linux build of the firmware (`firmware/`, its own workspace), built
+/// once per test process.
+pub fn firmware_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/Cargo.toml");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "--manifest-path"])
+            .arg(&manifest)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the firmware failed");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/target/debug/latch-firmware")
+    })
+    .clone()
+}
+
 /// The `consumer` example binary.
 pub fn consumer_example_bin() -> PathBuf {
     built().join("examples").join("consumer")
@@ -181,8 +198,13 @@ impl Server {
     /// Starts a server with these `--db` / `--config` arguments (reused
     /// across restarts).
     pub async fn start_on(db_args: &[String]) -> Server {
+        Server::start_at("127.0.0.1:0", db_args).await
+    }
+
+    /// Starts a server listening on `listen` (`ADDR:PORT`, port 0 for any).
+    pub async fn start_at(listen: &str, db_args: &[String]) -> Server {
         let mut child = Command::new(latch_bin())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(db_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -1,0 +1,204 @@
+//! HTTP/1.1 exchanges over embassy-net TCP, with buffers owned by the
+//! [`HttpClient`] and framing done by `latch_core::http`: one connection
+//! per exchange (`Connection: close`), so the device holds no idle socket
+//! and every answer ends cleanly. A response that arrives in pieces is fed
+//! to the core's reader piece by piece; one that is chunked is de-chunked
+//! in place; one larger than the response buffer, or malformed, is an
+//! error value — never a panic, never a truncated body.
+
+use crate::buffers::Buffers;
+use crate::clock::{Clock, parse_http_date};
+use embassy_net::tcp::TcpSocket;
+use embassy_net::{IpEndpoint, Stack};
+use embassy_time::Duration;
+use embedded_io_async::Write as _;
+use latch_core::SliceWriter;
+use latch_core::http::{HttpError, ReadStatus, RequestWriter, Response, ResponseReader};
+
+/// How long a connection may stay silent.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(target_os = "none", derive(defmt::Format))]
+pub enum NetError {
+    /// The TCP connection could not be opened.
+    Connect,
+    /// The connection failed while sending or receiving (reset, timeout).
+    Io,
+    /// The request did not fit in [`crate::buffers::REQUEST_BUF`], or a value in it was
+    /// refused by the request writer.
+    Request,
+    /// The answer is not HTTP/1.1 the core accepts, or is larger than
+    /// [`crate::buffers::RESPONSE_BUF`].
+    Http(HttpError),
+}
+
+impl core::fmt::Display for NetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NetError::Connect => f.write_str("cannot connect to the server"),
+            NetError::Io => f.write_str("connection failed"),
+            NetError::Request => f.write_str("request does not fit its buffer"),
+            NetError::Http(e) => write!(f, "bad HTTP answer: {e}"),
+        }
+    }
+}
+
+impl From<HttpError> for NetError {
+    fn from(e: HttpError) -> Self {
+        NetError::Http(e)
+    }
+}
+
+/// An HTTP request to send: the core writes the header value and the body.
+pub struct Request<'r> {
+    /// `GET` or `POST`.
+    pub method: &'r str,
+    /// Origin-form target, e.g. `/oauth2/token`.
+    pub path: &'r str,
+    /// Writes the `Authorization` header value; `None` sends none.
+    pub authorization: Option<&'r dyn Fn(&mut SliceWriter<'_>)>,
+    /// A form body (`application/x-www-form-urlencoded`), if any.
+    pub form: Option<&'r [u8]>,
+}
+
+/// The client: the network stack, the server, and every buffer an exchange
+/// uses, so the device's memory use is fixed at build time.
+pub struct HttpClient<'a> {
+    stack: Stack<'a>,
+    server: IpEndpoint,
+    host: &'a str,
+    /// The device's wall clock; set from the first `Date` header when the
+    /// platform has no clock of its own.
+    pub clock: Clock,
+    bufs: &'a mut Buffers,
+}
+
+impl<'a> HttpClient<'a> {
+    /// A client for `server`, sending `Host: host`.
+    pub fn new(
+        stack: Stack<'a>,
+        server: IpEndpoint,
+        host: &'a str,
+        clock: Clock,
+        bufs: &'a mut Buffers,
+    ) -> Self {
+        HttpClient {
+            stack,
+            server,
+            host,
+            clock,
+            bufs,
+        }
+    }
+
+    /// The `Host` the requests name.
+    pub fn host(&self) -> &str {
+        self.host
+    }
+
+    /// Sends `req` on a new connection, reads the whole answer, and hands
+    /// it to `handle` with the time it arrived.
+    pub async fn exchange<R>(
+        &mut self,
+        req: &Request<'_>,
+        handle: impl FnOnce(&Response<'_>, latch_core::UnixTime) -> R,
+    ) -> Result<R, NetError> {
+        // One copy of the transport for every caller: the generic part is
+        // only this adapter.
+        let mut handle = Some(handle);
+        let mut out = None;
+        self.exchange_dyn(req, &mut |resp, now| {
+            if let Some(h) = handle.take() {
+                out = Some(h(resp, now));
+            }
+        })
+        .await?;
+        out.ok_or(NetError::Http(HttpError::Truncated))
+    }
+
+    async fn exchange_dyn(
+        &mut self,
+        req: &Request<'_>,
+        handle: &mut dyn FnMut(&Response<'_>, latch_core::UnixTime),
+    ) -> Result<(), NetError> {
+        let HttpClient {
+            stack,
+            server,
+            host,
+            clock,
+            bufs,
+        } = self;
+        let Buffers {
+            socket_rx,
+            socket_tx,
+            request,
+            response,
+        } = &mut **bufs;
+        let len = write_request(request, host, req)?;
+        let head = request.get(..len).ok_or(NetError::Request)?;
+
+        let mut socket = TcpSocket::new(*stack, socket_rx, socket_tx);
+        socket.set_timeout(Some(TIMEOUT));
+        socket
+            .connect(*server)
+            .await
+            .map_err(|_| NetError::Connect)?;
+        socket.write_all(head).await.map_err(|_| NetError::Io)?;
+        socket.flush().await.map_err(|_| NetError::Io)?;
+
+        let mut reader = ResponseReader::new(response);
+        loop {
+            let spare = reader.spare();
+            if spare.is_empty() {
+                socket.abort();
+                return Err(NetError::Http(HttpError::ResponseTooLarge));
+            }
+            let n = socket.read(spare).await.map_err(|_| NetError::Io)?;
+            match reader.received(n) {
+                Ok(ReadStatus::Complete) => break,
+                Ok(ReadStatus::Partial) => {}
+                Err(e) => {
+                    socket.abort();
+                    return Err(NetError::Http(e));
+                }
+            }
+        }
+        socket.close();
+        let _ = socket.flush().await;
+
+        let resp = reader
+            .response()
+            .ok_or(NetError::Http(HttpError::Truncated))?;
+        if !clock.is_set() {
+            match resp.header("date").and_then(parse_http_date) {
+                Some(t) => *clock = Clock::set(t),
+                None => warn!("server sent no usable Date header; clock not set"),
+            }
+        }
+        handle(&resp, clock.now());
+        Ok(())
+    }
+}
+
+/// Writes the request head and body into `buf`; returns the length.
+fn write_request(buf: &mut [u8], host: &str, req: &Request<'_>) -> Result<usize, NetError> {
+    let mut out = SliceWriter::new(buf);
+    let mut w =
+        RequestWriter::new(&mut out, req.method, req.path, host).map_err(|_| NetError::Request)?;
+    if let Some(auth) = req.authorization {
+        w.header_with("Authorization", |s| auth(s))
+            .map_err(|_| NetError::Request)?;
+    }
+    if req.form.is_some() {
+        w.header("Content-Type", "application/x-www-form-urlencoded")
+            .map_err(|_| NetError::Request)?;
+    }
+    w.header("Accept", "application/json")
+        .map_err(|_| NetError::Request)?;
+    w.header("Connection", "close")
+        .map_err(|_| NetError::Request)?;
+    w.finish(req.form.unwrap_or(b""));
+    out.finish().map_err(|_| NetError::Request)
+}

@@ -1,0 +1,303 @@
+//! The firmware's Linux build against a real `latch serve`, over a TAP
+//! device in a network namespace of its own (DESIGN.md, "The firmware
+//! shell"). Needs root (CI runs as root): it creates the namespace
+//! `latch-fw` (deleting a leftover one first), a TAP device `tap0` in it
+//! with the host-side address 192.168.69.1/24, and removes the namespace
+//! at the end, pass or fail.
+//!
+//! The whole test runs on one thread that has entered the namespace, so
+//! the server it spawns, the firmware it spawns and the "person" who
+//! approves the device code in the HTML form all live there; nothing of
+//! it is reachable from, or reaches, any other network.
+
+use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
+use latch_core::{SliceWriter, UnixTime};
+use latch_tests::{
+    Client, Server, browser, firmware_bin, hidden_inputs, location_params, submit_consent,
+};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const NS: &str = "latch-fw";
+const HOST_ADDR: &str = "192.168.69.1";
+const LISTEN: &str = "192.168.69.1:8080";
+const CALLBACK: &str = "http://device.example/ready";
+/// The whole device flow, refresh included, must be done by then.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn ip(args: &[&str]) -> std::process::Output {
+    Command::new("ip").args(args).output().expect("run ip")
+}
+
+fn ip_ok(args: &[&str]) {
+    let out = ip(args);
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The namespace with its TAP device; deleted on drop (pass or fail).
+struct Namespace;
+
+impl Namespace {
+    fn create() -> Namespace {
+        let _ = ip(&["netns", "delete", NS]);
+        ip_ok(&["netns", "add", NS]);
+        let ns = Namespace;
+        ip_ok(&["-n", NS, "link", "set", "lo", "up"]);
+        ip_ok(&["-n", NS, "tuntap", "add", "dev", "tap0", "mode", "tap"]);
+        ip_ok(&[
+            "-n",
+            NS,
+            "addr",
+            "add",
+            &format!("{HOST_ADDR}/24"),
+            "dev",
+            "tap0",
+        ]);
+        ip_ok(&["-n", NS, "link", "set", "tap0", "up"]);
+        ns
+    }
+
+    /// Moves the calling thread into the namespace.
+    fn enter(&self) {
+        let f = std::fs::File::open(format!("/run/netns/{NS}")).expect("open namespace");
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "delete", NS]);
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn write(f: impl FnOnce(&mut SliceWriter<'_>)) -> String {
+    let mut buf = vec![0u8; 2048];
+    let mut w = SliceWriter::new(&mut buf);
+    f(&mut w);
+    let n = w.finish().unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// OAuth1 token credentials for the device, through the three legs (the
+/// user approves in the HTML form).
+async fn oauth1_token(server: &Server, client: &Client) -> (String, String) {
+    let config = ConsumerConfig {
+        consumer_key: &client.id,
+        consumer_secret: &client.secret,
+        temporary_credentials_url: &server.url("/oauth1/request_token"),
+        authorization_url: &server.url("/oauth1/authorize"),
+        token_url: &server.url("/oauth1/access_token"),
+        callback: CALLBACK,
+        signature_method: SignatureMethod::HmacSha1,
+        realm: None,
+    };
+    let http = reqwest::Client::new();
+    let login = Login::new(config);
+    let auth = write(|w| login.authorization(UnixTime(now()), "n1", w).unwrap());
+    let resp = http
+        .post(login.url())
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let pending = login
+        .handle_response::<128>(status, &resp.bytes().await.unwrap())
+        .unwrap();
+
+    let b = browser();
+    let page_url = server.url(&format!(
+        "/oauth1/authorize?oauth_token={}",
+        pending.parts().token
+    ));
+    let html = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let resp = submit_consent(
+        &b,
+        &page_url,
+        &html,
+        Some(("alice", "wonderland")),
+        "approve",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 302);
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(location_params(&resp))
+        .finish();
+    let authorized = pending.handle_callback(query.as_bytes()).unwrap();
+    let auth = write(|w| authorized.authorization(UnixTime(now()), "n2", w).unwrap());
+    let resp = http
+        .post(authorized.url())
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let creds = authorized
+        .clone()
+        .handle_response(status, &resp.bytes().await.unwrap())
+        .unwrap();
+    (creds.token.to_string(), creds.secret.to_string())
+}
+
+/// What one firmware run printed, and how it ended.
+struct Run {
+    lines: Vec<String>,
+    status: std::process::ExitStatus,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn has(&self, line: &str) -> bool {
+        self.lines.iter().any(|l| l.contains(line))
+    }
+}
+
+/// Starts the firmware, waits for its user code, lets the user `decision`
+/// it on the verification page, and reads the firmware to its end.
+async fn run_firmware(client: &Client, oauth1: &(String, String), decision: &str) -> Run {
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(firmware_bin())
+        .args([
+            "--tap",
+            "tap0",
+            "--ip",
+            "192.168.69.2/24",
+            "--gateway",
+            HOST_ADDR,
+        ])
+        .args(["--server", LISTEN, "--scope", "read"])
+        .args(["--client-id", &client.id, "--client-secret", &client.secret])
+        .args([
+            "--oauth1-token",
+            &oauth1.0,
+            "--oauth1-token-secret",
+            &oauth1.1,
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn firmware");
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = Vec::new();
+    let read_all = async {
+        while let Some(line) = out.next_line().await.expect("read firmware output") {
+            println!("firmware: {line}");
+            if let Some(rest) = line.strip_prefix("user_code=") {
+                let (code, uri) = rest.split_once(" verification_uri=").expect("code and uri");
+                approve_device(uri, code, decision).await;
+            }
+            lines.push(line);
+        }
+        child.wait().await.expect("firmware exit")
+    };
+    let status = tokio::time::timeout(DEADLINE, read_all)
+        .await
+        .expect("the firmware finished in time");
+    Run {
+        lines,
+        status,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// What a person does: opens the verification page, types the code,
+/// logs in, and approves or denies.
+async fn approve_device(uri: &str, user_code: &str, decision: &str) {
+    let b = browser();
+    let page = b.get(uri).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("name=\"user_code\""),
+        "the page asks for the code"
+    );
+    let mut fields = hidden_inputs(&page);
+    fields.push(("user_code".into(), user_code.into()));
+    fields.push(("username".into(), "alice".into()));
+    fields.push(("password".into(), "wonderland".into()));
+    fields.push(("decision".into(), decision.into()));
+    let done = b.post(uri).form(&fields).send().await.unwrap();
+    assert_eq!(
+        done.status(),
+        200,
+        "the verification page accepted the form"
+    );
+}
+
+#[test]
+fn firmware_logs_in_over_tap() {
+    let ns = Namespace::create();
+    // This thread (and every process it spawns) lives in the namespace.
+    std::thread::spawn(move || {
+        ns.enter();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(scenario());
+        drop(ns);
+    })
+    .join()
+    .expect("the scenario passed");
+}
+
+async fn scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("latch.toml");
+    // Short access tokens so the firmware's refresh comes within seconds;
+    // a 1 s device interval so polling does not dominate the run.
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"sqlite://{}\"\n[oauth2]\naccess_token_ttl = 6\ndevice_interval = 1\n",
+            dir.path().join("latch.db").display()
+        ),
+    )
+    .unwrap();
+    let db_args = vec!["--config".to_owned(), config.display().to_string()];
+    let server = Server::start_at(LISTEN, &db_args).await;
+    assert_eq!(server.base, format!("http://{LISTEN}"));
+    let client = server.add_client(&[
+        "--name",
+        "Thermostat",
+        "--scope",
+        "read",
+        "--redirect-uri",
+        CALLBACK,
+    ]);
+    server.add_user("alice", "wonderland");
+    let oauth1 = oauth1_token(&server, &client).await;
+
+    // Approved: every step succeeds.
+    let ok = run_firmware(&client, &oauth1, "approve").await;
+    println!("device flow to the end: {:?}", ok.elapsed);
+    for step in [
+        "user_code=",
+        "device flow: authorized",
+        "bearer call ok",
+        "refresh ok",
+        "bearer call after refresh ok",
+        "oauth1 call ok",
+        "done: every step succeeded",
+    ] {
+        assert!(ok.has(step), "firmware reported {step:?}: {:#?}", ok.lines);
+    }
+    assert!(ok.status.success(), "firmware exit status {:?}", ok.status);
+
+    // Denied: the firmware says access_denied and exits non-zero.
+    let denied = run_firmware(&client, &oauth1, "deny").await;
+    assert!(denied.has("failed: access_denied"), "{:#?}", denied.lines);
+    assert!(!denied.has("bearer call ok"), "{:#?}", denied.lines);
+    assert_eq!(denied.status.code(), Some(1), "{:#?}", denied.lines);
+}
