@@ -127,7 +127,7 @@ fn put_double_encoded<S: Sink + ?Sized>(text: &Text<'_>, sink: &mut S) {
     let mut out = Chunk::new(sink);
     let mut rest = raw;
     while let Some((&b, after)) = rest.split_first() {
-        if percent::is_unreserved(b) {
+        if super::params::is_unreserved(b) {
             out.byte(b);
             rest = after;
             continue;
@@ -152,7 +152,7 @@ fn put_double_encoded<S: Sink + ?Sized>(text: &Text<'_>, sink: &mut S) {
                 b
             }
         };
-        if percent::is_unreserved(decoded) {
+        if super::params::is_unreserved(decoded) {
             out.byte(decoded);
         } else {
             out.escaped_twice(decoded);

@@ -22,7 +22,6 @@ use super::nonce::{NonceError, NonceKey, NonceStore};
 use super::params::{Param, ParamError, ParamList};
 use super::problem::Problem;
 use super::signature::{Secrets, SignatureMethod, signature_matches};
-use crate::form;
 use crate::text::Text;
 use crate::time::UnixTime;
 use crate::url::Url;
@@ -252,7 +251,7 @@ impl<'a, const N: usize> SignedRequest<'a, N> {
         ];
         for (input, source, what) in sources_in {
             let Some(input) = input else { continue };
-            for pair in form::parse(input) {
+            for pair in super::params::form_pairs(input) {
                 let pair = pair.map_err(|_| Problem::ParameterRejected { name: what })?;
                 let p = Param {
                     name: pair.name,
