@@ -102,7 +102,15 @@ impl<'a> Url<'a> {
         if let Some(offset) = url.bytes().position(|b| b <= b' ' || b >= 0x7F) {
             return Err(UrlError::InvalidCharacter { offset });
         }
-        let (scheme, rest) = url.split_once("://").ok_or(UrlError::NotAbsolute)?;
+        // A byte search and checked splits: no substring searcher and no
+        // panicking slice paths in the firmware image.
+        let sep = url
+            .as_bytes()
+            .windows(3)
+            .position(|w| w == b"://")
+            .ok_or(UrlError::NotAbsolute)?;
+        let (scheme, rest) = url.split_at_checked(sep).ok_or(UrlError::NotAbsolute)?;
+        let rest = rest.get(3..).ok_or(UrlError::NotAbsolute)?;
         let scheme = if scheme.eq_ignore_ascii_case("http") {
             Scheme::Http
         } else if scheme.eq_ignore_ascii_case("https") {
@@ -118,11 +126,15 @@ impl<'a> Url<'a> {
         };
         let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
         let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path_and_query) = rest.split_at(auth_end);
+        let (authority, path_and_query) = rest
+            .split_at_checked(auth_end)
+            .ok_or(UrlError::NotAbsolute)?;
         let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
         let (host, port) = if host_port.starts_with('[') {
             let close = host_port.find(']').ok_or(UrlError::InvalidHost)?;
-            let (h, after) = host_port.split_at(close.saturating_add(1));
+            let (h, after) = host_port
+                .split_at_checked(close.saturating_add(1))
+                .ok_or(UrlError::InvalidHost)?;
             match after {
                 "" => (h, None),
                 p => (h, Some(p.strip_prefix(':').ok_or(UrlError::InvalidHost)?)),
