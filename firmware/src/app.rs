@@ -1,31 +1,36 @@
-//! What the device does, the same on Linux and on the MCU. Every protocol
-//! decision is latch-core's; this module only moves bytes between the
-//! core's flows and [`HttpClient`], and sleeps until the core's
-//! `poll_timeout`s.
+//! What the device does, the same on Linux and on the MCU, as a state
+//! machine in the core's style: [`Device::poll_timeout`] says when the next
+//! request may go, [`Device::prepare`] writes it, [`Device::handle_response`]
+//! reads the answer and moves on. [`run`] is the only async code: one
+//! sleep and one HTTP exchange per step. Every protocol decision is
+//! latch-core's; this module only sequences them.
 //!
 //! 1. The OAuth 2.0 device authorization grant (RFC 8628): show
 //!    `user_code` and `verification_uri`, poll the token endpoint as the
-//!    core's [`DevicePending`] allows (`interval`, `slow_down`).
-//! 2. `GET /api/ping` with the bearer token (RFC 6750 §2.1); check the
-//!    answer is `{"ping":"pong"}`.
-//! 3. Refresh when the core's [`TokenSet::poll_timeout`] says it is due
-//!    (shortly before expiry), or at once on a 401, and call again.
+//!    core's [`DevicePending`] allows (`interval`, `slow_down`). A
+//!    transport failure while polling is retried, a few times.
+//! 2. `GET /api/ping` with the bearer token (RFC 6750 §2.1); the answer
+//!    must be `{"ping":"pong"}`.
+//! 3. A refresh (RFC 6749 §6) when the core's [`TokenSet::poll_timeout`]
+//!    says it is due (shortly before expiry) — or at once when a bearer
+//!    call gets 401 — then `GET /api/ping` again.
 //! 4. `GET /api/ping` signed with OAuth 1.0a HMAC-SHA1 (RFC 5849 §3) with
 //!    the consumer credentials (the client's id and secret) and the token
 //!    credentials from the configuration.
 //!
 //! Endpoint paths are Latch's (DESIGN.md, and the server's RFC 8414
-//! metadata); a device that must talk to another server would read them
-//! from its metadata document instead.
+//! metadata); a device for another server would read them from its
+//! metadata document instead.
 
 use crate::config::Config;
 use crate::http::{HttpClient, NetError, Request};
-use embassy_time::{Duration, Timer};
+use embassy_time::Timer;
+use latch_core::http::{HttpError, Response};
 use latch_core::oauth1::{self, ProtocolParams, Secrets, SignError, SignatureMethod};
 use latch_core::oauth2::client::{
     ClientError, ClientIdentity, DeviceFlow, DevicePending, PollOutcome, TokenSet,
 };
-use latch_core::{BufferTooSmall, Sink, SliceWriter};
+use latch_core::{BufferTooSmall, Sink, SliceWriter, UnixTime};
 
 /// The device authorization endpoint (RFC 8628 §3.1).
 const DEVICE_AUTHORIZATION: &str = "/oauth2/device_authorization";
@@ -38,7 +43,7 @@ const PONG: &[u8] = br#"{"ping":"pong"}"#;
 /// Longest token or device code the device keeps, bytes.
 pub const TOKEN_CAP: usize = 128;
 /// A transport failure while polling is retried this many times.
-const POLL_RETRIES: u32 = 3;
+const POLL_RETRIES: u8 = 3;
 
 /// Why the device gave up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +57,7 @@ pub enum AppError {
     Sign(SignError),
     /// A protected resource answered with this status, or not with pong.
     Resource(u16),
-    /// A request body did not fit its buffer.
+    /// A request did not fit its buffer.
     Buffer(BufferTooSmall),
     /// The device's clock is not set (no `Date` from the server).
     NoClock,
@@ -95,13 +100,325 @@ impl From<BufferTooSmall> for AppError {
     }
 }
 
-/// The one buffer every request body (and the OAuth1 header) is written
-/// into: the steps run one after another, so they share it.
-type Scratch = [u8; 512];
+/// Which bearer call this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// The first, right after the device flow.
+    First,
+    /// The one after the refresh.
+    AfterRefresh,
+}
+
+/// Where the device is.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with: the state lives once, in the task"
+)]
+enum State<'c> {
+    /// Ask for a device code.
+    Authorize,
+    /// Wait for the user, polling.
+    Poll {
+        pending: DevicePending<'c, TOKEN_CAP>,
+        failures: u8,
+        /// After a transport failure: not before this.
+        retry_at: Option<UnixTime>,
+    },
+    /// A bearer call.
+    Ping {
+        tokens: TokenSet<TOKEN_CAP>,
+        call: Call,
+        refreshed_on_401: bool,
+    },
+    /// A refresh, at `due` (or at once); then the bearer call `then`.
+    Refresh {
+        tokens: TokenSet<TOKEN_CAP>,
+        due: Option<UnixTime>,
+        then: Call,
+    },
+    /// The OAuth1-signed call.
+    OAuth1,
+    /// Every step succeeded.
+    Done,
+}
+
+/// The device's job as a value: fed answers, asked for requests.
+pub struct Device<'c> {
+    cfg: &'c Config<'c>,
+    identity: ClientIdentity<'c>,
+    state: State<'c>,
+}
+
+impl<'c> Device<'c> {
+    /// A device about to start the device flow.
+    pub fn new(cfg: &'c Config<'c>) -> Self {
+        Device {
+            cfg,
+            identity: ClientIdentity::confidential(cfg.client_id, cfg.client_secret),
+            state: State::Authorize,
+        }
+    }
+
+    /// Whether every step has succeeded.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// When the next request may be sent; `None` for now.
+    pub fn poll_timeout(&self) -> Option<UnixTime> {
+        match &self.state {
+            State::Poll {
+                pending, retry_at, ..
+            } => Some(pending.poll_timeout().max(retry_at.unwrap_or(UnixTime(0)))),
+            State::Refresh { due, .. } => *due,
+            _ => None,
+        }
+    }
+
+    /// Writes the next request into `http`'s buffer. `random` fills OAuth1
+    /// nonces.
+    pub fn prepare(
+        &self,
+        now: UnixTime,
+        http: &mut HttpClient<'_>,
+        random: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), AppError> {
+        let mut scratch = [0u8; 512];
+        let identity = self.identity;
+        let basic = |s: &mut SliceWriter<'_>| {
+            identity.write_authorization(s);
+        };
+        let post = |body| Request {
+            method: "POST",
+            path: TOKEN,
+            authorization: Some(&basic),
+            form: Some(body),
+        };
+        match &self.state {
+            State::Authorize => {
+                let flow = DeviceFlow::new(identity, self.cfg.scope);
+                let body = write_body(&mut scratch, |w| {
+                    flow.write_request(w);
+                    Ok(())
+                })?;
+                http.prepare(&Request {
+                    path: DEVICE_AUTHORIZATION,
+                    ..post(body)
+                })?;
+            }
+            State::Poll { pending, .. } => {
+                let body = write_body(&mut scratch, |w| pending.write_poll_request(now, w))?;
+                http.prepare(&post(body))?;
+            }
+            State::Refresh { tokens, .. } => {
+                let body =
+                    write_body(&mut scratch, |w| tokens.write_refresh_request(&identity, w))?;
+                http.prepare(&post(body))?;
+            }
+            State::Ping { tokens, .. } => {
+                let bearer = |s: &mut SliceWriter<'_>| tokens.write_bearer(s);
+                http.prepare(&get(&bearer))?;
+            }
+            State::OAuth1 => {
+                let header = self.sign_ping(now, http.host(), &mut scratch, random)?;
+                let write = |s: &mut SliceWriter<'_>| s.put(header);
+                http.prepare(&get(&write))?;
+            }
+            State::Done => return Err(NetError::Request.into()),
+        }
+        Ok(())
+    }
+
+    /// The OAuth1 `Authorization` header for `GET /api/ping` (RFC 5849
+    /// §3.1), written into `scratch`.
+    fn sign_ping<'s>(
+        &self,
+        now: UnixTime,
+        host: &str,
+        scratch: &'s mut [u8; 512],
+        random: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<&'s [u8], AppError> {
+        let Some((token, token_secret)) = self.cfg.oauth1_token else {
+            return Err(AppError::Resource(0));
+        };
+        // The base string URI is what the server sees: http, Host, path.
+        // It and the header share the scratch buffer.
+        let (url_buf, header) = scratch.split_at_mut(128);
+        let mut w = SliceWriter::new(url_buf);
+        for part in ["http://", host, PING] {
+            w.put(part.as_bytes());
+        }
+        let len = w.finish()?;
+        let url = core::str::from_utf8(url_buf.get(..len).unwrap_or_default()).unwrap_or_default();
+        // 128 bits of nonce, hex: unreserved characters, nothing to encode.
+        let mut raw = [0u8; 16];
+        random(&mut raw);
+        let mut hex = [0u8; 32];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(raw) {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            pair.copy_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+        }
+        let oauth = ProtocolParams {
+            token: Some(token),
+            timestamp: Some(now.as_secs()),
+            nonce: Some(core::str::from_utf8(&hex).unwrap_or_default()),
+            ..ProtocolParams::new(self.cfg.client_id, SignatureMethod::HmacSha1)
+        };
+        let secrets = Secrets::new(self.cfg.client_secret, token_secret);
+        let len = oauth1::Request::<2>::new("GET", url)?.sign_to_slice(&oauth, &secrets, header)?;
+        Ok(header.get(..len).unwrap_or_default())
+    }
+
+    /// Reads the answer to the request [`prepare`](Self::prepare) wrote,
+    /// received at `now`, and moves to the next step.
+    pub fn handle_response(&mut self, now: UnixTime, resp: &Response<'_>) -> Result<(), AppError> {
+        let (status, body) = (resp.status(), resp.body());
+        self.state = match core::mem::replace(&mut self.state, State::Done) {
+            State::Authorize => {
+                let pending = DeviceFlow::new(self.identity, self.cfg.scope)
+                    .handle_response(now, status, body)?;
+                info!(
+                    "user_code={} verification_uri={}",
+                    pending.user_code(),
+                    pending.verification_uri()
+                );
+                State::Poll {
+                    pending,
+                    failures: 0,
+                    retry_at: None,
+                }
+            }
+            State::Poll {
+                mut pending,
+                failures,
+                ..
+            } => match pending.handle_poll_response(now, status, body)? {
+                PollOutcome::Pending => {
+                    info!(
+                        "authorization pending; next poll in {} s",
+                        pending.interval()
+                    );
+                    State::Poll {
+                        pending,
+                        failures,
+                        retry_at: None,
+                    }
+                }
+                PollOutcome::Authorized(tokens) => {
+                    info!(
+                        "device flow: authorized, {} ms after start",
+                        embassy_time::Instant::now().as_millis()
+                    );
+                    State::Ping {
+                        tokens,
+                        call: Call::First,
+                        refreshed_on_401: false,
+                    }
+                }
+            },
+            State::Ping {
+                tokens,
+                call,
+                refreshed_on_401,
+            } => match (status, body == PONG) {
+                (200, true) if call == Call::First => {
+                    info!("bearer call ok");
+                    match tokens.poll_timeout() {
+                        Some(due) => {
+                            info!(
+                                "refresh due in {} s",
+                                due.as_secs().saturating_sub(now.as_secs())
+                            );
+                            State::Refresh {
+                                tokens,
+                                due: Some(due),
+                                then: Call::AfterRefresh,
+                            }
+                        }
+                        None => {
+                            warn!("no refresh token or no expiry: nothing to refresh");
+                            self.after_bearer_calls()
+                        }
+                    }
+                }
+                (200, true) => {
+                    info!("bearer call after refresh ok");
+                    self.after_bearer_calls()
+                }
+                (401, _) if !refreshed_on_401 && tokens.refresh_token().is_some() => {
+                    info!("bearer token refused (401); refreshing");
+                    State::Refresh {
+                        tokens,
+                        due: None,
+                        then: call,
+                    }
+                }
+                (200, false) => return Err(AppError::Resource(502)),
+                _ => return Err(AppError::Resource(status)),
+            },
+            State::Refresh {
+                mut tokens, then, ..
+            } => {
+                tokens.handle_refresh_response(now, status, body)?;
+                info!("refresh ok");
+                State::Ping {
+                    tokens,
+                    call: then,
+                    refreshed_on_401: true,
+                }
+            }
+            State::OAuth1 => match (status, body == PONG) {
+                (200, true) => {
+                    info!("oauth1 call ok");
+                    State::Done
+                }
+                _ => return Err(AppError::Resource(status)),
+            },
+            State::Done => State::Done,
+        };
+        Ok(())
+    }
+
+    /// The OAuth1 call if the device has token credentials, else done.
+    fn after_bearer_calls(&self) -> State<'c> {
+        match self.cfg.oauth1_token {
+            Some(_) => State::OAuth1,
+            None => State::Done,
+        }
+    }
+
+    /// The exchange failed on the way at `now`: polling tries again a few
+    /// times, an interval later; any other step gives up.
+    pub fn handle_transport_error(&mut self, now: UnixTime, e: NetError) -> Result<(), AppError> {
+        match &mut self.state {
+            State::Poll {
+                pending,
+                failures,
+                retry_at,
+            } if *failures < POLL_RETRIES => {
+                *failures += 1;
+                *retry_at = Some(now.saturating_add(pending.interval()));
+                warn!("poll failed ({}); trying again", e);
+                Ok(())
+            }
+            _ => Err(e.into()),
+        }
+    }
+}
+
+/// A `GET /api/ping` with this `Authorization` header value.
+fn get<'r>(authorization: &'r dyn Fn(&mut SliceWriter<'_>)) -> Request<'r> {
+    Request {
+        method: "GET",
+        path: PING,
+        authorization: Some(authorization),
+        form: None,
+    }
+}
 
 /// Writes a body into `scratch`; the bytes written.
 fn write_body(
-    scratch: &mut Scratch,
+    scratch: &mut [u8; 512],
     f: impl FnOnce(&mut SliceWriter<'_>) -> Result<(), ClientError>,
 ) -> Result<&[u8], AppError> {
     let mut w = SliceWriter::new(scratch);
@@ -110,230 +427,32 @@ fn write_body(
     Ok(scratch.get(..len).unwrap_or_default())
 }
 
-/// Runs the four steps; `Ok` when all succeeded. `random` fills a buffer
-/// from the platform's RNG (OAuth1 nonces).
+/// Runs the steps to the end: `Ok` when all succeeded. `random` fills a
+/// buffer from the platform's RNG.
 pub async fn run(
     http: &mut HttpClient<'_>,
     cfg: &Config<'_>,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> Result<(), AppError> {
-    let identity = ClientIdentity::confidential(cfg.client_id, cfg.client_secret);
-    let mut scratch: Scratch = [0; 512];
-
+    let mut device = Device::new(cfg);
     let started = embassy_time::Instant::now();
-    let mut tokens = device_flow(http, &mut scratch, identity, cfg.scope).await?;
-    info!(
-        "device flow: authorized after {} ms",
-        started.elapsed().as_millis()
-    );
-
-    ping_with_refresh(http, &mut scratch, identity, &mut tokens).await?;
-    info!("bearer call ok");
-
-    // Refresh when due (the core says when: shortly before expiry).
-    match tokens.poll_timeout() {
-        Some(due) => {
-            info!(
-                "refresh due in {} s",
-                due.as_secs().saturating_sub(http.clock.now().as_secs())
-            );
-            Timer::at(http.clock.instant_of(due)).await;
-            refresh(http, &mut scratch, identity, &mut tokens).await?;
-            info!("refresh ok");
+    while !device.is_done() {
+        if let Some(t) = device.poll_timeout() {
+            Timer::at(http.clock.instant_of(t)).await;
         }
-        None => warn!("no refresh token or no expiry: nothing to refresh"),
-    }
-    ping_with_refresh(http, &mut scratch, identity, &mut tokens).await?;
-    info!("bearer call after refresh ok");
-
-    if let Some((token, token_secret)) = cfg.oauth1_token {
-        oauth1_ping(http, &mut scratch, cfg, token, token_secret, random).await?;
-        info!("oauth1 call ok");
-    }
-    Ok(())
-}
-
-/// RFC 8628 §3.1–§3.5.
-async fn device_flow(
-    http: &mut HttpClient<'_>,
-    scratch: &mut Scratch,
-    identity: ClientIdentity<'_>,
-    scope: Option<&str>,
-) -> Result<TokenSet<TOKEN_CAP>, AppError> {
-    let flow = DeviceFlow::new(identity, scope);
-    let body = write_body(scratch, |w| {
-        flow.write_request(w);
-        Ok(())
-    })?;
-    let basic = |s: &mut SliceWriter<'_>| {
-        identity.write_authorization(s);
-    };
-    let req = Request {
-        method: "POST",
-        path: DEVICE_AUTHORIZATION,
-        authorization: Some(&basic),
-        form: Some(body),
-    };
-    let mut pending: DevicePending<'_, TOKEN_CAP> = http
-        .exchange(&req, |r, now| {
-            flow.handle_response(now, r.status(), r.body())
-        })
-        .await??;
-    if !http.clock.is_set() {
-        return Err(AppError::NoClock);
-    }
-    info!(
-        "user_code={} verification_uri={}",
-        pending.user_code(),
-        pending.verification_uri()
-    );
-
-    let mut failures = 0;
-    loop {
-        Timer::at(http.clock.instant_of(pending.poll_timeout())).await;
-        let now = http.clock.now();
-        let body = write_body(scratch, |w| pending.write_poll_request(now, w))?;
-        let req = Request {
-            method: "POST",
-            path: TOKEN,
-            authorization: Some(&basic),
-            form: Some(body),
-        };
-        let outcome = http
-            .exchange(&req, |r, now| {
-                pending.handle_poll_response(now, r.status(), r.body())
-            })
+        device.prepare(http.clock.now(), http, random)?;
+        let mut outcome = Err(AppError::Net(NetError::Http(HttpError::Truncated)));
+        let sent = http
+            .send(&mut |resp, now| outcome = device.handle_response(now, resp))
             .await;
-        match outcome {
-            Ok(Ok(PollOutcome::Authorized(tokens))) => return Ok(tokens),
-            Ok(Ok(PollOutcome::Pending)) => {
-                info!(
-                    "authorization pending; next poll in {} s",
-                    pending.interval()
-                );
-            }
-            Ok(Err(e)) => return Err(e.into()),
-            Err(e) if failures < POLL_RETRIES => {
-                failures += 1;
-                warn!("poll failed ({}); trying again", e);
-                Timer::after(Duration::from_secs(pending.interval())).await;
-            }
-            Err(e) => return Err(e.into()),
+        match sent {
+            Ok(()) => outcome?,
+            Err(e) => device.handle_transport_error(http.clock.now(), e)?,
+        }
+        if !http.clock.is_set() {
+            return Err(AppError::NoClock);
         }
     }
-}
-
-/// RFC 6749 §6.
-async fn refresh(
-    http: &mut HttpClient<'_>,
-    scratch: &mut Scratch,
-    identity: ClientIdentity<'_>,
-    tokens: &mut TokenSet<TOKEN_CAP>,
-) -> Result<(), AppError> {
-    let body = write_body(scratch, |w| tokens.write_refresh_request(&identity, w))?;
-    let basic = |s: &mut SliceWriter<'_>| {
-        identity.write_authorization(s);
-    };
-    let req = Request {
-        method: "POST",
-        path: TOKEN,
-        authorization: Some(&basic),
-        form: Some(body),
-    };
-    http.exchange(&req, |r, now| {
-        tokens.handle_refresh_response(now, r.status(), r.body())
-    })
-    .await??;
+    info!("all steps in {} ms", started.elapsed().as_millis());
     Ok(())
-}
-
-/// `GET /api/ping` with the bearer token; the answer's status.
-async fn ping(http: &mut HttpClient<'_>, tokens: &TokenSet<TOKEN_CAP>) -> Result<u16, AppError> {
-    let bearer = |s: &mut SliceWriter<'_>| tokens.write_bearer(s);
-    let req = Request {
-        method: "GET",
-        path: PING,
-        authorization: Some(&bearer),
-        form: None,
-    };
-    Ok(http.exchange(&req, pong_status).await?)
-}
-
-/// A ping; on 401 (expired or revoked early) one refresh and one retry.
-async fn ping_with_refresh(
-    http: &mut HttpClient<'_>,
-    scratch: &mut Scratch,
-    identity: ClientIdentity<'_>,
-    tokens: &mut TokenSet<TOKEN_CAP>,
-) -> Result<(), AppError> {
-    match ping(http, tokens).await? {
-        200 => return Ok(()),
-        401 => info!("bearer token refused (401); refreshing"),
-        status => return Err(AppError::Resource(status)),
-    }
-    refresh(http, scratch, identity, tokens).await?;
-    match ping(http, tokens).await? {
-        200 => Ok(()),
-        status => Err(AppError::Resource(status)),
-    }
-}
-
-/// 200 only with the expected body; anything else is its status (or 502
-/// for a 200 with the wrong body).
-fn pong_status(r: &latch_core::http::Response<'_>, _now: latch_core::UnixTime) -> u16 {
-    match r.status() {
-        200 if r.body() == PONG => 200,
-        200 => 502,
-        s => s,
-    }
-}
-
-/// `GET /api/ping` signed with OAuth 1.0a HMAC-SHA1 (RFC 5849 §3.1).
-async fn oauth1_ping(
-    http: &mut HttpClient<'_>,
-    scratch: &mut Scratch,
-    cfg: &Config<'_>,
-    token: &str,
-    token_secret: &str,
-    random: &mut dyn FnMut(&mut [u8]),
-) -> Result<(), AppError> {
-    // The base string URI is what the server sees: http, Host, path. It
-    // and the header share the scratch buffer.
-    let (url_buf, header) = scratch.split_at_mut(128);
-    let mut w = SliceWriter::new(url_buf);
-    for part in ["http://", http.host(), PING] {
-        w.put(part.as_bytes());
-    }
-    let len = w.finish()?;
-    let url = core::str::from_utf8(url_buf.get(..len).unwrap_or_default()).unwrap_or_default();
-    // 128 bits of nonce, hex: unreserved characters, nothing to encode.
-    let mut raw = [0u8; 16];
-    random(&mut raw);
-    let mut hex = [0u8; 32];
-    for (pair, b) in hex.chunks_exact_mut(2).zip(raw) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        pair.copy_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
-    }
-    let nonce = core::str::from_utf8(&hex).unwrap_or_default();
-
-    let oauth = ProtocolParams {
-        token: Some(token),
-        timestamp: Some(http.clock.now().as_secs()),
-        nonce: Some(nonce),
-        ..ProtocolParams::new(cfg.client_id, SignatureMethod::HmacSha1)
-    };
-    let secrets = Secrets::new(cfg.client_secret, token_secret);
-    let len = oauth1::Request::<2>::new("GET", url)?.sign_to_slice(&oauth, &secrets, header)?;
-    let value = header.get(..len).unwrap_or_default();
-    let write = |s: &mut SliceWriter<'_>| s.put(value);
-    let req = Request {
-        method: "GET",
-        path: PING,
-        authorization: Some(&write),
-        form: None,
-    };
-    match http.exchange(&req, pong_status).await? {
-        200 => Ok(()),
-        status => Err(AppError::Resource(status)),
-    }
 }

@@ -73,6 +73,8 @@ pub struct HttpClient<'a> {
     /// platform has no clock of its own.
     pub clock: Clock,
     bufs: &'a mut Buffers,
+    /// Length of the prepared request; 0 when none is.
+    prepared: usize,
 }
 
 impl<'a> HttpClient<'a> {
@@ -90,45 +92,34 @@ impl<'a> HttpClient<'a> {
             host,
             clock,
             bufs,
+            prepared: 0,
         }
     }
 
     /// The `Host` the requests name.
-    pub fn host(&self) -> &str {
+    pub fn host(&self) -> &'a str {
         self.host
     }
 
-    /// Sends `req` on a new connection, reads the whole answer, and hands
-    /// it to `handle` with the time it arrived.
-    pub async fn exchange<R>(
-        &mut self,
-        req: &Request<'_>,
-        handle: impl FnOnce(&Response<'_>, latch_core::UnixTime) -> R,
-    ) -> Result<R, NetError> {
-        // One copy of the transport for every caller: the generic part is
-        // only this adapter.
-        let mut handle = Some(handle);
-        let mut out = None;
-        self.exchange_dyn(req, &mut |resp, now| {
-            if let Some(h) = handle.take() {
-                out = Some(h(resp, now));
-            }
-        })
-        .await?;
-        out.ok_or(NetError::Http(HttpError::Truncated))
+    /// Writes `req` into the request buffer, ready for [`send`](Self::send).
+    pub fn prepare(&mut self, req: &Request<'_>) -> Result<(), NetError> {
+        self.prepared = write_request(&mut self.bufs.request, self.host, req)?;
+        Ok(())
     }
 
-    async fn exchange_dyn(
+    /// Sends the prepared request on a new connection, reads the whole
+    /// answer, and hands it to `handle` with the time it arrived.
+    pub async fn send(
         &mut self,
-        req: &Request<'_>,
         handle: &mut dyn FnMut(&Response<'_>, latch_core::UnixTime),
     ) -> Result<(), NetError> {
         let HttpClient {
             stack,
             server,
-            host,
             clock,
             bufs,
+            prepared,
+            ..
         } = self;
         let Buffers {
             socket_rx,
@@ -136,8 +127,10 @@ impl<'a> HttpClient<'a> {
             request,
             response,
         } = &mut **bufs;
-        let len = write_request(request, host, req)?;
-        let head = request.get(..len).ok_or(NetError::Request)?;
+        let head = match core::mem::take(prepared) {
+            0 => return Err(NetError::Request),
+            len => request.get(..len).ok_or(NetError::Request)?,
+        };
 
         let mut socket = TcpSocket::new(*stack, socket_rx, socket_tx);
         socket.set_timeout(Some(TIMEOUT));
