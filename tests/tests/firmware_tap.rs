@@ -165,9 +165,15 @@ impl Run {
     }
 }
 
-/// Starts the firmware, waits for its user code, lets the user `decision`
-/// it on the verification page, and reads the firmware to its end.
-async fn run_firmware(client: &Client, oauth1: &(String, String), decision: &str) -> Run {
+/// Starts the firmware against `server`, waits for its user code, lets
+/// the user `decision` it on the verification page (if any), and reads the
+/// firmware to its end.
+async fn run_firmware(
+    server: &str,
+    client: &Client,
+    oauth1: &(String, String),
+    decision: Option<&str>,
+) -> Run {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(firmware_bin())
         .args([
@@ -178,7 +184,7 @@ async fn run_firmware(client: &Client, oauth1: &(String, String), decision: &str
             "--gateway",
             HOST_ADDR,
         ])
-        .args(["--server", LISTEN, "--scope", "read"])
+        .args(["--server", server, "--scope", "read"])
         .args(["--client-id", &client.id, "--client-secret", &client.secret])
         .args([
             "--oauth1-token",
@@ -195,7 +201,7 @@ async fn run_firmware(client: &Client, oauth1: &(String, String), decision: &str
     let read_all = async {
         while let Some(line) = out.next_line().await.expect("read firmware output") {
             println!("firmware: {line}");
-            if let Some(rest) = line.strip_prefix("user_code=") {
+            if let (Some(rest), Some(decision)) = (line.strip_prefix("user_code="), decision) {
                 let (code, uri) = rest.split_once(" verification_uri=").expect("code and uri");
                 approve_device(uri, code, decision).await;
             }
@@ -280,7 +286,7 @@ async fn scenario() {
     let oauth1 = oauth1_token(&server, &client).await;
 
     // Approved: every step succeeds.
-    let ok = run_firmware(&client, &oauth1, "approve").await;
+    let ok = run_firmware(LISTEN, &client, &oauth1, Some("approve")).await;
     println!("device flow to the end: {:?}", ok.elapsed);
     for step in [
         "user_code=",
@@ -296,8 +302,108 @@ async fn scenario() {
     assert!(ok.status.success(), "firmware exit status {:?}", ok.status);
 
     // Denied: the firmware says access_denied and exits non-zero.
-    let denied = run_firmware(&client, &oauth1, "deny").await;
+    let denied = run_firmware(LISTEN, &client, &oauth1, Some("deny")).await;
     assert!(denied.has("failed: access_denied"), "{:#?}", denied.lines);
     assert!(!denied.has("bearer call ok"), "{:#?}", denied.lines);
     assert_eq!(denied.status.code(), Some(1), "{:#?}", denied.lines);
+
+    // A hostile server: the device authorization answer comes chunked, a
+    // few bytes per TCP segment; every token answer is larger than the
+    // device's response buffer. The device reads the first (its user code
+    // is right), refuses the others as error values, retries a few polls,
+    // and exits 1 with a one-line reason — no panic, no hang.
+    let hostile = tokio::net::TcpListener::bind(HOSTILE).await.unwrap();
+    let served = tokio::spawn(serve_hostile(hostile));
+    let run = run_firmware(HOSTILE, &client, &oauth1, None).await;
+    assert!(
+        run.has("user_code=WDJB-MJHT verification_uri=https://example.com/device"),
+        "{:#?}",
+        run.lines
+    );
+    assert!(
+        run.has("poll failed (bad HTTP answer: response does not fit in the buffer)"),
+        "{:#?}",
+        run.lines
+    );
+    assert!(
+        run.has("failed: bad HTTP answer: response does not fit in the buffer"),
+        "{:#?}",
+        run.lines
+    );
+    assert_eq!(run.status.code(), Some(1), "{:#?}", run.lines);
+    served.abort();
+}
+
+/// Where the hostile server listens.
+const HOSTILE: &str = "192.168.69.1:8081";
+
+/// Answers like an authorization server whose responses are awkward: see
+/// the end of `scenario`.
+async fn serve_hostile(listener: tokio::net::TcpListener) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            // The head, then the body its Content-Length announces.
+            let body_len = loop {
+                let n = conn.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    return;
+                }
+                req.extend_from_slice(&buf[..n]);
+                if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                    break end + 4 + len;
+                }
+            };
+            while req.len() < body_len {
+                let n = conn.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    return;
+                }
+                req.extend_from_slice(&buf[..n]);
+            }
+            let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+            if req.starts_with(b"POST /oauth2/device_authorization ") {
+                // RFC 8628 §3.2's example, interval 1, chunked, in pieces.
+                let json = br#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","expires_in":1800,"interval":1}"#;
+                let mut out = format!(
+                    "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
+                .into_bytes();
+                for chunk in json.chunks(37) {
+                    out.extend_from_slice(format!("{:x};ext=1\r\n", chunk.len()).as_bytes());
+                    out.extend_from_slice(chunk);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\nX-Trailer: t\r\n\r\n");
+                for piece in out.chunks(5) {
+                    if conn.write_all(piece).await.is_err() {
+                        return;
+                    }
+                    let _ = conn.flush().await;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            } else {
+                let body = format!(
+                    "{{\"access_token\":\"{}\",\"token_type\":\"Bearer\"}}",
+                    "a".repeat(4000)
+                );
+                let out = format!(
+                    "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(out.as_bytes()).await;
+            }
+            let _ = conn.shutdown().await;
+        });
+    }
 }
