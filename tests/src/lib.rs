@@ -80,6 +80,23 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// What a latch-core writer wrote, as a string.
+pub fn written(f: impl FnOnce(&mut latch_core::SliceWriter<'_>)) -> String {
+    let mut buf = vec![0u8; 2048];
+    let mut w = latch_core::SliceWriter::new(&mut buf);
+    f(&mut w);
+    let n = w.finish().expect("2 KiB is enough");
+    String::from_utf8(buf[..n].to_vec()).expect("utf-8")
+}
+
 /// Runs `latch ARGS` and returns stdout, panicking on failure.
 pub fn latch(args: &[&str]) -> String {
     let out = std::process::Command::new(latch_bin())

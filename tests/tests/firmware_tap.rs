@@ -10,10 +10,11 @@
 //! approves the device code in the HTML form all live there; nothing of
 //! it is reachable from, or reaches, any other network.
 
+use latch_core::UnixTime;
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
-use latch_core::{SliceWriter, UnixTime};
 use latch_tests::{
-    Client, Server, browser, firmware_bin, hidden_inputs, location_params, submit_consent,
+    Client, Server, browser, firmware_bin, hidden_inputs, location_params, now, submit_consent,
+    written,
 };
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -75,21 +76,6 @@ impl Drop for Namespace {
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn write(f: impl FnOnce(&mut SliceWriter<'_>)) -> String {
-    let mut buf = vec![0u8; 2048];
-    let mut w = SliceWriter::new(&mut buf);
-    f(&mut w);
-    let n = w.finish().unwrap();
-    String::from_utf8(buf[..n].to_vec()).unwrap()
-}
-
 /// OAuth1 token credentials for the device, through the three legs (the
 /// user approves in the HTML form).
 async fn oauth1_token(server: &Server, client: &Client) -> (String, String) {
@@ -105,7 +91,7 @@ async fn oauth1_token(server: &Server, client: &Client) -> (String, String) {
     };
     let http = reqwest::Client::new();
     let login = Login::new(config);
-    let auth = write(|w| login.authorization(UnixTime(now()), "n1", w).unwrap());
+    let auth = written(|w| login.authorization(UnixTime(now()), "n1", w).unwrap());
     let resp = http
         .post(login.url())
         .header("Authorization", &auth)
@@ -137,7 +123,7 @@ async fn oauth1_token(server: &Server, client: &Client) -> (String, String) {
         .extend_pairs(location_params(&resp))
         .finish();
     let authorized = pending.handle_callback(query.as_bytes()).unwrap();
-    let auth = write(|w| authorized.authorization(UnixTime(now()), "n2", w).unwrap());
+    let auth = written(|w| authorized.authorization(UnixTime(now()), "n2", w).unwrap());
     let resp = http
         .post(authorized.url())
         .header("Authorization", &auth)

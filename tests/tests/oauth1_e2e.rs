@@ -2,19 +2,14 @@
 //! latch-core and, independently, by the `oauth1-request` crate; the login
 //! + consent form driven as a browser would.
 
+use latch_core::UnixTime;
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
-use latch_core::{SliceWriter, UnixTime};
-use latch_tests::{Backend, Client, Server, backends, browser, location_params, submit_consent};
+use latch_tests::{
+    Backend, Client, Server, backends, browser, location_params, now, submit_consent, written,
+};
 use std::num::NonZeroU64;
 
 const CALLBACK: &str = "http://printer.example.com/ready";
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn nonce() -> String {
     format!(
@@ -24,14 +19,6 @@ fn nonce() -> String {
             .unwrap()
             .as_nanos()
     )
-}
-
-fn write(f: impl FnOnce(&mut SliceWriter<'_>)) -> String {
-    let mut buf = vec![0u8; 2048];
-    let mut w = SliceWriter::new(&mut buf);
-    f(&mut w);
-    let n = w.finish().unwrap();
-    String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
 async fn setup(backend: Backend) -> (Server, Client) {
@@ -90,7 +77,7 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
     };
     let http = reqwest::Client::new();
     let login = Login::new(config);
-    let auth = write(|w| login.authorization(UnixTime(now()), &nonce(), w).unwrap());
+    let auth = written(|w| login.authorization(UnixTime(now()), &nonce(), w).unwrap());
     let resp = http
         .post(login.url())
         .header("Authorization", &auth)
@@ -107,7 +94,7 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
         .finish();
     let authorized = pending.handle_callback(query.as_bytes()).unwrap();
 
-    let auth = write(|w| {
+    let auth = written(|w| {
         authorized
             .authorization(UnixTime(now()), &nonce(), w)
             .unwrap()
@@ -123,7 +110,7 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
     let creds = authorized.clone().handle_response(status, &body).unwrap();
 
     // The same exchange again fails: the temporary credential is consumed.
-    let auth = write(|w| {
+    let auth = written(|w| {
         authorized
             .authorization(UnixTime(now()), &nonce(), w)
             .unwrap()
@@ -184,7 +171,7 @@ fn latch_core_sign(
         ..latch_core::oauth1::ProtocolParams::new(&client.id, SignatureMethod::HmacSha1)
     };
     let secrets = latch_core::oauth1::Secrets::new(&client.secret, token.map_or("", |t| t.1));
-    write(|w| req.sign(&oauth, &secrets, w).unwrap())
+    written(|w| req.sign(&oauth, &secrets, w).unwrap())
 }
 
 fn form(body: &str) -> Vec<(String, String)> {
@@ -291,7 +278,7 @@ async fn provider_refusals_over_http_on(backend: Backend) {
         ..latch_core::oauth1::ProtocolParams::new(&client.id, SignatureMethod::HmacSha1)
     };
     let secrets = latch_core::oauth1::Secrets::new(&client.secret, "");
-    let resp = post(write(|w| req.sign(&oauth, &secrets, w).unwrap()))
+    let resp = post(written(|w| req.sign(&oauth, &secrets, w).unwrap()))
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
@@ -309,7 +296,7 @@ async fn provider_refusals_over_http_on(backend: Backend) {
         nonce: Some("n-stale"),
         ..oauth
     };
-    let resp = post(write(|w| req.sign(&stale, &secrets, w).unwrap()))
+    let resp = post(written(|w| req.sign(&stale, &secrets, w).unwrap()))
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
@@ -325,7 +312,7 @@ async fn provider_refusals_over_http_on(backend: Backend) {
         ..oauth
     };
     let wrong = latch_core::oauth1::Secrets::new("not-the-secret", "");
-    let resp = post(write(|w| req.sign(&good, &wrong, w).unwrap()))
+    let resp = post(written(|w| req.sign(&good, &wrong, w).unwrap()))
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
@@ -348,7 +335,7 @@ async fn provider_refusals_over_http_on(backend: Backend) {
         nonce: Some("n-who"),
         ..good
     };
-    let resp = post(write(|w| req.sign(&stranger, &secrets, w).unwrap()))
+    let resp = post(written(|w| req.sign(&stranger, &secrets, w).unwrap()))
         .await
         .unwrap();
     assert_eq!(
@@ -369,7 +356,7 @@ async fn provider_refusals_over_http_on(backend: Backend) {
     );
 
     // A denied authorization redirects with user_refused and the token dies.
-    let resp = post(write(|w| req.sign(&good, &secrets, w).unwrap()))
+    let resp = post(written(|w| req.sign(&good, &secrets, w).unwrap()))
         .await
         .unwrap();
     let temp = form(&resp.text().await.unwrap());
@@ -501,7 +488,7 @@ fn latch_core_sign_with_callback(url: &str, client: &Client) -> String {
         nonce: Some(&n),
         ..latch_core::oauth1::ProtocolParams::new(&client.id, SignatureMethod::HmacSha1)
     };
-    write(|w| {
+    written(|w| {
         req.sign(
             &oauth,
             &latch_core::oauth1::Secrets::new(&client.secret, ""),
