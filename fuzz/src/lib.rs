@@ -235,3 +235,34 @@ pub fn basic_roundtrip<'s>(
     assert!(b2.client_id.eq_str(&id) && b2.client_secret.eq_str(&secret));
     Some(b)
 }
+
+/// `t` (seconds since the epoch, at most 9999-12-31T23:59:59Z) as an
+/// IMF-fixdate (RFC 9110 §5.6.7), for checking what
+/// `latch_core::http::parse_http_date` accepts. Written apart from the
+/// parser, the other way round: days to a date (H. Hinnant's
+/// `civil_from_days`) where the parser goes date to days.
+pub fn imf_fixdate(t: u64) -> String {
+    const DAY_NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (days, secs) = (t / 86_400, t % 86_400);
+    // civil_from_days, with days counted from 0000-03-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 2 } else { mp - 10 };
+    let year = yoe + era * 400 + u64::from(month < 2);
+    format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        DAY_NAMES[((days + 4) % 7) as usize],
+        MONTHS[month as usize],
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}

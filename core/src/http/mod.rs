@@ -72,9 +72,11 @@
 use core::fmt;
 
 mod chunked;
+mod date;
 mod request;
 mod response;
 
+pub use date::parse_http_date;
 pub use request::RequestWriter;
 pub use response::{Headers, ReadStatus, Response, ResponseReader};
 
