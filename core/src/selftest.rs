@@ -24,6 +24,8 @@
 use core::fmt::{self, Write as _};
 use core::panic::Location;
 
+mod client_over_http;
+
 /// How many bytes of description a [`Failure`] keeps (longer ones end in
 /// `...`).
 pub const MESSAGE_CAP: usize = 512;
@@ -105,6 +107,7 @@ impl fmt::Write for Truncating<'_> {
 pub static GROUPS: &[&[Check]] = &[
     crate::oauth1::rfc_vectors::CHECKS,
     crate::oauth2::rfc_vectors::CHECKS,
+    client_over_http::CHECKS,
 ];
 
 /// Every check, in order.
