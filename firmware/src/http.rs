@@ -7,13 +7,15 @@
 //! error value — never a panic, never a truncated body.
 
 use crate::buffers::Buffers;
-use crate::clock::{Clock, parse_http_date};
+use crate::clock::Clock;
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{IpEndpoint, Stack};
 use embassy_time::Duration;
 use embedded_io_async::Write as _;
 use latch_core::SliceWriter;
-use latch_core::http::{HttpError, ReadStatus, RequestWriter, Response, ResponseReader};
+use latch_core::http::{
+    HttpError, ReadStatus, RequestWriter, Response, ResponseReader, parse_http_date,
+};
 
 /// How long a connection may stay silent.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -166,7 +168,7 @@ impl<'a> HttpClient<'a> {
             .ok_or(NetError::Http(HttpError::Truncated))?;
         if !clock.is_set() {
             match resp.header("date").and_then(parse_http_date) {
-                Some(t) => *clock = Clock::set(t),
+                Some(t) => *clock = Clock::set(t.as_secs()),
                 None => warn!("server sent no usable Date header; clock not set"),
             }
         }
