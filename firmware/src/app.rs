@@ -177,6 +177,7 @@ impl<'c> Device<'c> {
 
     /// Writes the next request into `http`'s buffer. `random` fills OAuth1
     /// nonces.
+    #[inline(never)]
     pub fn prepare(
         &self,
         now: UnixTime,
@@ -271,6 +272,7 @@ impl<'c> Device<'c> {
 
     /// Reads the answer to the request [`prepare`](Self::prepare) wrote,
     /// received at `now`, and moves to the next step.
+    #[inline(never)]
     pub fn handle_response(&mut self, now: UnixTime, resp: &Response<'_>) -> Result<(), AppError> {
         let (status, body) = (resp.status(), resp.body());
         self.state = match core::mem::replace(&mut self.state, State::Done) {

@@ -65,7 +65,10 @@ mod tests {
         // one 10 s ahead is 10 s after it.
         let at = c.instant_of(UnixTime(now));
         assert!(at <= Instant::now());
-        assert_eq!(c.instant_of(UnixTime(now + 10)) - at, Duration::from_secs(10));
+        assert_eq!(
+            c.instant_of(UnixTime(now + 10)) - at,
+            Duration::from_secs(10)
+        );
         // Before boot saturates to boot.
         assert_eq!(c.instant_of(UnixTime(0)), Instant::from_secs(0));
     }

@@ -111,6 +111,7 @@ impl<'a> HttpClient<'a> {
 
     /// Sends the prepared request on a new connection, reads the whole
     /// answer, and hands it to `handle` with the time it arrived.
+    #[inline(never)]
     pub async fn send(
         &mut self,
         handle: &mut dyn FnMut(&Response<'_>, latch_core::UnixTime),
