@@ -69,6 +69,30 @@ def goal(ok):
     return "met" if ok else "**missed**"
 
 
+def peer_versions():
+    here = os.path.dirname(os.path.abspath(__file__))
+    pins = {}
+    with open(os.path.join(here, "python", "requirements.txt")) as f:
+        for line in f:
+            name, _, version = line.strip().partition("==")
+            pins[name.lower()] = version
+    with open(os.path.join(here, "node", "package-lock.json")) as f:
+        lock = json.load(f)["packages"]
+    node = {n: lock.get(f"node_modules/{n}", {}).get("version", "?") for n in ("express", "@node-oauth/oauth2-server")}
+    rust = "?"
+    lock_path = os.path.join(here, "..", "Cargo.lock")
+    with open(lock_path) as f:
+        text = f.read()
+    marker = 'name = "oauth1-request"\nversion = "'
+    if marker in text:
+        rust = text.split(marker, 1)[1].split('"', 1)[0]
+    return (
+        f"oauth1-request {rust}; oauthlib {pins.get('oauthlib')}, Authlib {pins.get('authlib')}, "
+        f"Flask {pins.get('flask')}, gunicorn {pins.get('gunicorn')}; "
+        f"express {node['express']}, @node-oauth/oauth2-server {node['@node-oauth/oauth2-server']}"
+    )
+
+
 def load_avg(path):
     with open(path) as f:
         return f.read().split("load average:")[-1].strip()
@@ -116,7 +140,8 @@ def main():
     p(f"| load average at end | {load_avg(os.path.join(out_dir, 'load_end'))} |")
     p(f"| date | {m['date']} |")
     p(f"| commit | `{m['commit']}` |")
-    p(f"| toolchains | {m['rustc']}; {m['python']} (oauthlib {oauthlib['oauthlib']}); Node {m['node']}; {m['wrk']} |")
+    p(f"| toolchains | {m['rustc']}; {m['python']}; Node {m['node']}; {m['wrk'].split(' Copyright')[0]} |")
+    p(f"| peers | {peer_versions()} |")
     p()
     p("The machine is shared: other work on it shows up in the load averages above,")
     p("and figures taken while it is busy are noisy.")
