@@ -271,114 +271,144 @@ impl<'c> Device<'c> {
     }
 
     /// Reads the answer to the request [`prepare`](Self::prepare) wrote,
-    /// received at `now`, and moves to the next step.
-    #[inline(never)]
+    /// received at `now`, and moves to the next step. Each state has its
+    /// own out-of-line handler: a state is up to a kilobyte, and the MCU's
+    /// stack then holds the temporaries of one handler, not of all.
     pub fn handle_response(&mut self, now: UnixTime, resp: &Response<'_>) -> Result<(), AppError> {
         let (status, body) = (resp.status(), resp.body());
-        self.state = match core::mem::replace(&mut self.state, State::Done) {
-            State::Authorize => {
-                let pending = DeviceFlow::new(self.identity, self.cfg.scope)
-                    .handle_response(now, status, body)?;
-                info!(
-                    "user_code={} verification_uri={}",
-                    pending.user_code(),
-                    pending.verification_uri()
-                );
-                State::Poll {
-                    pending,
-                    failures: 0,
-                    retry_at: None,
-                }
+        match &self.state {
+            State::Authorize => self.on_device_authorization(now, status, body),
+            State::Poll { .. } => self.on_poll(now, status, body),
+            State::Ping { .. } => self.on_ping(now, status, body),
+            State::Refresh { .. } => self.on_refresh(now, status, body),
+            State::OAuth1 if status == 200 && body == PONG => {
+                info!("oauth1 call ok");
+                self.state = State::Done;
+                Ok(())
             }
-            State::Poll {
-                mut pending,
-                failures,
-                ..
-            } => match pending.handle_poll_response(now, status, body)? {
-                PollOutcome::Pending => {
-                    info!(
-                        "authorization pending; next poll in {} s",
-                        pending.interval()
-                    );
-                    State::Poll {
-                        pending,
-                        failures,
-                        retry_at: None,
-                    }
-                }
-                PollOutcome::Authorized(tokens) => {
-                    info!(
-                        "device flow: authorized, {} ms after start",
-                        embassy_time::Instant::now().as_millis()
-                    );
-                    State::Ping {
-                        tokens,
-                        call: Call::First,
-                        refreshed_on_401: false,
-                    }
-                }
-            },
-            State::Ping {
-                tokens,
-                call,
-                refreshed_on_401,
-            } => match (status, body == PONG) {
-                (200, true) if call == Call::First => {
-                    info!("bearer call ok");
-                    match tokens.poll_timeout() {
-                        Some(due) => {
-                            info!(
-                                "refresh due in {} s",
-                                due.as_secs().saturating_sub(now.as_secs())
-                            );
-                            State::Refresh {
-                                tokens,
-                                due: Some(due),
-                                then: Call::AfterRefresh,
-                            }
-                        }
-                        None => {
-                            warn!("no refresh token or no expiry: nothing to refresh");
-                            self.after_bearer_calls()
-                        }
-                    }
-                }
-                (200, true) => {
-                    info!("bearer call after refresh ok");
-                    self.after_bearer_calls()
-                }
-                (401, _) if !refreshed_on_401 && tokens.refresh_token().is_some() => {
-                    info!("bearer token refused (401); refreshing");
-                    State::Refresh {
-                        tokens,
-                        due: None,
-                        then: call,
-                    }
-                }
-                (200, false) => return Err(AppError::Resource(502)),
-                _ => return Err(AppError::Resource(status)),
-            },
-            State::Refresh {
-                mut tokens, then, ..
-            } => {
-                tokens.handle_refresh_response(now, status, body)?;
-                info!("refresh ok");
-                State::Ping {
-                    tokens,
-                    call: then,
-                    refreshed_on_401: true,
-                }
-            }
-            State::OAuth1 => match (status, body == PONG) {
-                (200, true) => {
-                    info!("oauth1 call ok");
-                    State::Done
-                }
-                _ => return Err(AppError::Resource(status)),
-            },
-            State::Done => State::Done,
+            State::OAuth1 => Err(AppError::Resource(status)),
+            State::Done => Ok(()),
+        }
+    }
+
+    #[inline(never)]
+    fn on_device_authorization(
+        &mut self,
+        now: UnixTime,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), AppError> {
+        let pending =
+            DeviceFlow::new(self.identity, self.cfg.scope).handle_response(now, status, body)?;
+        info!(
+            "user_code={} verification_uri={}",
+            pending.user_code(),
+            pending.verification_uri()
+        );
+        self.state = State::Poll {
+            pending,
+            failures: 0,
+            retry_at: None,
         };
         Ok(())
+    }
+
+    #[inline(never)]
+    fn on_poll(&mut self, now: UnixTime, status: u16, body: &[u8]) -> Result<(), AppError> {
+        let State::Poll {
+            pending, retry_at, ..
+        } = &mut self.state
+        else {
+            return Ok(());
+        };
+        match pending.handle_poll_response(now, status, body)? {
+            PollOutcome::Pending => {
+                *retry_at = None;
+                info!(
+                    "authorization pending; next poll in {} s",
+                    pending.interval()
+                );
+            }
+            PollOutcome::Authorized(tokens) => {
+                info!(
+                    "device flow: authorized, {} ms after start",
+                    embassy_time::Instant::now().as_millis()
+                );
+                self.state = State::Ping {
+                    tokens,
+                    call: Call::First,
+                    refreshed_on_401: false,
+                };
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn on_ping(&mut self, now: UnixTime, status: u16, body: &[u8]) -> Result<(), AppError> {
+        let State::Ping {
+            tokens,
+            call,
+            refreshed_on_401,
+        } = &self.state
+        else {
+            return Ok(());
+        };
+        let pong = status == 200 && body == PONG;
+        match (status, *call) {
+            (200, Call::First) if pong => {
+                info!("bearer call ok");
+                match tokens.poll_timeout() {
+                    Some(due) => {
+                        info!(
+                            "refresh due in {} s",
+                            due.as_secs().saturating_sub(now.as_secs())
+                        );
+                        self.start_refresh(Some(due), Call::AfterRefresh);
+                    }
+                    None => {
+                        warn!("no refresh token or no expiry: nothing to refresh");
+                        self.state = self.after_bearer_calls();
+                    }
+                }
+            }
+            (200, Call::AfterRefresh) if pong => {
+                info!("bearer call after refresh ok");
+                self.state = self.after_bearer_calls();
+            }
+            (401, then) if !*refreshed_on_401 && tokens.refresh_token().is_some() => {
+                info!("bearer token refused (401); refreshing");
+                self.start_refresh(None, then);
+            }
+            (200, _) => return Err(AppError::Resource(502)),
+            _ => return Err(AppError::Resource(status)),
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn on_refresh(&mut self, now: UnixTime, status: u16, body: &[u8]) -> Result<(), AppError> {
+        let State::Refresh { tokens, then, .. } = &mut self.state else {
+            return Ok(());
+        };
+        tokens.handle_refresh_response(now, status, body)?;
+        info!("refresh ok");
+        let then = *then;
+        if let State::Refresh { tokens, .. } = core::mem::replace(&mut self.state, State::Done) {
+            self.state = State::Ping {
+                tokens,
+                call: then,
+                refreshed_on_401: true,
+            };
+        }
+        Ok(())
+    }
+
+    /// Ping → Refresh, moving the tokens once.
+    fn start_refresh(&mut self, due: Option<UnixTime>, then: Call) {
+        if let State::Ping { tokens, .. } = core::mem::replace(&mut self.state, State::Done) {
+            self.state = State::Refresh { tokens, due, then };
+        }
     }
 
     /// The OAuth1 call if the device has token credentials, else done.
