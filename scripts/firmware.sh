@@ -8,14 +8,20 @@
 #   the `oauth` feature as the baseline, and a table of what OAuth costs.
 #
 #   bash scripts/firmware.sh          # everything
-#   bash scripts/firmware.sh size     # only the size report
-# Installs what it needs: the thumbv7em target and rustup's llvm-tools.
+#   bash scripts/firmware.sh size     # only the size and stack reports
+# Installs what it needs: the thumbv7em target (stable and nightly),
+# rustup's llvm-tools, and nightly for the stack report.
 set -euo pipefail
 cd "$(dirname "$0")/../firmware"
 
 rustup target add thumbv7em-none-eabihf >/dev/null
 rustup component add llvm-tools >/dev/null 2>&1 || rustup component add llvm-tools-preview >/dev/null
-size_tool="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-size"
+tools="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+size_tool="$tools/llvm-size"
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal >/dev/null
+fi
+rustup +nightly target add thumbv7em-none-eabihf >/dev/null
 
 # The MCU build takes its server and credentials at build time; these
 # placeholders stand in (the size does not depend on their values).
@@ -56,3 +62,25 @@ printf '| baseline (network, TCP, buffers; no OAuth) | %d | %d |\n' "$base_flash
 printf '| latch-firmware (device flow, refresh, OAuth1) | %d | %d |\n' "$full_flash" "$full_ram"
 printf '| OAuth adds | %d (%s) | %d (%s) |\n' \
     "$oauth_flash" "$(verdict $oauth_flash 16384)" "$oauth_ram" "$(verdict $oauth_ram 4096)"
+
+# Stack: every function's frame from `-Z emit-stack-sizes` (nightly), plus
+# the deepest chain of direct calls below it (scripts/stack_depth.py). The
+# OAuth steps are the Device's request writer and its answer handlers; the
+# task's own frame (embassy's init temporaries) is there in both builds.
+printf '\n==> firmware: deepest stack of the OAuth steps (MCU build, -Z emit-stack-sizes)\n'
+stack_flags='-Z emit-stack-sizes --cfg sha2_backend_soft="compact"'
+CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}"
+CARGO_TARGET_DIR=target/stack-base RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}" --no-default-features
+depth() { python3 ../scripts/stack_depth.py "$1/thumbv7em-none-eabihf/release/latch-firmware" "$tools" "${@:2}"; }
+printf '\n| step | deepest stack (B) | own frame (B) |\n| --- | ---: | ---: |\n'
+depth target/stack \
+    "Device::prepare (writes each request; signs the OAuth1 one)=6Device7prepare" \
+    "its Authorization writers (called through dyn Fn)=6Device7prepare0" \
+    "Device::on_device_authorization=6Device23on_device_authorization" \
+    "Device::on_poll (RFC 8628 poll answers, tokens)=6Device7on_poll" \
+    "Device::on_refresh=6Device10on_refresh" \
+    "Device::on_ping=6Device7on_ping" \
+    "main task poll, with OAuth=11TaskStorage&21_____embassy_main_task" |
+    awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
+depth target/stack-base "main task poll, baseline=11TaskStorage&21_____embassy_main_task" |
+    awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
