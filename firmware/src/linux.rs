@@ -162,3 +162,68 @@ pub fn main() {
         .init(Executor::new())
         .run(|spawner| spawner.spawn(main_task(spawner, args).expect("one main task")));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &str) -> Result<Args, String> {
+        parse_args(args.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn arguments_and_defaults() {
+        let a = parse("--server 192.168.69.1:8080 --client-id dev --client-secret s3 --scope read")
+            .unwrap();
+        assert_eq!(a.tap, "tap0");
+        assert_eq!(a.ip, Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 2), 24));
+        assert_eq!(a.gateway, Ipv4Address::new(192, 168, 69, 1));
+        assert_eq!(a.config.host, "192.168.69.1:8080");
+        assert_eq!(a.config.server.port, 8080);
+        assert_eq!((a.config.client_id, a.config.client_secret), ("dev", "s3"));
+        assert_eq!(a.config.scope, Some("read"));
+        assert_eq!(a.config.oauth1_token, None);
+        let a = parse("--server 10.0.0.1:1 --client-id d --client-secret s --oauth1-token t --oauth1-token-secret ts --ip 10.0.0.9/8 --gateway 10.0.0.1 --tap tap7").unwrap();
+        assert_eq!(a.config.oauth1_token, Some(("t", "ts")));
+        assert_eq!((a.tap.as_str(), a.ip.prefix_len()), ("tap7", 8));
+    }
+
+    #[test]
+    fn bad_arguments_say_what_is_wrong() {
+        for (args, message) in [
+            ("--client-id d --client-secret s", "--server is required"),
+            (
+                "--server 1.2.3.4:80 --client-secret s",
+                "--client-id is required",
+            ),
+            (
+                "--server 1.2.3.4 --client-id d --client-secret s",
+                "is not A.B.C.D:PORT",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --ip 1.2.3.4",
+                "is not A.B.C.D/LEN",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --ip 1.2.3.4/33",
+                "is not A.B.C.D/LEN",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --gateway x",
+                "is not A.B.C.D",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --oauth1-token t",
+                "go together",
+            ),
+            ("--server", "--server needs a value"),
+            ("--bogus", "unknown argument"),
+        ] {
+            let err = parse(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args} was accepted"));
+            assert!(err.contains(message), "{args}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+}
