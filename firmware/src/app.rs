@@ -175,14 +175,16 @@ impl<'c> Device<'c> {
         }
     }
 
-    /// Writes the next request into `http`'s buffer. `random` fills OAuth1
-    /// nonces.
+    /// Hands the next request to `out` (the HTTP client's `prepare`, which
+    /// writes it into its buffer). `host` is the server's authority as sent
+    /// in `Host`; `random` fills OAuth1 nonces.
     #[inline(never)]
     pub fn prepare(
         &self,
         now: UnixTime,
-        http: &mut HttpClient<'_>,
+        host: &str,
         random: &mut dyn FnMut(&mut [u8]),
+        out: &mut dyn FnMut(&Request<'_>) -> Result<(), NetError>,
     ) -> Result<(), AppError> {
         let mut scratch = [0u8; 512];
         let identity = self.identity;
@@ -202,28 +204,28 @@ impl<'c> Device<'c> {
                     flow.write_request(w);
                     Ok(())
                 })?;
-                http.prepare(&Request {
+                out(&Request {
                     path: DEVICE_AUTHORIZATION,
                     ..post(body)
                 })?;
             }
             State::Poll { pending, .. } => {
                 let body = write_body(&mut scratch, |w| pending.write_poll_request(now, w))?;
-                http.prepare(&post(body))?;
+                out(&post(body))?;
             }
             State::Refresh { tokens, .. } => {
                 let body =
                     write_body(&mut scratch, |w| tokens.write_refresh_request(&identity, w))?;
-                http.prepare(&post(body))?;
+                out(&post(body))?;
             }
             State::Ping { tokens, .. } => {
                 let bearer = |s: &mut SliceWriter<'_>| tokens.write_bearer(s);
-                http.prepare(&get(&bearer))?;
+                out(&get(&bearer))?;
             }
             State::OAuth1 => {
-                let header = self.sign_ping(now, http.host(), &mut scratch, random)?;
+                let header = self.sign_ping(now, host, &mut scratch, random)?;
                 let write = |s: &mut SliceWriter<'_>| s.put(header);
-                http.prepare(&get(&write))?;
+                out(&get(&write))?;
             }
             State::Done => return Err(NetError::Request.into()),
         }
@@ -472,7 +474,8 @@ pub async fn run(
         if let Some(t) = device.poll_timeout() {
             Timer::at(http.clock.instant_of(t)).await;
         }
-        device.prepare(http.clock.now(), http, random)?;
+        let host = http.host();
+        device.prepare(http.clock.now(), host, random, &mut |req| http.prepare(req))?;
         let mut outcome = Err(AppError::Net(NetError::Http(HttpError::Truncated)));
         let sent = http
             .send(&mut |resp, now| outcome = device.handle_response(now, resp))
@@ -487,4 +490,167 @@ pub async fn run(
     }
     info!("all steps in {} ms", started.elapsed().as_millis());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The device's steps fed canned answers on a virtual clock: what it
+    //! sends, when, and where it goes next.
+    use super::*;
+    use crate::config::parse_endpoint;
+    use latch_core::http::{ReadStatus, ResponseReader};
+    use latch_core::oauth2::ErrorCode;
+
+    const HOST: &str = "192.168.69.1:8080";
+    /// RFC 6749's example client (`Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW`).
+    fn cfg() -> Config<'static> {
+        Config {
+            server: parse_endpoint(HOST).unwrap(),
+            host: HOST,
+            client_id: "s6BhdRkqt3",
+            client_secret: "gX1fBat3bV",
+            scope: Some("read"),
+            oauth1_token: Some(("nnch734d00sl2jdk", "pfkkdhi9sl3r4s00")),
+        }
+    }
+
+    /// The request the device sends at `now`, as text.
+    fn request(d: &Device<'_>, now: u64) -> String {
+        let mut text = String::new();
+        let mut random = |b: &mut [u8]| b.fill(7);
+        d.prepare(UnixTime(now), HOST, &mut random, &mut |req| {
+            let mut buf = [0u8; 1024];
+            let n = crate::http::write_request(&mut buf, HOST, req)?;
+            text = String::from_utf8(buf[..n].to_vec()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        text
+    }
+
+    /// Feeds the device an HTTP answer received at `now`.
+    fn answer(d: &mut Device<'_>, now: u64, status: &str, body: &str) -> Result<(), AppError> {
+        let raw = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut buf = [0u8; 2048];
+        let mut r = ResponseReader::new(&mut buf);
+        r.spare()[..raw.len()].copy_from_slice(raw.as_bytes());
+        assert_eq!(r.received(raw.len()).unwrap(), ReadStatus::Complete);
+        d.handle_response(UnixTime(now), &r.response().unwrap())
+    }
+
+    const DEVICE: &str = r#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","expires_in":1800,"interval":5}"#;
+    const TOKENS: &str = r#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":3600,"refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA"}"#;
+    const REFRESHED: &str = r#"{"access_token":"mF_9.B5f-4.1JqM","token_type":"Bearer","expires_in":3600,"refresh_token":"8xLOxBtZp8"}"#;
+    const PONG_BODY: &str = r#"{"ping":"pong"}"#;
+
+    #[test]
+    fn every_step_in_order() {
+        let cfg = cfg();
+        let mut d = Device::new(&cfg);
+        assert_eq!(d.poll_timeout(), None);
+        let r = request(&d, 1000);
+        assert!(r.starts_with("POST /oauth2/device_authorization HTTP/1.1\r\nHost: 192.168.69.1:8080\r\nAuthorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW\r\n"), "{r}");
+        assert!(
+            r.ends_with("\r\n\r\nclient_id=s6BhdRkqt3&scope=read"),
+            "{r}"
+        );
+
+        // RFC 8628 §3.2: poll after `interval`; slow_down adds 5 s.
+        answer(&mut d, 1000, "200 OK", DEVICE).unwrap();
+        assert_eq!(d.poll_timeout(), Some(UnixTime(1005)));
+        let r = request(&d, 1005);
+        assert!(r.starts_with("POST /oauth2/token HTTP/1.1\r\n"), "{r}");
+        assert!(r.ends_with("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS&client_id=s6BhdRkqt3"), "{r}");
+        answer(&mut d, 1005, "400 Bad Request", r#"{"error":"slow_down"}"#).unwrap();
+        assert_eq!(d.poll_timeout(), Some(UnixTime(1015)));
+        answer(&mut d, 1015, "200 OK", TOKENS).unwrap();
+
+        // A bearer call, refused: one refresh at once, then the call again.
+        assert_eq!(d.poll_timeout(), None);
+        let r = request(&d, 1016);
+        assert!(r.starts_with("GET /api/ping HTTP/1.1\r\nHost: 192.168.69.1:8080\r\nAuthorization: Bearer 2YotnFZFEjr1zCsicMWpAA\r\n"), "{r}");
+        answer(&mut d, 1016, "401 Unauthorized", "").unwrap();
+        assert_eq!(d.poll_timeout(), None);
+        let r = request(&d, 1016);
+        assert!(
+            r.ends_with("\r\n\r\ngrant_type=refresh_token&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA"),
+            "{r}"
+        );
+        answer(&mut d, 1016, "200 OK", REFRESHED).unwrap();
+        assert!(request(&d, 1017).contains("Authorization: Bearer mF_9.B5f-4.1JqM\r\n"));
+        answer(&mut d, 1017, "200 OK", PONG_BODY).unwrap();
+
+        // The refresh is due 60 s before expiry; then the second call.
+        assert_eq!(d.poll_timeout(), Some(UnixTime(1016 + 3600 - 60)));
+        assert!(request(&d, 4556).ends_with("refresh_token=8xLOxBtZp8"));
+        answer(&mut d, 4556, "200 OK", TOKENS).unwrap();
+        answer(&mut d, 4557, "200 OK", PONG_BODY).unwrap();
+
+        // The OAuth1 call; its signature computed independently with
+        // Python's hmac over the RFC 5849 §3.4.1 base string.
+        let r = request(&d, 5000);
+        assert!(r.starts_with("GET /api/ping HTTP/1.1\r\nHost: 192.168.69.1:8080\r\nAuthorization: OAuth oauth_consumer_key=\"s6BhdRkqt3\", oauth_nonce=\"07070707070707070707070707070707\", oauth_signature_method=\"HMAC-SHA1\", oauth_timestamp=\"5000\", oauth_token=\"nnch734d00sl2jdk\", oauth_signature=\"CDxKdKUouZlyjCsI26kHQhAxlCA%3D\"\r\n"), "{r}");
+        assert!(!d.is_done());
+        answer(&mut d, 5000, "200 OK", PONG_BODY).unwrap();
+        assert!(d.is_done());
+    }
+
+    #[test]
+    fn refusals_end_the_run() {
+        let cfg = cfg();
+        let mut d = Device::new(&cfg);
+        answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+        assert_eq!(
+            answer(&mut d, 5, "400 Bad Request", r#"{"error":"access_denied"}"#),
+            Err(AppError::OAuth(ClientError::Server {
+                status: 400,
+                code: Some(ErrorCode::AccessDenied)
+            }))
+        );
+
+        // A second 401 after the refresh is not refreshed again; a 200
+        // that is not pong is not success.
+        let mut d = Device::new(&cfg);
+        answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+        answer(&mut d, 5, "200 OK", TOKENS).unwrap();
+        answer(&mut d, 6, "401 Unauthorized", "").unwrap();
+        answer(&mut d, 6, "200 OK", REFRESHED).unwrap();
+        assert_eq!(
+            answer(&mut d, 7, "401 Unauthorized", ""),
+            Err(AppError::Resource(401))
+        );
+        let mut d = Device::new(&cfg);
+        answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+        answer(&mut d, 5, "200 OK", TOKENS).unwrap();
+        assert_eq!(
+            answer(&mut d, 6, "200 OK", "{}"),
+            Err(AppError::Resource(502))
+        );
+    }
+
+    #[test]
+    fn failed_polls_are_retried_an_interval_later_a_few_times() {
+        let cfg = cfg();
+        let mut d = Device::new(&cfg);
+        answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+        for i in 0..3u64 {
+            let now = 5 + 5 * i;
+            d.handle_transport_error(UnixTime(now), NetError::Io)
+                .unwrap();
+            assert_eq!(d.poll_timeout(), Some(UnixTime(now + 5)));
+        }
+        assert_eq!(
+            d.handle_transport_error(UnixTime(20), NetError::Io),
+            Err(AppError::Net(NetError::Io))
+        );
+        // Outside polling, a transport failure ends the run at once.
+        let mut d = Device::new(&cfg);
+        assert_eq!(
+            d.handle_transport_error(UnixTime(0), NetError::Connect),
+            Err(AppError::Net(NetError::Connect))
+        );
+    }
 }

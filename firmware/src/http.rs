@@ -179,7 +179,11 @@ impl<'a> HttpClient<'a> {
 }
 
 /// Writes the request head and body into `buf`; returns the length.
-fn write_request(buf: &mut [u8], host: &str, req: &Request<'_>) -> Result<usize, NetError> {
+pub(crate) fn write_request(
+    buf: &mut [u8],
+    host: &str,
+    req: &Request<'_>,
+) -> Result<usize, NetError> {
     let mut out = SliceWriter::new(buf);
     let mut w =
         RequestWriter::new(&mut out, req.method, req.path, host).map_err(|_| NetError::Request)?;
