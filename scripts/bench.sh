@@ -172,6 +172,10 @@ server=$!
 measure node 18383 "$seed"
 stop_server
 
+# --- 4. the firmware: flash, static RAM and stack (scripts/firmware.sh) ------
+# Sizes are counted, not timed: the busy machine does not change them.
+bash scripts/firmware.sh size 2>/dev/null | grep -E '^(\| |$)' >"$out/firmware_size.md"
+
 uptime >"$out/load_end"
 {
     echo "nproc=$(nproc)"
