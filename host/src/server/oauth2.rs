@@ -16,7 +16,7 @@ use getrandom::SysRng;
 use latch_core::oauth2::{
     self, BasicCredentials, ClientRecord, DeviceAuthorization, DeviceAuthorizationRequest,
     DeviceVerification, Exchange, Introspection, Metadata, OAuthError, Rejection, Revocation,
-    TokenQuery, TokenRequest,
+    TokenQuery, TokenRecord, TokenRequest,
 };
 
 /// Path of each endpoint (found by clients through the metadata document).
@@ -317,10 +317,23 @@ pub async fn introspect(
                 Ok(c) => n.provide_client(c.as_ref()),
                 Err(r) => return r,
             },
-            Introspection::NeedToken(t) => match s.db.oauth2_token(t.hash()).await {
-                Ok(tok) => break t.provide_token(tok.as_ref()),
-                Err(e) => return internal(e),
-            },
+            Introspection::NeedToken(t) => {
+                // Access tokens come from the same 10 s cache as the
+                // protected resources (cleared at once by this process's
+                // revocations); refresh tokens always from the database.
+                if let Some(r) = s.access_cache.get(t.hash()) {
+                    break t.provide_token(Some(&TokenRecord::Access(r)));
+                }
+                match s.db.oauth2_token(t.hash()).await {
+                    Ok(tok) => {
+                        if let Some(TokenRecord::Access(r)) = &tok {
+                            s.access_cache.put(r);
+                        }
+                        break t.provide_token(tok.as_ref());
+                    }
+                    Err(e) => return internal(e),
+                }
+            }
             Introspection::Done(d) => break d,
         };
     };
