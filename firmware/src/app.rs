@@ -136,8 +136,11 @@ enum State<'c> {
         due: Option<UnixTime>,
         then: Call,
     },
-    /// The OAuth1-signed call.
-    OAuth1,
+    /// The OAuth1-signed call, with these token credentials.
+    OAuth1 {
+        token: &'c str,
+        token_secret: &'c str,
+    },
     /// Every step succeeded.
     Done,
 }
@@ -222,8 +225,12 @@ impl<'c> Device<'c> {
                 let bearer = |s: &mut SliceWriter<'_>| tokens.write_bearer(s);
                 out(&get(&bearer))?;
             }
-            State::OAuth1 => {
-                let header = self.sign_ping(now, host, &mut scratch, random)?;
+            State::OAuth1 {
+                token,
+                token_secret,
+            } => {
+                let header =
+                    self.sign_ping(now, host, (token, token_secret), &mut scratch, random)?;
                 let write = |s: &mut SliceWriter<'_>| s.put(header);
                 out(&get(&write))?;
             }
@@ -238,12 +245,10 @@ impl<'c> Device<'c> {
         &self,
         now: UnixTime,
         host: &str,
+        (token, token_secret): (&str, &str),
         scratch: &'s mut [u8; 512],
         random: &mut dyn FnMut(&mut [u8]),
     ) -> Result<&'s [u8], AppError> {
-        let Some((token, token_secret)) = self.cfg.oauth1_token else {
-            return Err(AppError::Resource(0));
-        };
         // The base string URI is what the server sees: http, Host, path.
         // It and the header share the scratch buffer.
         let (url_buf, header) = scratch.split_at_mut(128);
@@ -283,12 +288,12 @@ impl<'c> Device<'c> {
             State::Poll { .. } => self.on_poll(now, status, body),
             State::Ping { .. } => self.on_ping(now, status, body),
             State::Refresh { .. } => self.on_refresh(now, status, body),
-            State::OAuth1 if status == 200 && body == PONG => {
+            State::OAuth1 { .. } if status == 200 && body == PONG => {
                 info!("oauth1 call ok");
                 self.state = State::Done;
                 Ok(())
             }
-            State::OAuth1 => Err(AppError::Resource(status)),
+            State::OAuth1 { .. } => Err(AppError::Resource(status)),
             State::Done => Ok(()),
         }
     }
@@ -416,7 +421,10 @@ impl<'c> Device<'c> {
     /// The OAuth1 call if the device has token credentials, else done.
     fn after_bearer_calls(&self) -> State<'c> {
         match self.cfg.oauth1_token {
-            Some(_) => State::OAuth1,
+            Some((token, token_secret)) => State::OAuth1 {
+                token,
+                token_secret,
+            },
             None => State::Done,
         }
     }
