@@ -336,6 +336,42 @@ pub async fn submit_consent(
         .expect("submit form")
 }
 
+/// Alice (password `wonderland`) logs in on the OAuth1 authorization page
+/// for `token` and approves: the page's HTML and the query parameters of
+/// the callback the server redirects to.
+pub async fn approve_oauth1(server: &Server, token: &str) -> (String, Vec<(String, String)>) {
+    let b = browser();
+    let page_url = server.url(&format!("/oauth1/authorize?oauth_token={token}"));
+    let page = b.get(&page_url).send().await.expect("authorization page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("page text");
+    let resp = submit_consent(
+        &b,
+        &page_url,
+        &html,
+        Some(("alice", "wonderland")),
+        "approve",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 302);
+    let params = location_params(&resp);
+    (html, params)
+}
+
+/// POSTs an empty body with this `Authorization` header value: the
+/// answer's status and body.
+pub async fn post_authorized(url: &str, authorization: &str) -> (u16, Vec<u8>) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .header("Authorization", authorization)
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    (status, resp.bytes().await.expect("body").to_vec())
+}
+
 /// The query parameters of a `Location` header.
 pub fn location_params(resp: &reqwest::Response) -> Vec<(String, String)> {
     let loc = resp

@@ -13,7 +13,7 @@
 use latch_core::UnixTime;
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
 use latch_tests::{
-    Client, Server, browser, firmware_bin, hidden_inputs, location_params, now, submit_consent,
+    Client, Server, approve_oauth1, browser, firmware_bin, hidden_inputs, now, post_authorized,
     written,
 };
 use std::process::{Command, Stdio};
@@ -89,52 +89,18 @@ async fn oauth1_token(server: &Server, client: &Client) -> (String, String) {
         signature_method: SignatureMethod::HmacSha1,
         realm: None,
     };
-    let http = reqwest::Client::new();
     let login = Login::new(config);
     let auth = written(|w| login.authorization(UnixTime(now()), "n1", w).unwrap());
-    let resp = http
-        .post(login.url())
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let pending = login
-        .handle_response::<128>(status, &resp.bytes().await.unwrap())
-        .unwrap();
-
-    let b = browser();
-    let page_url = server.url(&format!(
-        "/oauth1/authorize?oauth_token={}",
-        pending.parts().token
-    ));
-    let html = b.get(&page_url).send().await.unwrap().text().await.unwrap();
-    let resp = submit_consent(
-        &b,
-        &page_url,
-        &html,
-        Some(("alice", "wonderland")),
-        "approve",
-        &[],
-    )
-    .await;
-    assert_eq!(resp.status(), 302);
+    let (status, body) = post_authorized(login.url(), &auth).await;
+    let pending = login.handle_response::<128>(status, &body).unwrap();
+    let (_, callback) = approve_oauth1(server, &pending.parts().token).await;
     let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(location_params(&resp))
+        .extend_pairs(callback)
         .finish();
     let authorized = pending.handle_callback(query.as_bytes()).unwrap();
     let auth = written(|w| authorized.authorization(UnixTime(now()), "n2", w).unwrap());
-    let resp = http
-        .post(authorized.url())
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let creds = authorized
-        .clone()
-        .handle_response(status, &resp.bytes().await.unwrap())
-        .unwrap();
+    let (status, body) = post_authorized(authorized.url(), &auth).await;
+    let creds = authorized.handle_response(status, &body).unwrap();
     (creds.token.to_string(), creds.secret.to_string())
 }
 

@@ -5,7 +5,8 @@
 use latch_core::UnixTime;
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
 use latch_tests::{
-    Backend, Client, Server, backends, browser, location_params, now, submit_consent, written,
+    Backend, Client, Server, approve_oauth1, backends, browser, location_params, now,
+    post_authorized, submit_consent, written,
 };
 use std::num::NonZeroU64;
 
@@ -35,25 +36,12 @@ async fn setup(backend: Backend) -> (Server, Client) {
     (server, client)
 }
 
-/// Logs in through the HTML form and returns the callback's query.
+/// Logs in through the HTML form, which must name the client, and returns
+/// the callback's query.
 async fn approve_in_browser(server: &Server, token: &str) -> Vec<(String, String)> {
-    let b = browser();
-    let page_url = server.url(&format!("/oauth1/authorize?oauth_token={token}"));
-    let page = b.get(&page_url).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let (html, callback) = approve_oauth1(server, token).await;
     assert!(html.contains("Photo Printer"), "the page names the client");
-    let resp = submit_consent(
-        &b,
-        &page_url,
-        &html,
-        Some(("alice", "wonderland")),
-        "approve",
-        &[],
-    )
-    .await;
-    assert_eq!(resp.status(), 302);
-    location_params(&resp)
+    callback
 }
 
 #[tokio::test]
@@ -78,14 +66,7 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
     let http = reqwest::Client::new();
     let login = Login::new(config);
     let auth = written(|w| login.authorization(UnixTime(now()), &nonce(), w).unwrap());
-    let resp = http
-        .post(login.url())
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap();
+    let (status, body) = post_authorized(login.url(), &auth).await;
     let pending = login.handle_response::<128>(status, &body).unwrap();
 
     let callback = approve_in_browser(&server, &pending.parts().token).await;
@@ -99,14 +80,7 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
             .authorization(UnixTime(now()), &nonce(), w)
             .unwrap()
     });
-    let resp = http
-        .post(authorized.url())
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap();
+    let (status, body) = post_authorized(authorized.url(), &auth).await;
     let creds = authorized.clone().handle_response(status, &body).unwrap();
 
     // The same exchange again fails: the temporary credential is consumed.
@@ -115,14 +89,9 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
             .authorization(UnixTime(now()), &nonce(), w)
             .unwrap()
     });
-    let resp = http
-        .post(authorized.url())
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    assert_eq!(resp.text().await.unwrap(), "oauth_problem=token_rejected");
+    let (status, body) = post_authorized(authorized.url(), &auth).await;
+    assert_eq!(status, 401);
+    assert_eq!(body, b"oauth_problem=token_rejected");
 
     // A signed call to the protected resource.
     let info_url = server.url("/api/info");
