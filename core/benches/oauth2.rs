@@ -11,53 +11,28 @@
 
 use chacha20::ChaCha20Rng;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use latch_core::SliceWriter;
 use latch_core::oauth2::{
-    AuthorizationRequest, ChallengeMethod, ClientRecord, CodeRecord, GrantTypes, MemoryStore,
-    PkceChallenge, Policy, Store, Token, Write, token_endpoint,
+    AuthorizationRequest, ChallengeMethod, PkceChallenge, Policy, Store, Token, token_endpoint,
 };
-use latch_core::{SliceWriter, UnixTime};
 use rand_core::SeedableRng;
 use std::hint::black_box;
 
-type Mem = MemoryStore<2, 4>;
+#[path = "fixtures/mod.rs"]
+mod fixtures;
+use fixtures::{BASIC, CODE, Mem, NOW, store_with_code};
 
-const NOW: UnixTime = UnixTime(1_700_000_000);
-const BASIC: &str = "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW";
-const CODE: &str = "SplxlOBeZQQYbYS6WxSbIAxxxxxxxxxxxxxxxxxxxxx";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn store(pkce: bool) -> Mem {
-    let mut s = Mem::new();
-    s.add_client(
-        ClientRecord::new(
-            "s6BhdRkqt3",
-            Some("gX1fBat3bV"),
-            &["https://client.example.com/cb"],
-            "read write",
-            GrantTypes::ALL,
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    s.apply(&Write::StoreCode(CodeRecord {
-        hash: latch_core::oauth2::TokenHash::of(CODE.as_bytes()),
-        client_id: "s6BhdRkqt3".try_into().unwrap(),
-        subject: "alice".try_into().unwrap(),
-        scope: "read write".try_into().unwrap(),
-        redirect_uri: "https://client.example.com/cb".try_into().unwrap(),
-        redirect_uri_sent: true,
-        challenge: pkce.then(|| PkceChallenge {
+    store_with_code(pkce.then(|| {
+        PkceChallenge {
             method: ChallengeMethod::S256,
             value: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
                 .try_into()
                 .unwrap(),
-        }),
-        issued_at: NOW,
-        expires_at: NOW.saturating_add(600),
-        consumed: false,
+        }
     }))
-    .unwrap();
-    s
 }
 
 fn bench(c: &mut Criterion) {

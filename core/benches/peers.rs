@@ -32,8 +32,7 @@ use latch_core::oauth1::{
     RequestParts, Secrets, SignatureMethod, SignedRequest,
 };
 use latch_core::oauth2::{
-    ClientRecord, CodeRecord, FamilyId, GrantTypes, MemoryStore, Policy, RefreshRecord, Store,
-    TokenHash, Write, token_endpoint,
+    FamilyId, Policy, RefreshRecord, Store, TokenHash, Write, token_endpoint,
 };
 use latch_core::{SliceWriter, UnixTime};
 use rand_core::SeedableRng;
@@ -395,39 +394,15 @@ fn sign_and_verify(c: &mut Criterion) {
     }
 }
 
-type Mem = MemoryStore<2, 4>;
+#[path = "fixtures/mod.rs"]
+mod fixtures;
+use fixtures::{BASIC, CODE, Mem, NOW, store_with_code};
 
-const NOW: UnixTime = UnixTime(1_700_000_000);
-const BASIC: &str = "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW";
-const CODE: &str = "SplxlOBeZQQYbYS6WxSbIAxxxxxxxxxxxxxxxxxxxxx";
 const REFRESH: &str = "tGzv3JOkF0XG5Qx2TlKWIAxxxxxxxxxxxxxxxxxxxxx";
 
+/// The shared fixture plus a live refresh token for alice.
 fn store() -> Mem {
-    let mut s = Mem::new();
-    s.add_client(
-        ClientRecord::new(
-            "s6BhdRkqt3",
-            Some("gX1fBat3bV"),
-            &["https://client.example.com/cb"],
-            "read write",
-            GrantTypes::ALL,
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    s.apply(&Write::StoreCode(CodeRecord {
-        hash: TokenHash::of(CODE.as_bytes()),
-        client_id: "s6BhdRkqt3".try_into().unwrap(),
-        subject: "alice".try_into().unwrap(),
-        scope: "read write".try_into().unwrap(),
-        redirect_uri: "https://client.example.com/cb".try_into().unwrap(),
-        redirect_uri_sent: true,
-        challenge: None,
-        issued_at: NOW,
-        expires_at: NOW.saturating_add(600),
-        consumed: false,
-    }))
-    .unwrap();
+    let mut s = store_with_code(None);
     let hash = TokenHash::of(REFRESH.as_bytes());
     s.apply(&Write::StoreRefreshToken(RefreshRecord {
         hash,
