@@ -43,6 +43,15 @@ if [ ! -e /dev/net/tun ]; then
     mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun
 fi
 
+step "curl, openssl and the CA bundle for the TLS tests (tests/tests/tls_e2e.rs)"
+missing=""
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+[ -d /etc/ssl/certs ] || missing="$missing ca-certificates"
+if [ -n "$missing" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
 step "fuzz every target briefly (scripts/fuzz.sh; longer campaigns: scripts/fuzz.sh 600)"
 bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 

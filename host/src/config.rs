@@ -6,6 +6,10 @@
 //! db = "sqlite://latch.db"          # or postgres://user:pass@host/db
 //! issuer = "https://auth.example.com"
 //!
+//! [tls]                              # both or neither; PEM files
+//! cert = "/etc/latch/fullchain.pem"  # the chain, leaf first
+//! key = "/etc/latch/privkey.pem"     # PKCS#8, SEC1 or PKCS#1
+//!
 //! [keys]                             # required for PostgreSQL / replicas
 //! secret_box_key = "base64 of 32 bytes"
 //! session_key = "base64 of 32 bytes"
@@ -21,7 +25,7 @@
 use crate::keys::KeyConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -42,6 +46,64 @@ pub struct FileConfig {
     pub keys: Option<KeyConfig>,
     /// OAuth 2.0 lifetimes.
     pub oauth2: Option<OAuth2Config>,
+    /// TLS termination.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[tls]`: the certificate chain and key, PEM (both or neither).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// Its private key.
+    pub key: Option<PathBuf>,
+}
+
+/// Where the server's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// PEM files given by `--tls-cert`/`--tls-key` or `[tls]`.
+    Files {
+        /// The chain.
+        cert: PathBuf,
+        /// The key.
+        key: PathBuf,
+    },
+    /// `--tls-self-signed`: a local CA and a leaf minted at start.
+    SelfSigned,
+}
+
+/// Resolves TLS: the flags (both or neither) replace `[tls]` (both or
+/// neither); `--tls-self-signed` excludes both.
+pub fn resolve_tls(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    self_signed: bool,
+    file: &FileConfig,
+) -> Result<Option<TlsSource>, ConfigError> {
+    let pair = |cert: Option<&Path>, key: Option<&Path>, what: &str| match (cert, key) {
+        (Some(c), Some(k)) => Ok(Some(TlsSource::Files {
+            cert: c.to_owned(),
+            key: k.to_owned(),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::Tls(format!(
+            "{what} needs both a certificate and a key"
+        ))),
+    };
+    let flags = pair(cert, key, "--tls-cert/--tls-key")?;
+    let from_file = match &file.tls {
+        Some(t) => pair(t.cert.as_deref(), t.key.as_deref(), "[tls]")?,
+        None => None,
+    };
+    match (self_signed, flags.or(from_file)) {
+        (true, Some(_)) => Err(ConfigError::Tls(
+            "--tls-self-signed cannot be combined with a certificate and key".into(),
+        )),
+        (true, None) => Ok(Some(TlsSource::SelfSigned)),
+        (false, t) => Ok(t),
+    }
 }
 
 /// `[oauth2]`: token, code and device-flow timings, seconds. Anything left
@@ -124,6 +186,12 @@ pub enum ConfigError {
     /// `--issuer` is not an absolute http(s) URL without query or fragment.
     #[error("invalid issuer {0:?} (expected an http(s) URL without query or fragment)")]
     Issuer(String),
+    /// The issuer would put credentials on the network in clear.
+    #[error("{0}")]
+    InsecureIssuer(String),
+    /// `[tls]` or the TLS flags are incomplete or contradictory.
+    #[error("invalid TLS settings: {0}")]
+    Tls(String),
     /// An `[oauth2]` value is out of range.
     #[error("invalid [oauth2] setting: {0}")]
     OAuth2(String),
@@ -195,20 +263,47 @@ pub fn resolve_listen(flag: Option<&str>, file: &FileConfig) -> Result<SocketAdd
     s.parse().map_err(|_| ConfigError::Listen(s.to_owned()))
 }
 
-/// Resolves the issuer: flag, then file, then `http://ADDR:PORT`.
+/// Resolves the issuer: flag, then file, then `https://ADDR:PORT` with
+/// TLS or `http://ADDR:PORT` without.
+///
+/// DESIGN.md's issuer rule: without TLS, an `http://` issuer is accepted
+/// only when listening on a loopback address (or when the operator asked
+/// for plain HTTP with `allow_insecure_http`); otherwise the issuer must be
+/// `https://`, i.e. TLS terminated by a proxy in front. With TLS the issuer
+/// must be `https://`.
 pub fn resolve_issuer(
     flag: Option<&str>,
     file: &FileConfig,
     listen: SocketAddr,
+    tls: bool,
+    allow_insecure_http: bool,
 ) -> Result<String, ConfigError> {
     let issuer = match flag.or(file.issuer.as_deref()) {
         Some(s) => s.trim_end_matches('/').to_owned(),
-        None => return Ok(format!("http://{listen}")),
+        None if tls => format!("https://{listen}"),
+        None => format!("http://{listen}"),
     };
-    match latch_core::url::Url::parse(&issuer) {
-        Ok(u) if u.query.is_none() && !issuer.contains('#') => Ok(issuer),
-        _ => Err(ConfigError::Issuer(issuer)),
+    let https = match latch_core::url::Url::parse(&issuer) {
+        Ok(u) if u.query.is_none() && !issuer.contains('#') => {
+            u.scheme == latch_core::url::Scheme::Https
+        }
+        _ => return Err(ConfigError::Issuer(issuer)),
+    };
+    if https {
+        return Ok(issuer);
     }
+    if tls {
+        return Err(ConfigError::InsecureIssuer(format!(
+            "issuer {issuer} is http:// but the server speaks TLS; use an https:// issuer"
+        )));
+    }
+    if !listen.ip().is_loopback() && !allow_insecure_http {
+        return Err(ConfigError::InsecureIssuer(format!(
+            "refusing plain HTTP on non-loopback {listen} with issuer {issuer}: \
+             use --tls-cert/--tls-key, or an https:// --issuer when TLS is terminated in front"
+        )));
+    }
+    Ok(issuer)
 }
 
 #[cfg(test)]
@@ -233,7 +328,7 @@ mod tests {
         let listen = resolve_listen(None, &none).unwrap();
         assert_eq!(listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(
-            resolve_issuer(None, &none, listen).unwrap(),
+            resolve_issuer(None, &none, listen, false, false).unwrap(),
             "http://127.0.0.1:8080"
         );
         assert_eq!(
@@ -273,11 +368,11 @@ mod tests {
         assert!(matches!(DbUrl::parse("sqlite://"), Err(ConfigError::Db(_))));
         let listen = resolve_listen(None, &none).unwrap();
         assert!(matches!(
-            resolve_issuer(Some("ftp://x"), &none, listen),
+            resolve_issuer(Some("ftp://x"), &none, listen, false, false),
             Err(ConfigError::Issuer(_))
         ));
         assert!(matches!(
-            resolve_issuer(Some("https://x/?a"), &none, listen),
+            resolve_issuer(Some("https://x/?a"), &none, listen, false, false),
             Err(ConfigError::Issuer(_))
         ));
         for bad in [
@@ -295,6 +390,81 @@ mod tests {
         assert!(
             toml::from_str::<FileConfig>("lisen = \"x\"").is_err(),
             "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn issuer_rule_plain_http_only_on_loopback() {
+        let none = FileConfig::default();
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let lo6: SocketAddr = "[::1]:8080".parse().unwrap();
+        assert_eq!(
+            resolve_issuer(None, &none, lo6, false, false).unwrap(),
+            "http://[::1]:8080"
+        );
+        let e = resolve_issuer(None, &none, any, false, false).unwrap_err();
+        assert!(matches!(e, ConfigError::InsecureIssuer(_)), "{e}");
+        assert!(!e.to_string().contains('\n'));
+        assert!(matches!(
+            resolve_issuer(Some("http://auth.example.com"), &none, any, false, false),
+            Err(ConfigError::InsecureIssuer(_))
+        ));
+        // TLS terminated by a proxy in front.
+        assert_eq!(
+            resolve_issuer(Some("https://auth.example.com/"), &none, any, false, false).unwrap(),
+            "https://auth.example.com"
+        );
+        // TLS here: https by default, and an http issuer makes no sense.
+        assert_eq!(
+            resolve_issuer(None, &none, any, true, false).unwrap(),
+            "https://0.0.0.0:8080"
+        );
+        assert!(matches!(
+            resolve_issuer(Some("http://127.0.0.1:8080"), &none, any, true, false),
+            Err(ConfigError::InsecureIssuer(_))
+        ));
+        // Asked for in so many words.
+        assert_eq!(
+            resolve_issuer(None, &none, any, false, true).unwrap(),
+            "http://0.0.0.0:8080"
+        );
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_flags_replace_the_file() {
+        let file: FileConfig = toml::from_str("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"").unwrap();
+        let files = |c: &str, k: &str| TlsSource::Files {
+            cert: c.into(),
+            key: k.into(),
+        };
+        assert_eq!(
+            resolve_tls(None, None, false, &file).unwrap(),
+            Some(files("c.pem", "k.pem"))
+        );
+        assert_eq!(
+            resolve_tls(Some(Path::new("a")), Some(Path::new("b")), false, &file).unwrap(),
+            Some(files("a", "b"))
+        );
+        assert!(matches!(
+            resolve_tls(Some(Path::new("a")), None, false, &FileConfig::default()),
+            Err(ConfigError::Tls(_))
+        ));
+        let half: FileConfig = toml::from_str("[tls]\ncert = \"c.pem\"").unwrap();
+        assert!(matches!(
+            resolve_tls(None, None, false, &half),
+            Err(ConfigError::Tls(_))
+        ));
+        assert!(matches!(
+            resolve_tls(None, None, true, &file),
+            Err(ConfigError::Tls(_))
+        ));
+        assert_eq!(
+            resolve_tls(None, None, true, &FileConfig::default()).unwrap(),
+            Some(TlsSource::SelfSigned)
+        );
+        assert_eq!(
+            resolve_tls(None, None, false, &FileConfig::default()).unwrap(),
+            None
         );
     }
 }

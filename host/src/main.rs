@@ -31,9 +31,21 @@ enum Command {
         /// Database URL (default sqlite://latch.db, created if missing).
         #[arg(long)]
         db: Option<String>,
-        /// Issuer URL (default http://ADDR:PORT).
+        /// Issuer URL (default https://ADDR:PORT with TLS, http://ADDR:PORT without).
         #[arg(long)]
         issuer: Option<String>,
+        /// TLS certificate chain, PEM, leaf first (with --tls-key).
+        #[arg(long, requires = "tls_key", value_name = "FILE")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// TLS private key, PEM: PKCS#8, SEC1 or PKCS#1 (with --tls-cert).
+        #[arg(long, requires = "tls_cert", value_name = "FILE")]
+        tls_key: Option<std::path::PathBuf>,
+        /// Serve TLS with a local CA and certificate made on start (kept beside the keys).
+        #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+        tls_self_signed: bool,
+        /// Allow plain HTTP on a non-loopback address (lab networks only).
+        #[arg(long)]
+        allow_insecure_http: bool,
     },
     /// Print the OAuth 1.0a Authorization header value for a request.
     Sign(SignArgs),
@@ -208,6 +220,10 @@ fn main() -> ExitCode {
             listen,
             db,
             issuer,
+            tls_cert,
+            tls_key,
+            tls_self_signed,
+            allow_insecure_http,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -222,6 +238,10 @@ fn main() -> ExitCode {
                 listen,
                 db,
                 issuer,
+                tls_cert,
+                tls_key,
+                tls_self_signed,
+                allow_insecure_http,
             };
             admin_result(runtime().block_on(latch_host::server::serve(args)))
         }

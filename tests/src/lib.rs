@@ -1,8 +1,15 @@
 //! Harness for the end-to-end tests: starts the real `latch` binary on a
 //! free loopback port with a fresh SQLite file, runs its CLI, and drives its
 //! HTML forms the way a browser would (cookies kept, hidden inputs read).
+//!
+//! TLS: [`test_ca`] is a CA made once per test process with rcgen; every
+//! client made here ([`http`], [`browser`], [`OAuth2Http`]) trusts it, so
+//! the same test body runs against a plain server ([`Server::start_with`])
+//! and an https one ([`Server::start_tls`]).
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::OnceLock;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -158,13 +165,146 @@ fn fresh_pg_database() -> String {
     format!("{base}/{name}")
 }
 
+/// The test CA: made once per test process, trusted by every client made
+/// here, never by anything else on the machine.
+pub struct TestCa {
+    /// The CA certificate, PEM.
+    pub pem: String,
+    /// The CA certificate's file (for `--ca FILE`, `curl --cacert`).
+    pub path: PathBuf,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    _dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCa").field("path", &self.path).finish()
+    }
+}
+
+/// A fresh CA (not the test CA): a certificate it signs is trusted by no
+/// client made here.
+pub fn make_ca(name: &str) -> (String, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let key = rcgen::KeyPair::generate().expect("CA key");
+    let mut p = rcgen::CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(rcgen::DnType::CommonName, name);
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let cert = p.self_signed(&key).expect("CA certificate");
+    (cert.pem(), rcgen::Issuer::new(p, key))
+}
+
+/// A server certificate for `localhost` and `127.0.0.1` signed by
+/// `issuer`: (chain PEM, key PEM).
+pub fn make_leaf(issuer: &rcgen::Issuer<'static, rcgen::KeyPair>, cn: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("leaf key");
+    let mut p = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("names");
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = p.signed_by(&key, issuer).expect("leaf certificate");
+    (cert.pem(), key.serialize_pem())
+}
+
+/// The test CA.
+pub fn test_ca() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(|| {
+        let (pem, issuer) = make_ca("Latch test CA");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("test-ca.pem");
+        std::fs::write(&path, &pem).expect("write CA");
+        TestCa {
+            pem,
+            path,
+            issuer,
+            _dir: dir,
+        }
+    })
+}
+
+impl TestCa {
+    /// A server certificate signed by the test CA, written into `dir` as
+    /// `cert.pem` (leaf first, then the CA) and `key.pem`.
+    pub fn issue_into(&self, dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
+        let (leaf, key) = make_leaf(&self.issuer, cn);
+        let cert_path = dir.join("cert.pem");
+        let key_path = dir.join("key.pem");
+        std::fs::write(&cert_path, format!("{leaf}{}", self.pem)).expect("write cert");
+        std::fs::write(&key_path, key).expect("write key");
+        (cert_path, key_path)
+    }
+
+    fn certificate(&self) -> reqwest::Certificate {
+        reqwest::Certificate::from_pem(self.pem.as_bytes()).expect("test CA PEM")
+    }
+}
+
+/// A plain client that trusts the test CA.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_merge([test_ca().certificate()])
+        .build()
+        .expect("client")
+}
+
+/// oauth2-rs's HTTP client over [`http`]'s reqwest (rustls, the test CA
+/// trusted, redirects not followed).
+#[derive(Debug, Clone)]
+pub struct OAuth2Http(pub reqwest::Client);
+
+impl Default for OAuth2Http {
+    fn default() -> Self {
+        OAuth2Http(
+            reqwest::Client::builder()
+                .tls_certs_merge([test_ca().certificate()])
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        )
+    }
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http {
+    type Error = oauth2::HttpClientError<reqwest::Error>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Self::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let resp = self
+                .0
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(Box::new)?;
+            let mut out = oauth2::http::Response::builder().status(resp.status());
+            for (name, value) in resp.headers() {
+                out = out.header(name, value);
+            }
+            let body = resp.bytes().await.map_err(Box::new)?.to_vec();
+            Ok(out.body(body)?)
+        })
+    }
+}
+
 /// A running `latch serve`.
 #[derive(Debug)]
 pub struct Server {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
     pub base: String,
     /// `--db URL` or `--config FILE` arguments for the CLI.
     pub db_args: Vec<String>,
+    /// With TLS: the certificate chain and key files it serves.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
     child: Child,
     _dir: Option<tempfile::TempDir>,
 }
@@ -186,6 +326,16 @@ impl Server {
 
     /// Starts a server on a fresh database of the given kind.
     pub async fn start_with(backend: Backend) -> Server {
+        Server::start_fresh(backend, false).await
+    }
+
+    /// Starts a server on a fresh database of the given kind, over TLS with
+    /// a certificate from the test CA.
+    pub async fn start_tls(backend: Backend) -> Server {
+        Server::start_fresh(backend, true).await
+    }
+
+    async fn start_fresh(backend: Backend, tls: bool) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_args = match backend {
             Backend::Sqlite => vec![
@@ -207,7 +357,20 @@ impl Server {
                 vec!["--config".to_owned(), config.display().to_string()]
             }
         };
-        let mut s = Server::start_on(&db_args).await;
+        let mut s = if tls {
+            let (cert, key) = test_ca().issue_into(dir.path(), "latch test server");
+            let args = [
+                "--tls-cert".to_owned(),
+                cert.display().to_string(),
+                "--tls-key".to_owned(),
+                key.display().to_string(),
+            ];
+            let mut s = Server::start_args("127.0.0.1:0", &db_args, &args).await;
+            s.tls_files = Some((cert, key));
+            s
+        } else {
+            Server::start_on(&db_args).await
+        };
         s._dir = Some(dir);
         s
     }
@@ -220,9 +383,15 @@ impl Server {
 
     /// Starts a server listening on `listen` (`ADDR:PORT`, port 0 for any).
     pub async fn start_at(listen: &str, db_args: &[String]) -> Server {
+        Server::start_args(listen, db_args, &[]).await
+    }
+
+    /// Starts a server listening on `listen` with more `serve` arguments.
+    pub async fn start_args(listen: &str, db_args: &[String], extra: &[String]) -> Server {
         let mut child = Command::new(latch_bin())
             .args(["serve", "--listen", listen])
             .args(db_args)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -242,6 +411,7 @@ impl Server {
         Server {
             base,
             db_args: db_args.to_vec(),
+            tls_files: None,
             child,
             _dir: None,
         }
@@ -271,6 +441,11 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("server running")
+    }
+
     /// Sends SIGKILL and waits.
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
@@ -287,9 +462,11 @@ impl Server {
     }
 }
 
-/// A browser-like HTTP client: cookies kept, redirects not followed.
+/// A browser-like HTTP client: cookies kept, redirects not followed, the
+/// test CA trusted.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
+        .tls_certs_merge([test_ca().certificate()])
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -362,7 +539,7 @@ pub async fn approve_oauth1(server: &Server, token: &str) -> (String, Vec<(Strin
 /// POSTs an empty body with this `Authorization` header value: the
 /// answer's status and body.
 pub async fn post_authorized(url: &str, authorization: &str) -> (u16, Vec<u8>) {
-    let resp = reqwest::Client::new()
+    let resp = http()
         .post(url)
         .header("Authorization", authorization)
         .send()

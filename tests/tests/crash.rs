@@ -24,7 +24,7 @@ async fn tokens_answered_200_survive_kill_9() {
                 c.secret.clone(),
             );
             workers.push(tokio::spawn(async move {
-                let http = reqwest::Client::new();
+                let http = latch_tests::http();
                 loop {
                     let r = http
                         .post(&url)
@@ -60,7 +60,7 @@ async fn tokens_answered_200_survive_kill_9() {
         );
 
         let restarted = Server::start_on(&server.db_args).await;
-        let http = reqwest::Client::new();
+        let http = latch_tests::http();
         let url = restarted.url("/oauth2/introspect");
         let mut inactive = Vec::new();
         for chunk in issued.chunks(32) {

@@ -224,7 +224,9 @@ async fn scenario() {
     )
     .unwrap();
     let db_args = vec!["--config".to_owned(), config.display().to_string()];
-    let server = Server::start_at(LISTEN, &db_args).await;
+    // The firmware speaks plain HTTP until it gains TLS, and the TAP
+    // address is not loopback: the issuer rule needs the explicit opt-in.
+    let server = Server::start_args(LISTEN, &db_args, &["--allow-insecure-http".to_owned()]).await;
     assert_eq!(server.base, format!("http://{LISTEN}"));
     let client = server.add_client(&[
         "--name",

@@ -22,8 +22,13 @@ fn nonce() -> String {
     )
 }
 
-async fn setup(backend: Backend) -> (Server, Client) {
-    let server = Server::start_with(backend).await;
+/// A server (over TLS with `tls`) with the Photo Printer client and alice.
+async fn setup(backend: Backend, tls: bool) -> (Server, Client) {
+    let server = if tls {
+        Server::start_tls(backend).await
+    } else {
+        Server::start_with(backend).await
+    };
     let client = server.add_client(&[
         "--name",
         "Photo Printer",
@@ -47,12 +52,22 @@ async fn approve_in_browser(server: &Server, token: &str) -> Vec<(String, String
 #[tokio::test]
 async fn three_legs_signed_by_latch_core() {
     for backend in backends() {
-        three_legs_signed_by_latch_core_on(backend).await;
+        three_legs_signed_by_latch_core_on(backend, false).await;
     }
 }
 
-async fn three_legs_signed_by_latch_core_on(backend: Backend) {
-    let (server, client) = setup(backend).await;
+/// The same against `latch serve` over https: the base string carries the
+/// `https` scheme (RFC 5849 §3.4.1.2).
+#[tokio::test]
+async fn three_legs_signed_by_latch_core_over_https() {
+    for backend in backends() {
+        three_legs_signed_by_latch_core_on(backend, true).await;
+    }
+}
+
+async fn three_legs_signed_by_latch_core_on(backend: Backend, tls: bool) {
+    let (server, client) = setup(backend, tls).await;
+    assert_eq!(server.base.starts_with("https://"), tls);
     let config = ConsumerConfig {
         consumer_key: &client.id,
         consumer_secret: &client.secret,
@@ -63,7 +78,7 @@ async fn three_legs_signed_by_latch_core_on(backend: Backend) {
         signature_method: SignatureMethod::HmacSha1,
         realm: None,
     };
-    let http = reqwest::Client::new();
+    let http = latch_tests::http();
     let login = Login::new(config);
     let auth = written(|w| login.authorization(UnixTime(now()), &nonce(), w).unwrap());
     let (status, body) = post_authorized(login.url(), &auth).await;
@@ -161,13 +176,23 @@ fn get<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
 #[tokio::test]
 async fn three_legs_signed_by_oauth1_request() {
     for backend in backends() {
-        three_legs_signed_by_oauth1_request_on(backend).await;
+        three_legs_signed_by_oauth1_request_on(backend, false).await;
     }
 }
 
-async fn three_legs_signed_by_oauth1_request_on(backend: Backend) {
-    let (server, client) = setup(backend).await;
-    let http = reqwest::Client::new();
+/// The same against `latch serve` over https: the base string carries the
+/// `https` scheme (RFC 5849 §3.4.1.2).
+#[tokio::test]
+async fn three_legs_signed_by_oauth1_request_over_https() {
+    for backend in backends() {
+        three_legs_signed_by_oauth1_request_on(backend, true).await;
+    }
+}
+
+async fn three_legs_signed_by_oauth1_request_on(backend: Backend, tls: bool) {
+    let (server, client) = setup(backend, tls).await;
+    assert_eq!(server.base.starts_with("https://"), tls);
+    let http = latch_tests::http();
     let creds = oauth1_request::Credentials::new(client.id.as_str(), client.secret.as_str());
     let empty = oauth1_request::ParameterList::<&str, &str, _>::new(Vec::new());
     let ts = || NonZeroU64::new(now());
@@ -233,8 +258,8 @@ async fn provider_refusals_over_http() {
 }
 
 async fn provider_refusals_over_http_on(backend: Backend) {
-    let (server, client) = setup(backend).await;
-    let http = reqwest::Client::new();
+    let (server, client) = setup(backend, false).await;
+    let http = latch_tests::http();
     let url = server.url("/oauth1/request_token");
     let post = |header: String| http.post(&url).header("Authorization", header).send();
 
@@ -359,8 +384,8 @@ async fn consent_form_checks_csrf_and_password() {
 }
 
 async fn consent_form_checks_csrf_and_password_on(backend: Backend) {
-    let (server, client) = setup(backend).await;
-    let http = reqwest::Client::new();
+    let (server, client) = setup(backend, false).await;
+    let http = latch_tests::http();
     let url = server.url("/oauth1/request_token");
     let header = latch_core_sign_with_callback(&url, &client);
     let temp = form(

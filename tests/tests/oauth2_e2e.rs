@@ -18,15 +18,14 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 type Full =
     oauth2::basic::BasicClient<EndpointSet, EndpointSet, EndpointSet, EndpointSet, EndpointSet>;
 
-fn http() -> oauth2::reqwest::Client {
-    oauth2::reqwest::ClientBuilder::new()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+fn http() -> latch_tests::OAuth2Http {
+    latch_tests::OAuth2Http::default()
 }
 
 async fn metadata(server: &Server) -> Value {
-    let m: Value = reqwest::get(server.url("/.well-known/oauth-authorization-server"))
+    let m: Value = latch_tests::http()
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -60,8 +59,13 @@ async fn client(server: &Server, c: &Client) -> Full {
         .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
 }
 
-async fn setup(backend: Backend) -> (Server, Client) {
-    let server = Server::start_with(backend).await;
+/// A server (over TLS with `tls`) with the Photo App client and alice.
+async fn setup(backend: Backend, tls: bool) -> (Server, Client) {
+    let server = if tls {
+        Server::start_tls(backend).await
+    } else {
+        Server::start_with(backend).await
+    };
     let c = server.add_client(&[
         "--name",
         "Photo App",
@@ -98,7 +102,7 @@ fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
 
 async fn introspect(server: &Server, c: &Client, token: &str) -> Value {
     let m = metadata(server).await;
-    reqwest::Client::new()
+    latch_tests::http()
         .post(url(&m, "introspection_endpoint"))
         .basic_auth(&c.id, Some(&c.secret))
         .form(&[("token", token)])
@@ -138,84 +142,108 @@ async fn code_flow(server: &Server, c: &Client) -> (String, String) {
 #[tokio::test]
 async fn authorization_code_with_pkce_refresh_introspection_revocation() {
     for backend in backends() {
-        let (server, c) = setup(backend).await;
-        let (access, refresh) = code_flow(&server, &c).await;
+        authorization_code_with_pkce_refresh_introspection_revocation_on(
+            setup(backend, false).await,
+        )
+        .await;
+    }
+}
 
-        // The access token works on the protected resources.
-        let info: Value = reqwest::Client::new()
-            .get(server.url("/api/info"))
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(info["user"], "alice");
-        assert_eq!(info["scope"], "read");
+/// The same against `latch serve --tls-cert --tls-key` (test CA).
+#[tokio::test]
+async fn authorization_code_with_pkce_refresh_introspection_revocation_over_https() {
+    for backend in backends() {
+        authorization_code_with_pkce_refresh_introspection_revocation_on(
+            setup(backend, true).await,
+        )
+        .await;
+    }
+}
 
-        let i = introspect(&server, &c, &access).await;
-        assert_eq!(i["active"], true);
-        assert_eq!(i["client_id"], c.id.as_str());
+async fn authorization_code_with_pkce_refresh_introspection_revocation_on(
+    (server, c): (Server, Client),
+) {
+    let (access, refresh) = code_flow(&server, &c).await;
 
-        // Refresh rotates.
-        let client = client(&server, &c).await;
-        let rt = oauth2::RefreshToken::new(refresh.clone());
-        let second = client
-            .exchange_refresh_token(&rt)
+    // The access token works on the protected resources.
+    let info: Value = latch_tests::http()
+        .get(server.url("/api/info"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["user"], "alice");
+    assert_eq!(info["scope"], "read");
+
+    let i = introspect(&server, &c, &access).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(i["client_id"], c.id.as_str());
+
+    // Refresh rotates.
+    let client = client(&server, &c).await;
+    let rt = oauth2::RefreshToken::new(refresh.clone());
+    let second = client
+        .exchange_refresh_token(&rt)
+        .request_async(&http())
+        .await
+        .unwrap();
+    let new_refresh = second.refresh_token().unwrap().secret().clone();
+    assert_ne!(new_refresh, refresh);
+    assert_eq!(
+        introspect(&server, &c, &refresh).await["active"],
+        false,
+        "rotated out"
+    );
+
+    // Reusing the old refresh token revokes the whole family — even a
+    // token the resource server has just accepted.
+    let r = latch_tests::http()
+        .get(server.url("/api/ping"))
+        .bearer_auth(second.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let reuse = client
+        .exchange_refresh_token(&rt)
+        .request_async(&http())
+        .await;
+    assert!(
+        matches!(reuse, Err(oauth2::RequestTokenError::ServerResponse(ref e)) if e.error().as_ref() == "invalid_grant")
+    );
+    assert_eq!(
+        introspect(&server, &c, second.access_token().secret()).await["active"],
+        false
+    );
+    assert_eq!(introspect(&server, &c, &new_refresh).await["active"], false);
+    assert_eq!(introspect(&server, &c, &access).await["active"], false);
+
+    // Revocation, of a token the server has just accepted (and cached).
+    let (access, _) = code_flow(&server, &c).await;
+    let r = latch_tests::http()
+        .get(server.url("/api/ping"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let revocable = StandardRevocableToken::AccessToken(oauth2::AccessToken::new(access.clone()));
+    if server.base.starts_with("https://") {
+        // Over TLS oauth2-rs revokes it itself.
+        client
+            .revoke_token(revocable)
+            .expect("https revocation endpoint")
             .request_async(&http())
             .await
-            .unwrap();
-        let new_refresh = second.refresh_token().unwrap().secret().clone();
-        assert_ne!(new_refresh, refresh);
-        assert_eq!(
-            introspect(&server, &c, &refresh).await["active"],
-            false,
-            "rotated out"
-        );
-
-        // Reusing the old refresh token revokes the whole family — even a
-        // token the resource server has just accepted.
-        let r = reqwest::Client::new()
-            .get(server.url("/api/ping"))
-            .bearer_auth(second.access_token().secret())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let reuse = client
-            .exchange_refresh_token(&rt)
-            .request_async(&http())
-            .await;
-        assert!(
-            matches!(reuse, Err(oauth2::RequestTokenError::ServerResponse(ref e)) if e.error().as_ref() == "invalid_grant")
-        );
-        assert_eq!(
-            introspect(&server, &c, second.access_token().secret()).await["active"],
-            false
-        );
-        assert_eq!(introspect(&server, &c, &new_refresh).await["active"], false);
-        assert_eq!(introspect(&server, &c, &access).await["active"], false);
-
-        // Revocation, of a token the server has just accepted (and cached).
-        let (access, _) = code_flow(&server, &c).await;
-        let r = reqwest::Client::new()
-            .get(server.url("/api/ping"))
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        // oauth2-rs refuses to revoke over plain http (RFC 7009 §2 wants TLS),
-        // so this one request is made by hand.
-        assert!(
-            client
-                .revoke_token(StandardRevocableToken::AccessToken(
-                    oauth2::AccessToken::new(access.clone())
-                ))
-                .is_err()
-        );
-        let r = reqwest::Client::new()
+            .expect("revoked");
+    } else {
+        // oauth2-rs refuses to revoke over plain http (RFC 7009 §2 wants
+        // TLS), so this one request is made by hand.
+        assert!(client.revoke_token(revocable).is_err());
+        let r = latch_tests::http()
             .post(url(&metadata(&server).await, "revocation_endpoint"))
             .basic_auth(&c.id, Some(&c.secret))
             .form(&[
@@ -226,138 +254,160 @@ async fn authorization_code_with_pkce_refresh_introspection_revocation() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let introspected = client
-            .introspect(&oauth2::AccessToken::new(access.clone()))
-            .request_async(&http())
-            .await
-            .unwrap();
-        assert!(!introspected.active());
-        let r = reqwest::Client::new()
-            .get(server.url("/api/ping"))
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401);
-        assert!(
-            r.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .contains("invalid_token")
-        );
     }
+    let introspected = client
+        .introspect(&oauth2::AccessToken::new(access.clone()))
+        .request_async(&http())
+        .await
+        .unwrap();
+    assert!(!introspected.active());
+    let r = latch_tests::http()
+        .get(server.url("/api/ping"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
 }
 
 #[tokio::test]
 async fn client_credentials_and_bearer_ping() {
     for backend in backends() {
-        let (server, c) = setup(backend).await;
-        let client = client(&server, &c).await;
-        let token = client
-            .exchange_client_credentials()
-            .add_scope(Scope::new("write".into()))
-            .request_async(&http())
-            .await
-            .unwrap();
-        assert!(token.refresh_token().is_none());
-        let r = reqwest::Client::new()
-            .get(server.url("/api/ping"))
-            .bearer_auth(token.access_token().secret())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.text().await.unwrap(), "{\"ping\":\"pong\"}");
-        let info: Value = reqwest::Client::new()
-            .get(server.url("/api/info"))
-            .bearer_auth(token.access_token().secret())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(info["user"], Value::Null);
-        assert_eq!(info["scope"], "write");
-        // A wrong secret is invalid_client with a Basic challenge.
-        let wrong = BasicClient::new(ClientId::new(c.id.clone()))
-            .set_client_secret(ClientSecret::new("wrong".into()))
-            .set_token_uri(TokenUrl::new(server.url("/oauth2/token")).unwrap());
-        let r = reqwest::Client::new()
-            .post(server.url("/oauth2/token"))
-            .basic_auth(&c.id, Some("wrong"))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401);
-        assert!(
-            r.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic")
-        );
-        assert_eq!(r.headers()["cache-control"], "no-store");
-        let _: &BasicClient<
-            EndpointNotSet,
-            EndpointNotSet,
-            EndpointNotSet,
-            EndpointNotSet,
-            EndpointSet,
-        > = &wrong;
+        client_credentials_and_bearer_ping_on(setup(backend, false).await).await;
     }
+}
+
+/// The same against `latch serve --tls-cert --tls-key` (test CA).
+#[tokio::test]
+async fn client_credentials_and_bearer_ping_over_https() {
+    for backend in backends() {
+        client_credentials_and_bearer_ping_on(setup(backend, true).await).await;
+    }
+}
+
+async fn client_credentials_and_bearer_ping_on((server, c): (Server, Client)) {
+    let client = client(&server, &c).await;
+    let token = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("write".into()))
+        .request_async(&http())
+        .await
+        .unwrap();
+    assert!(token.refresh_token().is_none());
+    let r = latch_tests::http()
+        .get(server.url("/api/ping"))
+        .bearer_auth(token.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "{\"ping\":\"pong\"}");
+    let info: Value = latch_tests::http()
+        .get(server.url("/api/info"))
+        .bearer_auth(token.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["user"], Value::Null);
+    assert_eq!(info["scope"], "write");
+    // A wrong secret is invalid_client with a Basic challenge.
+    let wrong = BasicClient::new(ClientId::new(c.id.clone()))
+        .set_client_secret(ClientSecret::new("wrong".into()))
+        .set_token_uri(TokenUrl::new(server.url("/oauth2/token")).unwrap());
+    let r = latch_tests::http()
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&c.id, Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let _: &BasicClient<
+        EndpointNotSet,
+        EndpointNotSet,
+        EndpointNotSet,
+        EndpointNotSet,
+        EndpointSet,
+    > = &wrong;
 }
 
 #[tokio::test]
 async fn device_flow() {
     for backend in backends() {
-        let (server, c) = setup(backend).await;
-        let client = client(&server, &c).await;
-        let details: StandardDeviceAuthorizationResponse = client
-            .exchange_device_code()
-            .add_scope(Scope::new("read".into()))
-            .request_async(&http())
-            .await
-            .unwrap();
-        let user_code = details.user_code().secret().clone();
-        assert_eq!(user_code.len(), 9, "XXXX-XXXX");
-        // The user approves on the verification page, typing the code in
-        // lower case and without the dash.
-        let b = browser();
-        let page = b
-            .get(details.verification_uri().as_str())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(page.contains("name=\"user_code\""));
-        let mut fields = hidden_inputs(&page);
-        fields.push((
-            "user_code".into(),
-            user_code.replace('-', "").to_lowercase(),
-        ));
-        fields.push(("username".into(), "alice".into()));
-        fields.push(("password".into(), "wonderland".into()));
-        fields.push(("decision".into(), "approve".into()));
-        let done = b
-            .post(details.verification_uri().as_str())
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(done.status(), 200);
-        assert!(done.text().await.unwrap().contains("Device connected"));
-        let token = client
-            .exchange_device_access_token(&details)
-            .request_async(&http(), tokio::time::sleep, None)
-            .await
-            .unwrap();
-        let i = introspect(&server, &c, token.access_token().secret()).await;
-        assert_eq!(i["active"], true);
-        assert_eq!(i["username"].as_str().or(i["sub"].as_str()), Some("alice"));
+        device_flow_on(setup(backend, false).await).await;
     }
+}
+
+/// The same against `latch serve --tls-cert --tls-key` (test CA).
+#[tokio::test]
+async fn device_flow_over_https() {
+    for backend in backends() {
+        device_flow_on(setup(backend, true).await).await;
+    }
+}
+
+async fn device_flow_on((server, c): (Server, Client)) {
+    let client = client(&server, &c).await;
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scope(Scope::new("read".into()))
+        .request_async(&http())
+        .await
+        .unwrap();
+    let user_code = details.user_code().secret().clone();
+    assert_eq!(user_code.len(), 9, "XXXX-XXXX");
+    // The user approves on the verification page, typing the code in
+    // lower case and without the dash.
+    let b = browser();
+    let page = b
+        .get(details.verification_uri().as_str())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"user_code\""));
+    let mut fields = hidden_inputs(&page);
+    fields.push((
+        "user_code".into(),
+        user_code.replace('-', "").to_lowercase(),
+    ));
+    fields.push(("username".into(), "alice".into()));
+    fields.push(("password".into(), "wonderland".into()));
+    fields.push(("decision".into(), "approve".into()));
+    let done = b
+        .post(details.verification_uri().as_str())
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("Device connected"));
+    let token = client
+        .exchange_device_access_token(&details)
+        .request_async(&http(), tokio::time::sleep, None)
+        .await
+        .unwrap();
+    let i = introspect(&server, &c, token.access_token().secret()).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(i["username"].as_str().or(i["sub"].as_str()), Some("alice"));
 }
 
 /// RFC 9700 rules over HTTP: code reuse revokes, PKCE downgrade and
@@ -367,14 +417,14 @@ async fn device_flow() {
 #[tokio::test]
 async fn security_rules_over_http() {
     for backend in backends() {
-        let (server, c) = setup(backend).await;
+        let (server, c) = setup(backend, false).await;
         let m = metadata(&server).await;
         let token_url = url(&m, "token_endpoint");
         let auth_url = url(&m, "authorization_endpoint");
         let post = |body: Vec<(&'static str, String)>| {
             let (id, secret, url) = (c.id.clone(), c.secret.clone(), token_url.clone());
             async move {
-                let r = reqwest::Client::new()
+                let r = latch_tests::http()
                     .post(url)
                     .basic_auth(id, Some(secret))
                     .form(&body)
@@ -485,7 +535,7 @@ async fn security_rules_over_http() {
         assert_eq!(param(&q, "state"), Some(state.secret().as_str()));
 
         // Device polling too fast: slow_down.
-        let d: Value = reqwest::Client::new()
+        let d: Value = latch_tests::http()
             .post(url(&m, "device_authorization_endpoint"))
             .basic_auth(&c.id, Some(&c.secret))
             .form(&[("scope", "read")])

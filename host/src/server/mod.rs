@@ -6,6 +6,12 @@
 //! requests taking over 30 s with 408; one log line per request (method,
 //! path without query, status, latency) — never a query string, header or
 //! body, so no token or secret reaches the log.
+//!
+//! Transport: [`listen`] accepts connections, over TLS when [`tls`] is
+//! configured (`--tls-cert`/`--tls-key`, `[tls]`, or `--tls-self-signed`).
+//! When the issuer is https (TLS here, or terminated in front), every
+//! response carries `Strict-Transport-Security` and cookies are `Secure`
+//! and `__Host-`-prefixed.
 
 // Handlers answer errors with a ready `Response`; boxing it would only add
 // an allocation to every error path.
@@ -13,11 +19,13 @@
 
 pub mod api;
 pub mod http;
+pub mod listen;
 pub mod oauth1;
 pub mod oauth2;
 pub mod pages;
 pub mod session;
 pub mod state;
+pub mod tls;
 
 use crate::admin::{self, AdminError};
 use crate::config::{self, FileConfig};
@@ -47,6 +55,27 @@ pub struct ServeArgs {
     pub db: Option<String>,
     /// `--issuer URL`.
     pub issuer: Option<String>,
+    /// `--tls-cert FILE`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key FILE`.
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-self-signed`: mint a local CA and certificate.
+    pub tls_self_signed: bool,
+    /// `--allow-insecure-http`: plain HTTP on a non-loopback address.
+    pub allow_insecure_http: bool,
+}
+
+/// `Strict-Transport-Security` (RFC 6797) for a year; no `includeSubDomains`,
+/// which would bind hosts Latch does not own.
+const HSTS: &str = "max-age=31536000";
+
+async fn strict_transport(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static(HSTS),
+    );
+    resp
 }
 
 async fn log_request(req: Request, next: Next) -> Response {
@@ -112,7 +141,8 @@ async fn error_bodies(req: Request, next: Next) -> Response {
 
 /// The application's routes.
 pub fn router(state: Shared) -> Router {
-    Router::new()
+    let https = state.https();
+    let app = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth2::metadata),
@@ -145,21 +175,68 @@ pub fn router(state: Shared) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(middleware::from_fn(error_bodies))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(error_bodies));
+    let app = if https {
+        app.layer(middleware::from_fn(strict_transport))
+    } else {
+        app
+    };
+    app.layer(middleware::from_fn(log_request))
         .with_state(state)
 }
 
-/// Resolves the configuration, binds the listener, and opens storage. The
-/// default issuer names the address actually bound (so `--listen
-/// 127.0.0.1:0` yields the real port).
-pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Shared), AdminError> {
+/// What [`prepare`] made ready: the bound socket, the TLS configuration (if
+/// any) and the shared state.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The bound listener.
+    pub listener: tokio::net::TcpListener,
+    /// rustls' configuration, and the certificate store to watch.
+    pub tls: Option<(Arc<rustls::ServerConfig>, Arc<tls::CertStore>)>,
+    /// Handler state.
+    pub state: Shared,
+}
+
+/// Where `--tls-self-signed` keeps its files: beside the keys (the SQLite
+/// file's directory), or beside the configuration file, or here.
+fn self_signed_dir(url: &config::DbUrl, config: Option<&std::path::Path>) -> PathBuf {
+    let parent = |p: &std::path::Path| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), std::path::Path::to_owned)
+    };
+    match (url, config) {
+        (config::DbUrl::Sqlite { file, .. }, _) => parent(std::path::Path::new(file)),
+        (_, Some(c)) => parent(c),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Resolves the configuration, loads the TLS certificate, binds the
+/// listener, and opens storage. The default issuer names the address
+/// actually bound (so `--listen 127.0.0.1:0` yields the real port). Every
+/// check that can refuse the start (bad flags, missing certificate, the
+/// issuer rule) runs before the database is opened.
+pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
     let file = match &args.config {
         Some(p) => FileConfig::load(p)?,
         None => FileConfig::default(),
     };
     let listen = config::resolve_listen(args.listen.as_deref(), &file)?;
     let url = config::resolve_db(args.db.as_deref(), &file)?;
+    let tls_source = config::resolve_tls(
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+        args.tls_self_signed,
+        &file,
+    )?;
+    // Certificate files are checked before binding: a typo fails at once.
+    let mut store = match &tls_source {
+        Some(config::TlsSource::Files { cert, key }) => {
+            Some(tls::CertStore::open(cert, key).map_err(|e| AdminError::Input(e.to_string()))?)
+        }
+        _ => None,
+    };
     let keys = admin::resolve_keys(&file, &url)?;
     let oauth2_policy = match &file.oauth2 {
         Some(c) => c.policy()?,
@@ -171,7 +248,37 @@ pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Share
     let local = listener
         .local_addr()
         .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
-    let issuer = config::resolve_issuer(args.issuer.as_deref(), &file, local)?;
+    let issuer = config::resolve_issuer(
+        args.issuer.as_deref(),
+        &file,
+        local,
+        tls_source.is_some(),
+        args.allow_insecure_http,
+    )?;
+    if args.allow_insecure_http && issuer.starts_with("http://") && !local.ip().is_loopback() {
+        tracing::warn!(%local, "plain HTTP on a non-loopback address (--allow-insecure-http): passwords and tokens cross the network in clear");
+    }
+    if tls_source == Some(config::TlsSource::SelfSigned) {
+        let dir = self_signed_dir(&url, args.config.as_deref());
+        let made = tls::self_signed(&dir, local).map_err(|e| AdminError::Input(e.to_string()))?;
+        let ca = std::fs::canonicalize(&made.ca).unwrap_or(made.ca.clone());
+        eprintln!(
+            "latch: self-signed TLS certificate for {}; clients trust it with: curl --cacert {} {issuer}/.well-known/oauth-authorization-server",
+            made.names.join(", "),
+            ca.display()
+        );
+        store = Some(
+            tls::CertStore::open(&made.cert, &made.key)
+                .map_err(|e| AdminError::Input(e.to_string()))?,
+        );
+    }
+    let tls = match store {
+        Some(store) => Some((
+            tls::server_config(store.clone()).map_err(|e| AdminError::Input(e.to_string()))?,
+            store,
+        )),
+        None => None,
+    };
     let db = Db::open(&url).await?;
     let state = AppState {
         secret_box: SecretBox::new(&keys.secret_box),
@@ -184,7 +291,11 @@ pub async fn prepare(args: &ServeArgs) -> Result<(tokio::net::TcpListener, Share
         access_cache: state::AccessCache::default(),
         client_cache: quick_cache::sync::Cache::new(10_000),
     };
-    Ok((listener, Arc::new(state)))
+    Ok(Prepared {
+        listener,
+        tls,
+        state: Arc::new(state),
+    })
 }
 
 async fn shutdown_signal() {
@@ -211,7 +322,11 @@ async fn shutdown_signal() {
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
 pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
-    let (listener, state) = prepare(&args).await?;
+    let Prepared {
+        listener,
+        tls,
+        state,
+    } = prepare(&args).await?;
     let local = listener
         .local_addr()
         .map_err(|e| AdminError::Input(format!("cannot read the bound address: {e}")))?;
@@ -233,14 +348,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{local}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let _ = writeln!(out, "listening on {scheme}://{local}");
         let _ = out.flush();
     }
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| AdminError::Input(format!("server error: {e}")))?;
+    let config = tls.map(|(config, store)| {
+        store.watch();
+        config
+    });
+    listen::serve(listener, app, config, shutdown_signal()).await;
     state.db.close().await;
     Ok(())
 }

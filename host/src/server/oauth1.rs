@@ -176,13 +176,13 @@ async fn pending(s: &Shared, token: &str) -> Result<(String, Oauth1Temporary, St
 
 /// The logged-in user, from a valid session cookie.
 pub fn session_user(s: &Shared, headers: &HeaderMap) -> Option<String> {
-    session::cookie(headers, session::SESSION_COOKIE)
+    session::cookie(headers, s.cookies().session())
         .and_then(|v| session::session_user(&s.keys.session, v, http::now().as_secs()))
 }
 
 /// The CSRF cookie, minting one when the browser has none.
-pub fn csrf_cookie(headers: &HeaderMap) -> (String, bool) {
-    match session::cookie(headers, session::CSRF_COOKIE) {
+pub fn csrf_cookie(s: &Shared, headers: &HeaderMap) -> (String, bool) {
+    match session::cookie(headers, s.cookies().csrf()) {
         Some(c) if !c.is_empty() => (c.to_owned(), false),
         _ => {
             use base64ct::Encoding;
@@ -201,7 +201,7 @@ pub fn consent_page(
     status: StatusCode,
     page: pages::Consent<'_>,
 ) -> Response {
-    let (csrf, fresh) = csrf_cookie(headers);
+    let (csrf, fresh) = csrf_cookie(s, headers);
     let token = session::csrf_token(&s.keys.session, &csrf);
     let mut resp = html(
         status,
@@ -211,12 +211,7 @@ pub fn consent_page(
         }),
     );
     if fresh
-        && let Ok(v) = HeaderValue::from_str(&session::set_cookie(
-            session::CSRF_COOKIE,
-            &csrf,
-            86400,
-            s.secure_cookies(),
-        ))
+        && let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().csrf(), &csrf, 86400))
     {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -323,11 +318,10 @@ pub fn with_session(s: &Shared, mut resp: Response, user: &str) -> Response {
         user,
         http::now().as_secs() + session::SESSION_TTL,
     );
-    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
-        session::SESSION_COOKIE,
+    if let Ok(v) = HeaderValue::from_str(&s.cookies().set(
+        s.cookies().session(),
         &value,
         session::SESSION_TTL,
-        s.secure_cookies(),
     )) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -352,7 +346,7 @@ pub async fn authorize_submit(
             pages::error("Cannot authorize", "Malformed form."),
         );
     };
-    let csrf = session::cookie(&headers, session::CSRF_COOKIE);
+    let csrf = session::cookie(&headers, s.cookies().csrf());
     if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
         return html(
             StatusCode::BAD_REQUEST,

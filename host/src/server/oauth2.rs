@@ -461,7 +461,7 @@ fn read_form(headers: &HeaderMap, body: &Bytes, s: &Shared) -> Result<AuthorizeF
             pages::error("Cannot authorize", "Malformed form."),
         )
     })?;
-    let csrf = session::cookie(headers, session::CSRF_COOKIE);
+    let csrf = session::cookie(headers, s.cookies().csrf());
     if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
         return Err(html(
             StatusCode::BAD_REQUEST,

@@ -5,7 +5,9 @@
 //! * `latch_csrf` is 128 random bits, set on the first page view; each form
 //!   carries `HMAC(session key, "csrf" | cookie)`, checked in constant time on
 //!   POST (double-submit, bound to the server key). Cookies are `HttpOnly`,
-//!   `SameSite=Lax`, `Path=/`, and `Secure` when the issuer is https.
+//!   `SameSite=Lax`, `Path=/`, and when the issuer is https also `Secure`
+//!   and named with the `__Host-` prefix (RFC 6265bis §4.1.3.2), so that a
+//!   sibling host cannot plant or overwrite them.
 
 use axum::http::HeaderMap;
 use base64ct::{Base64UrlUnpadded, Encoding};
@@ -28,6 +30,39 @@ fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
         m.update(p);
     }
     m.finalize().into_bytes().into()
+}
+
+/// How the server's cookies are named and flagged: [`CookiePolicy::secure`]
+/// when the issuer is https.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// `Secure` and `__Host-`-prefixed.
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    /// The session cookie's name.
+    pub fn session(self) -> &'static str {
+        if self.secure {
+            "__Host-latch_session"
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// The CSRF cookie's name.
+    pub fn csrf(self) -> &'static str {
+        if self.secure {
+            "__Host-latch_csrf"
+        } else {
+            CSRF_COOKIE
+        }
+    }
+
+    /// A `Set-Cookie` value under this policy.
+    pub fn set(self, name: &str, value: &str, max_age: u64) -> String {
+        set_cookie(name, value, max_age, self.secure)
+    }
 }
 
 /// A cookie value from the request's `Cookie` headers.
@@ -122,6 +157,17 @@ mod tests {
         assert!(!csrf_ok(&key, Some("cookie-b"), &t));
         assert!(!csrf_ok(&key, None, &t));
         assert!(!csrf_ok(&key, Some(""), &csrf_token(&key, "")));
+    }
+
+    #[test]
+    fn https_cookies_are_secure_and_host_prefixed() {
+        let tls = CookiePolicy { secure: true };
+        assert!(tls.session().starts_with("__Host-") && tls.csrf().starts_with("__Host-"));
+        let v = tls.set(tls.session(), "x", 60);
+        assert!(v.contains("; Secure") && v.contains("Path=/") && !v.contains("Domain"));
+        let plain = CookiePolicy { secure: false };
+        assert_eq!(plain.session(), SESSION_COOKIE);
+        assert!(!plain.set(plain.csrf(), "x", 60).contains("Secure"));
     }
 
     #[test]

@@ -87,9 +87,16 @@ impl AccessCache {
 }
 
 impl AppState {
-    /// Whether cookies must be `Secure`.
-    pub fn secure_cookies(&self) -> bool {
+    /// Whether the issuer is https (TLS here or in front of Latch).
+    pub fn https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// Cookie names and flags: `Secure` and `__Host-` under https.
+    pub fn cookies(&self) -> crate::server::session::CookiePolicy {
+        crate::server::session::CookiePolicy {
+            secure: self.https(),
+        }
     }
 }
 
