@@ -10,6 +10,10 @@
 //! Routes: `/` (public), `/private` (login required), `/login?next=`,
 //! `/callback`, `/logout`. Register `http://ADDR/callback` as the client's
 //! redirect URI.
+//!
+//! The provider is reached over https (rustls, the platform's roots plus
+//! `--ca FILE`, repeatable); a plain `http://` provider is accepted only on
+//! loopback. Bad arguments or an unusable provider: one line, exit 2.
 
 use axum::Router;
 use axum::extract::State;
@@ -17,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::get;
 use clap::Parser;
-use latch_host::consumer::{Consumer, LoggedIn, NoHooks, Protocol, Settings};
+use latch_host::consumer::{Consumer, LoggedIn, NoHooks, Outbound, Protocol, Settings};
 use latch_host::server::pages::escape;
 use std::sync::Arc;
 
@@ -41,6 +45,14 @@ struct Args {
     /// Only these users may log in (repeatable).
     #[arg(long = "allow-user")]
     allow_users: Vec<String>,
+    /// Also trust the CA certificates in this PEM file (repeatable).
+    #[arg(long = "ca", value_name = "FILE")]
+    cas: Vec<std::path::PathBuf>,
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("consumer: {message}");
+    std::process::exit(2)
 }
 
 async fn home(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Html<String> {
@@ -66,21 +78,30 @@ async fn main() {
     let a = Args::parse();
     let base = a.provider.trim_end_matches('/');
     let mut key = [0u8; 32];
-    getrandom::fill(&mut key).expect("OS RNG");
+    getrandom::fill(&mut key).unwrap_or_else(|e| fail(format!("OS RNG: {e}")));
+    let mut outbound = Outbound::default();
+    for ca in &a.cas {
+        outbound = outbound.trust_pem_file(ca).unwrap_or_else(|e| fail(e));
+    }
+    // Refused before any request: a non-loopback http:// provider.
+    let metadata_url = format!("{base}/.well-known/oauth-authorization-server");
+    latch_host::consumer::outbound::check_url("--provider", &metadata_url)
+        .unwrap_or_else(|e| fail(e));
     let protocol = if a.protocol == "oauth2" {
         // OAuth2 endpoints come from the RFC 8414 metadata document.
-        let m: serde_json::Value =
-            reqwest::get(format!("{base}/.well-known/oauth-authorization-server"))
-                .await
-                .and_then(|r| r.error_for_status())
-                .expect("provider metadata")
+        let http = outbound.client().unwrap_or_else(|e| fail(e));
+        let m: serde_json::Value = match http.get(&metadata_url).send().await {
+            Ok(r) if r.status().is_success() => r
                 .json()
                 .await
-                .expect("metadata JSON");
+                .unwrap_or_else(|e| fail(format!("provider metadata {metadata_url}: {e}"))),
+            Ok(r) => fail(format!("provider metadata {metadata_url}: {}", r.status())),
+            Err(e) => fail(format!("provider metadata {metadata_url}: {e}")),
+        };
         let field = |k: &str| {
             m[k].as_str()
-                .unwrap_or_else(|| panic!("metadata lacks {k}"))
-                .to_owned()
+                .map(str::to_owned)
+                .unwrap_or_else(|| fail(format!("provider metadata lacks {k}")))
         };
         Protocol::OAuth2 {
             authorization_endpoint: field("authorization_endpoint"),
@@ -104,17 +125,23 @@ async fn main() {
         cookie_key: key,
         secure_cookies: false,
         allowed_users: (!a.allow_users.is_empty()).then(|| a.allow_users.into_iter().collect()),
+        outbound,
     };
-    let consumer = Consumer::new(settings, NoHooks);
+    let consumer = Consumer::new(settings, NoHooks).unwrap_or_else(|e| fail(e));
     let app = Router::new()
         .route("/", get(home))
         .route("/private", get(private))
         .with_state(consumer.clone())
         .merge(consumer.router());
-    let listener = tokio::net::TcpListener::bind(a.listen).await.expect("bind");
-    println!(
-        "listening on http://{}",
-        listener.local_addr().expect("addr")
-    );
-    axum::serve(listener, app).await.expect("serve");
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", a.listen)));
+    let local = listener
+        .local_addr()
+        .unwrap_or_else(|e| fail(format!("cannot read the bound address: {e}")));
+    println!("listening on http://{local}");
+    if let Err(e) = axum::serve(listener, app).await {
+        eprintln!("consumer: {e}");
+        std::process::exit(1);
+    }
 }

@@ -3,9 +3,12 @@
 //! for hooks and stored tokens.
 
 use latch_host::consumer::{
-    Consumer, Credentials, HookFuture, Hooks, LoggedIn, Protocol, Settings, SignedClient,
+    Consumer, Credentials, HookFuture, Hooks, LoggedIn, Outbound, OutboundError, Protocol,
+    Settings, SignedClient,
 };
-use latch_tests::{Server, browser, consumer_example_bin, free_port, hidden_inputs};
+use latch_tests::{
+    Backend, Server, backends, browser, consumer_example_bin, free_port, hidden_inputs, test_ca,
+};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -109,12 +112,25 @@ async fn log_in(
 #[tokio::test]
 async fn example_app_logs_in_and_out() {
     for protocol in ["oauth1", "oauth2"] {
-        example_app_logs_in_and_out_with(protocol).await;
+        example_app_logs_in_and_out_with(protocol, Server::start().await, &[]).await;
     }
 }
 
-async fn example_app_logs_in_and_out_with(protocol: &str) {
-    let server = Server::start().await;
+/// The example app logs in through `latch serve` over https, trusting the
+/// provider's CA through `--ca FILE` (on SQLite and PostgreSQL).
+#[tokio::test]
+async fn example_app_logs_in_over_https_with_a_configured_ca() {
+    let ca = test_ca().path.display().to_string();
+    for backend in backends() {
+        for protocol in ["oauth1", "oauth2"] {
+            let server = Server::start_tls(backend).await;
+            assert!(server.base.starts_with("https://"));
+            example_app_logs_in_and_out_with(protocol, server, &["--ca", &ca]).await;
+        }
+    }
+}
+
+async fn example_app_logs_in_and_out_with(protocol: &str, server: Server, extra: &[&str]) {
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
     let client = server.add_client(&[
@@ -126,7 +142,7 @@ async fn example_app_logs_in_and_out_with(protocol: &str) {
         "profile",
     ]);
     server.add_user("alice", "wonderland");
-    let _app = start_app(&server, port, &client, protocol, &[]).await;
+    let _app = start_app(&server, port, &client, protocol, extra).await;
 
     let b = browser();
     let home = b.get(&app).send().await.unwrap().text().await.unwrap();
@@ -334,9 +350,11 @@ async fn stored_token_signs_calls_outside_a_request() {
             cookie_key: [7; 32],
             secure_cookies: false,
             allowed_users: None,
+            outbound: Outbound::default(),
         },
         hooks.clone(),
-    );
+    )
+    .expect("loopback provider");
     let router = axum::Router::new()
         .route(
             "/private",
@@ -373,7 +391,8 @@ async fn stored_token_signs_calls_outside_a_request() {
         .clone()
         .expect("after_login stored the token");
     // Later, with nothing but the stored values:
-    let later = SignedClient::new(&client.id, &client.secret, stored);
+    let later =
+        SignedClient::new(&client.id, &client.secret, stored, &Outbound::default()).unwrap();
     let info: serde_json::Value = later
         .get(&server.url("/api/info"))
         .await
@@ -383,4 +402,117 @@ async fn stored_token_signs_calls_outside_a_request() {
         .unwrap();
     assert_eq!(info["user"], "alice");
     assert_eq!(info["client_id"], client.id.as_str());
+}
+
+/// Runs the example app with these arguments and returns its exit status
+/// and standard error (it must not start).
+async fn example_refuses(args: &[&str]) -> (i32, String) {
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        Command::new(consumer_example_bin())
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the example exits instead of serving")
+    .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A non-loopback http:// provider is refused before anything is served:
+/// one line, exit 2.
+#[tokio::test]
+async fn example_app_refuses_a_plain_http_provider() {
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    for protocol in ["oauth1", "oauth2"] {
+        let (code, err) = example_refuses(&[
+            "--listen",
+            &listen,
+            "--provider",
+            "http://auth.example.com",
+            "--client-id=x",
+            "--client-secret=y",
+            "--protocol",
+            protocol,
+        ])
+        .await;
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("plain http://"), "{err}");
+    }
+}
+
+/// Without `--ca`, a provider whose certificate comes from the test CA is
+/// not trusted: discovery fails the handshake, one line, exit 2.
+#[tokio::test]
+async fn example_app_without_the_ca_fails_the_handshake() {
+    let server = Server::start_tls(Backend::Sqlite).await;
+    let port = free_port().to_string();
+    let (code, err) = example_refuses(&[
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--provider",
+        &server.base,
+        "--client-id=x",
+        "--client-secret=y",
+        "--protocol",
+        "oauth2",
+    ])
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("provider metadata"), "{err}");
+}
+
+/// The library refuses non-loopback http:// provider URLs when the
+/// consumer is built, and SignedClient refuses to call one.
+#[tokio::test]
+async fn consumer_refuses_plain_http_provider_urls() {
+    let settings = |token_endpoint: &str| Settings {
+        client_id: "x".into(),
+        client_secret: "y".into(),
+        protocol: Protocol::OAuth2 {
+            authorization_endpoint: "https://auth.example.com/authorize".into(),
+            token_endpoint: token_endpoint.into(),
+            issuer: None,
+            scope: None,
+        },
+        callback_url: "http://127.0.0.1:1/callback".into(),
+        identity_url: "https://api.example.com/me".into(),
+        cookie_key: [1; 32],
+        secure_cookies: false,
+        allowed_users: None,
+        outbound: Outbound::default(),
+    };
+    match Consumer::new(
+        settings("http://auth.example.com/token"),
+        latch_host::consumer::NoHooks,
+    ) {
+        Err(OutboundError::Insecure { what, .. }) => assert_eq!(what, "token_endpoint"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(
+        Consumer::new(
+            settings("https://auth.example.com/token"),
+            latch_host::consumer::NoHooks
+        )
+        .is_ok()
+    );
+    let signed = SignedClient::new(
+        "x",
+        "y",
+        Credentials::Bearer {
+            access_token: "t".into(),
+            refresh_token: None,
+        },
+        &Outbound::default(),
+    )
+    .unwrap();
+    let e = signed.get("http://api.example.com/me").await.unwrap_err();
+    assert!(e.to_string().contains("plain http://"), "{e}");
 }

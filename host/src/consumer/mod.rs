@@ -27,10 +27,17 @@
 //!   logged-in user; others get a redirect to login (HTML) or a 401 (API).
 //! * [`SignedClient`] makes OAuth1-signed calls with stored credentials,
 //!   inside or outside a request.
+//! * Every outbound call goes over rustls with a deadline ([`outbound`]);
+//!   provider URLs that are plain `http://` to a non-loopback host are
+//!   refused by [`Consumer::new`].
+//! * With [`Settings::secure_cookies`] the cookies are `Secure` and
+//!   `__Host-`-prefixed.
 
 mod next;
+pub mod outbound;
 
 pub use next::safe_next;
+pub use outbound::{Outbound, OutboundError};
 
 use crate::server::session;
 use axum::Router;
@@ -58,6 +65,8 @@ const PENDING_TTL: Duration = Duration::from_secs(600);
 const MAX_PENDING: usize = 10_000;
 const LOGIN_COOKIE: &str = "latch_consumer_login";
 const SESSION_COOKIE: &str = "latch_consumer_session";
+const SECURE_LOGIN_COOKIE: &str = "__Host-latch_consumer_login";
+const SECURE_SESSION_COOKIE: &str = "__Host-latch_consumer_session";
 
 /// How to reach the provider and who this application is.
 #[derive(Clone)]
@@ -79,6 +88,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Only these users may log in (`None`: anyone the hooks allow).
     pub allowed_users: Option<HashSet<String>>,
+    /// Trusted CAs and deadlines for the calls to the provider.
+    pub outbound: Outbound,
 }
 
 /// The login protocol and the provider's endpoints.
@@ -230,6 +241,9 @@ pub enum ConsumerFailure {
     /// The identity resource did not answer with a user.
     #[error("the provider did not say who logged in")]
     Identity,
+    /// A URL may not be called (plain http to a non-loopback host).
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
 }
 
 fn random_id() -> String {
@@ -260,16 +274,65 @@ fn redirect(to: &str) -> Response {
     r
 }
 
+impl Settings {
+    /// The provider URLs this application will call, by setting name.
+    fn provider_urls(&self) -> Vec<(&'static str, &str)> {
+        let mut urls = vec![("identity_url", self.identity_url.as_str())];
+        match &self.protocol {
+            Protocol::OAuth1 {
+                request_token_url,
+                authorize_url,
+                access_token_url,
+            } => urls.extend([
+                ("request_token_url", request_token_url.as_str()),
+                ("authorize_url", authorize_url.as_str()),
+                ("access_token_url", access_token_url.as_str()),
+            ]),
+            Protocol::OAuth2 {
+                authorization_endpoint,
+                token_endpoint,
+                ..
+            } => urls.extend([
+                ("authorization_endpoint", authorization_endpoint.as_str()),
+                ("token_endpoint", token_endpoint.as_str()),
+            ]),
+        }
+        urls
+    }
+}
+
 impl Consumer {
-    /// A consumer with these settings and hooks.
-    pub fn new(settings: Settings, hooks: impl Hooks) -> Arc<Self> {
-        Arc::new(Consumer {
+    /// A consumer with these settings and hooks. Refuses provider URLs
+    /// that are plain `http://` to a non-loopback host, and a CA bundle
+    /// that cannot be used, before anything is served.
+    pub fn new(settings: Settings, hooks: impl Hooks) -> Result<Arc<Self>, OutboundError> {
+        for (what, url) in settings.provider_urls() {
+            outbound::check_url(what, url)?;
+        }
+        let http = settings.outbound.client()?;
+        Ok(Arc::new(Consumer {
             settings,
             hooks: Arc::new(hooks),
-            http: reqwest::Client::new(),
+            http,
             pending: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
-        })
+        }))
+    }
+
+    fn login_cookie(&self) -> &'static str {
+        if self.settings.secure_cookies {
+            SECURE_LOGIN_COOKIE
+        } else {
+            LOGIN_COOKIE
+        }
+    }
+
+    fn session_cookie(&self) -> &'static str {
+        if self.settings.secure_cookies {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
     }
 
     fn oauth1_config(&self) -> Option<ConsumerConfig<'_>> {
@@ -327,7 +390,7 @@ impl Consumer {
 
     /// The logged-in user of this request, if any.
     pub fn session(&self, headers: &HeaderMap) -> Option<LoggedIn> {
-        let id = session::cookie(headers, SESSION_COOKIE)
+        let id = session::cookie(headers, self.session_cookie())
             .and_then(|v| session::session_user(&self.settings.cookie_key, v, now()))?;
         self.sessions.lock().ok()?.get(&id).cloned()
     }
@@ -506,7 +569,7 @@ async fn login(
             let mut r = redirect(&url);
             r.headers_mut().append(
                 header::SET_COOKIE,
-                c.cookie(LOGIN_COOKIE, &signed, PENDING_TTL.as_secs()),
+                c.cookie(c.login_cookie(), &signed, PENDING_TTL.as_secs()),
             );
             r
         }
@@ -527,7 +590,7 @@ async fn callback(
     uri: axum::http::Uri,
 ) -> Response {
     let refused = |msg: &str| page(StatusCode::BAD_REQUEST, "Login failed", msg);
-    let Some(id) = session::cookie(&headers, LOGIN_COOKIE)
+    let Some(id) = session::cookie(&headers, c.login_cookie())
         .and_then(|v| session::session_user(&c.settings.cookie_key, v, now()))
     else {
         return refused("This login was not started here, or it expired. Try again.");
@@ -568,15 +631,15 @@ async fn callback(
     let mut r = redirect(&next);
     r.headers_mut().append(
         header::SET_COOKIE,
-        c.cookie(SESSION_COOKIE, &value, session::SESSION_TTL),
+        c.cookie(c.session_cookie(), &value, session::SESSION_TTL),
     );
     r.headers_mut()
-        .append(header::SET_COOKIE, c.cookie(LOGIN_COOKIE, "", 0));
+        .append(header::SET_COOKIE, c.cookie(c.login_cookie(), "", 0));
     r
 }
 
 async fn logout(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Response {
-    let id = session::cookie(&headers, SESSION_COOKIE)
+    let id = session::cookie(&headers, c.session_cookie())
         .and_then(|v| session::session_user(&c.settings.cookie_key, v, now()));
     let gone = id.and_then(|id| {
         c.sessions
@@ -589,7 +652,7 @@ async fn logout(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Response 
     }
     let mut r = redirect("/");
     r.headers_mut()
-        .append(header::SET_COOKIE, c.cookie(SESSION_COOKIE, "", 0));
+        .append(header::SET_COOKIE, c.cookie(c.session_cookie(), "", 0));
     r
 }
 
@@ -658,14 +721,20 @@ impl fmt::Debug for SignedClient {
 }
 
 impl SignedClient {
-    /// A client from stored values, independent of any `Consumer`.
-    pub fn new(consumer_key: &str, consumer_secret: &str, credentials: Credentials) -> Self {
-        SignedClient {
-            http: reqwest::Client::new(),
+    /// A client from stored values, independent of any `Consumer`, trusting
+    /// the platform's roots plus those of `outbound`.
+    pub fn new(
+        consumer_key: &str,
+        consumer_secret: &str,
+        credentials: Credentials,
+        outbound: &Outbound,
+    ) -> Result<Self, OutboundError> {
+        Ok(SignedClient {
+            http: outbound.client()?,
             consumer_key: consumer_key.to_owned(),
             consumer_secret: consumer_secret.to_owned(),
             credentials,
-        }
+        })
     }
 
     /// The `Authorization` header for `method` and `url`: OAuth1-signed
@@ -693,8 +762,9 @@ impl SignedClient {
         write(|w| req.clone().sign(&oauth, &secrets, w))
     }
 
-    /// A signed `GET`.
+    /// A signed `GET`; `url` must be https (or http to loopback).
     pub async fn get(&self, url: &str) -> Result<reqwest::Response, ConsumerFailure> {
+        outbound::check_url("url", url)?;
         let auth = self
             .authorization("GET", url)
             .map_err(|e| ConsumerFailure::Protocol(latch_core::oauth1::ConsumerError::Sign(e)))?;
