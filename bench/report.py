@@ -296,6 +296,40 @@ def main():
     p(f"| ≥ 3× the Node peer (every endpoint) | worst {x(worst_node)} | {goal(worst_node >= 3)} |")
     p()
 
+    # --- TLS -----------------------------------------------------------------
+    if ("latch_tls", "token") in runs:
+        p("## Latch over TLS")
+        p()
+        p("The same Latch binary and database, started again with `--tls-self-signed`")
+        p("(rustls 0.23 with aws-lc-rs; the leaf is ECDSA P-256, so TLS 1.3 negotiates")
+        p("X25519 key exchange and an ECDSA signature; HTTP/1.1, since wrk does not offer")
+        p("ALPN h2), measured right after the plain-HTTP runs above with the same wrk")
+        p("settings. With keep-alive every connection pays its handshake once; the last row")
+        p("sends `Connection: close`, so **every request is a new TCP connection and a full")
+        p("TLS handshake** (no session resumption: wrk does not offer it).")
+        p()
+        p("| endpoint | plain requests/s | plain p50 / p99 | TLS requests/s | TLS p50 / p99 | TLS / plain |")
+        p("| --- | ---: | ---: | ---: | ---: | ---: |")
+        rows = ENDPOINTS + [("ping_close", "Bearer `GET /api/ping`, new connection per request")]
+        rates = {}
+        for ep, desc in rows:
+            a, b = runs[("latch", ep)], runs[("latch_tls", ep)]
+            ra = a["requests"] / (a["duration_us"] / 1e6)
+            rb = b["requests"] / (b["duration_us"] / 1e6)
+            rates[ep] = (ra, rb)
+            errs = sum(a["errors"].values()) + sum(b["errors"].values())
+            note = f" ({errs:,} errors)" if errs else ""
+            p(f"| {desc}{note} | {ra:,.0f} | {a['p50_us'] / 1000:.2f} / {a['p99_us'] / 1000:.2f} ms | {rb:,.0f} | {b['p50_us'] / 1000:.2f} / {b['p99_us'] / 1000:.2f} ms | {rb / ra:.2f} |")
+        p()
+        ra, rb = rates["ping_close"]
+        if ra > 0 and rb > 0:
+            cost = (1 / rb - 1 / ra) * 1e6 * int(m["nproc"])
+            p(f"A full handshake costs this machine about **{cost:,.0f} µs of CPU**: the cores' time")
+            p("per request over TLS minus per request over plain TCP, a new connection each")
+            p("time, client and server side together (wrk runs here too). Keep-alive, every HTTP")
+            p("client library's default, makes it a one-off per connection.")
+            p()
+
     # --- memory --------------------------------------------------------------
     p("## Memory")
     p()
@@ -304,7 +338,8 @@ def main():
     p()
     p("| server | processes | idle RSS | peak RSS under load |")
     p("| --- | ---: | ---: | ---: |")
-    for srv, sdesc in SERVERS:
+    mem_servers = SERVERS + ([("latch_tls", "Latch over TLS")] if "latch_tls" in idle else [])
+    for srv, sdesc in mem_servers:
         peak = max(runs[(srv, e)]["peak_rss_kb"] for e, _ in ENDPOINTS)
         p(f"| {sdesc} | {idle[srv]['processes']} | {idle[srv]['idle_rss_kb'] / 1024:.1f} MiB | {peak / 1024:.1f} MiB |")
     p()

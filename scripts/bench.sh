@@ -8,7 +8,10 @@
 #      peer under gunicorn (workers = cores) and the express +
 #      @node-oauth/oauth2-server peer (cluster, workers = cores), each started
 #      fresh: client_credentials issuance, Bearer /api/ping, introspection;
-#      requests/s, p50/p99, errors, idle and peak RSS.
+#      requests/s, p50/p99, errors, idle and peak RSS; then Latch again over
+#      TLS (--tls-self-signed: rustls, ECDSA P-256 leaf) with keep-alive, and
+#      both Latch servers with a new connection per request (`Connection:
+#      close`) to price a full TCP + TLS handshake;
 #   bash scripts/bench.sh [SECONDS] [CONNECTIONS]    (defaults 30, 64)
 # SECONDS is per endpoint per server; BENCH_MEASURE_SECS (default 4) is
 # criterion's measurement time per benchmark. About 9 minutes with the
@@ -91,9 +94,13 @@ done = function(summary, latency, requests)
 end
 LUA
 
+# The scheme of the server being measured, and what curl needs to trust it.
+scheme=http
+cacert=()
+
 wait_up() {
     for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/api/ping" && return 0
+        curl -s "${cacert[@]}" -o /dev/null "$scheme://127.0.0.1:$1/api/ping" && return 0
         sleep 0.1
     done
     echo "server on port $1 did not start" >&2
@@ -109,13 +116,15 @@ load() {
         echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
         echo "wrk.headers[\"Authorization\"] = \"Basic $basic\""; } >"$lua"; path=/oauth2/token ;;
     ping) { echo "wrk.headers[\"Authorization\"] = \"Bearer $token\""; } >"$lua"; path=/api/ping ;;
+    ping_close) { echo "wrk.headers[\"Authorization\"] = \"Bearer $token\""
+        echo 'wrk.headers["Connection"] = "close"'; } >"$lua"; path=/api/ping ;;
     introspect) { echo 'wrk.method = "POST"'
         echo "wrk.body = \"token=$token\""
         echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
         echo "wrk.headers[\"Authorization\"] = \"Basic $basic\""; } >"$lua"; path=/oauth2/introspect ;;
     esac
     cat "$dir/report.lua" >>"$lua"
-    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port$path" >"$dir/wrk.out" 2>&1 &
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$scheme://127.0.0.1:$port$path" >"$dir/wrk.out" 2>&1 &
     wrk_pid=$!
     while kill -0 "$wrk_pid" 2>/dev/null; do
         r=$(rss)
@@ -128,19 +137,22 @@ load() {
             "$name" "$endpoint" "$peak" >>"$out/load.jsonl"
 }
 
-# measure NAME PORT [TOKEN]: the three endpoints against the server already
-# started on PORT; ping and introspection use TOKEN, or else a token the
-# server issues now.
+# measure NAME PORT [TOKEN] [ENDPOINT...]: these endpoints (default: the
+# three) against the server already started on PORT; ping and introspection
+# use TOKEN (or, when empty, a token the server issues now).
 measure() {
-    local name=$1 port=$2 issued
+    local name=$1 port=$2 seeded=${3:-} issued endpoints
+    shift $(($# < 3 ? $# : 3))
+    endpoints=("$@")
+    [ ${#endpoints[@]} -gt 0 ] || endpoints=(token ping introspect)
     wait_up "$port"
     sleep 1
-    issued=$(curl -s -u "$id:$secret" -d grant_type=client_credentials -d scope=read "http://127.0.0.1:$port/oauth2/token" |
+    issued=$(curl -s "${cacert[@]}" -u "$id:$secret" -d grant_type=client_credentials -d scope=read "$scheme://127.0.0.1:$port/oauth2/token" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-    token=${3:-$issued}
-    curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/ping" >/dev/null
+    token=${seeded:-$issued}
+    curl -sf "${cacert[@]}" -H "Authorization: Bearer $token" "$scheme://127.0.0.1:$port/api/ping" >/dev/null
     echo "{\"server\":\"$name\",\"idle_rss_kb\":$(rss),\"processes\":$(($(pgrep -c -P "$server" || true) + 1))}" >>"$out/idle.jsonl"
-    for endpoint in token ping introspect; do load "$name" "$port" "$endpoint"; done
+    for endpoint in "${endpoints[@]}"; do load "$name" "$port" "$endpoint"; done
 }
 
 # Latch: a fresh SQLite database in a temporary directory.
@@ -151,8 +163,19 @@ secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secr
 basic=$(printf '%s:%s' "$id" "$secret" | base64 -w0)
 LATCH_LOG=warn $bin serve --listen 127.0.0.1:18181 --db "$db" >"$dir/latch.out" 2>"$dir/latch.err" &
 server=$!
-measure latch 18181
+measure latch 18181 "" token ping introspect ping_close
 stop_server
+
+# Latch over TLS: the same database, a self-signed CA and leaf beside it.
+LATCH_LOG=warn $bin serve --tls-self-signed --listen 127.0.0.1:18181 --db "$db" >"$dir/latch.out" 2>"$dir/latch.err" &
+server=$!
+scheme=https
+cacert=(--cacert "$dir/latch-ca.pem")
+for _ in $(seq 100); do [ -f "$dir/latch-ca.pem" ] && break; sleep 0.1; done
+measure latch_tls 18181 "" token ping introspect ping_close
+stop_server
+scheme=http
+cacert=()
 
 # The peers get the same client id/secret. Each of their workers has its own
 # memory, so every worker is seeded with one token (BENCH_TOKEN) for the ping
