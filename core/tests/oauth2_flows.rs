@@ -42,18 +42,18 @@ impl Server {
                 .unwrap(),
             )
             .unwrap();
-        store
-            .add_client(
-                ClientRecord::new(
-                    "webapp",
-                    Some("webapp-secret"),
-                    &["https://app.example/callback"],
-                    "ping info",
-                    GrantTypes::ALL,
-                )
-                .unwrap(),
-            )
-            .unwrap();
+        // The web app doubles as the resource server: it may introspect the
+        // device's tokens (RFC 7662 §4; other clients see only their own).
+        let mut webapp = ClientRecord::new(
+            "webapp",
+            Some("webapp-secret"),
+            &["https://app.example/callback"],
+            "ping info",
+            GrantTypes::ALL,
+        )
+        .unwrap();
+        webapp.resource_server = true;
+        store.add_client(webapp).unwrap();
         Server {
             store,
             rng: ChaCha20Rng::seed_from_u64(7),
@@ -183,7 +183,7 @@ fn device_flow_start_to_refresh_on_a_virtual_clock() {
         let header = String::from_utf8(written(|w| tokens.write_bearer(w))).unwrap();
         assert!(authorize_bearer(&server.store, Some(&header), now, None).is_ok());
     }
-    // Introspection is open to authenticated clients.
+    // A resource server introspects the device's token.
     let body = format!("token={}", tokens.access_token());
     let d = introspection_endpoint(
         &server.store,

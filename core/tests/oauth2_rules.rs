@@ -50,7 +50,38 @@ fn store() -> Mem {
     let mut legacy = s.client("legacy").unwrap();
     legacy.allow_plain_pkce = true;
     s.add_client(legacy).unwrap();
+    // "web" is a legacy confidential client exempt from the PKCE
+    // requirement (these tests are about the rules around the code);
+    // "strict" is a confidential client under the default rule.
+    let mut web = s.client("web").unwrap();
+    web.allow_no_pkce = true;
+    s.add_client(web).unwrap();
+    s.add_client(ClientRecord::new("strict", Some("strict-secret"), &[CB], "read", all).unwrap())
+        .unwrap();
     s
+}
+
+/// RFC 9700 §2.1.1: PKCE from every client by default — a confidential
+/// client without the legacy exemption gets no code without a challenge.
+#[test]
+fn confidential_clients_need_pkce_by_default() {
+    let mut s = store();
+    assert_eq!(
+        authorize(
+            &mut s,
+            &format!("response_type=code&client_id=strict&redirect_uri={CB_ENC}"),
+            T0
+        ),
+        Err(ErrorCode::InvalidRequest)
+    );
+    assert!(
+        authorize(
+            &mut s,
+            &format!("response_type=code&client_id=strict&redirect_uri={CB_ENC}&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+            T0
+        )
+        .is_ok()
+    );
 }
 
 /// Runs the authorization endpoint for `query` and approves as alice;

@@ -71,14 +71,41 @@ pub fn valid_scope_token(s: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
-/// RFC 6749 §3.1.2: an absolute URI without a fragment; Latch takes
-/// http(s) only.
-fn check_redirect_uri(uri: &str) -> Result<(), AdminError> {
+/// RFC 6749 §3.1.2: an absolute URI without a fragment, and one a
+/// server may redirect credentials to (RFC 9700 §2.1, RFC 8252): `https`,
+/// `http` only to a loopback address (`127.0.0.0/8`, `[::1]`, `localhost`;
+/// any port matches at request time, RFC 8252 §7.3), or a private-use
+/// scheme named after a reverse domain (`com.example.app:/cb`, RFC 8252
+/// §7.1).
+pub fn check_redirect_uri(uri: &str) -> Result<(), AdminError> {
     let bad = |why: &str| AdminError::Input(format!("invalid --redirect-uri {uri:?}: {why}"));
     if uri.contains('#') {
         return Err(bad("must not contain a fragment"));
     }
-    latch_core::url::Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
+    if let Some((scheme, rest)) = uri.split_once(':')
+        && !scheme.eq_ignore_ascii_case("http")
+        && !scheme.eq_ignore_ascii_case("https")
+    {
+        let valid_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if !valid_scheme || !scheme.contains('.') {
+            return Err(bad(
+                "expected https, loopback http, or a private-use scheme like com.example.app:/cb",
+            ));
+        }
+        if rest.is_empty() || rest.bytes().any(|b| b <= b' ' || b >= 0x7F) {
+            return Err(bad("malformed private-use URI"));
+        }
+        return Ok(());
+    }
+    let u = latch_core::url::Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
+    if u.scheme == latch_core::url::Scheme::Http && !latch_core::oauth2::is_loopback_host(u.host) {
+        return Err(bad(
+            "plain http is allowed only to a loopback address (127.0.0.1, [::1], localhost); use https",
+        ));
+    }
     Ok(())
 }
 
@@ -93,6 +120,10 @@ pub struct NewClient {
     pub scope: Option<String>,
     /// Public client (no secret).
     pub public: bool,
+    /// `--allow-no-pkce`: a legacy confidential client exempt from PKCE.
+    pub allow_no_pkce: bool,
+    /// `--resource-server`: may introspect any client's tokens.
+    pub resource_server: bool,
 }
 
 /// The credentials of a new client.
@@ -107,6 +138,12 @@ pub struct IssuedClient {
 
 /// Checks a new client's fields.
 pub fn check_client(c: &NewClient) -> Result<String, AdminError> {
+    if c.public && (c.allow_no_pkce || c.resource_server) {
+        return Err(AdminError::Input(
+            "--allow-no-pkce and --resource-server need a confidential client (not --public)"
+                .into(),
+        ));
+    }
     let name = c.name.trim();
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(AdminError::Input(
@@ -176,6 +213,8 @@ pub async fn add_client(db: &Db, keys: &Keys, c: &NewClient) -> Result<IssuedCli
             "authorization_code refresh_token client_credentials urn:ietf:params:oauth:grant-type:device_code".into()
         },
         allow_plain_pkce: false,
+        allow_no_pkce: c.allow_no_pkce,
+        resource_server: c.resource_server,
     })
     .await?;
     Ok(IssuedClient {
@@ -227,6 +266,8 @@ mod tests {
             redirect_uris: vec!["https://app.example/cb".into()],
             scope: Some("read  write".into()),
             public: false,
+            allow_no_pkce: false,
+            resource_server: false,
         };
         assert_eq!(check_client(&ok).unwrap(), "read write");
         let frag = NewClient {
@@ -254,5 +295,35 @@ mod tests {
             ..ok
         };
         assert!(check_client(&name).is_err());
+    }
+
+    /// Hardening item 6: https, loopback http and private-use schemes only.
+    #[test]
+    fn redirect_uris_must_be_https_loopback_or_private_use() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:8400/cb",
+            "http://[::1]:9/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+            "com.example.app:/cb?x=1",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://app.example/cb",
+            "http://10.0.0.1/cb",
+            "http://localhost.example/cb",
+            "myapp:/cb",
+            "javascript:alert(1)",
+            "com.example.app:",
+            "1com.example:/x",
+            "https://a/cb#frag",
+            "/cb",
+        ] {
+            let e = check_redirect_uri(bad).unwrap_err();
+            assert!(!e.to_string().contains('\n'), "{bad}");
+        }
     }
 }

@@ -10,6 +10,19 @@
 //! cert = "/etc/latch/fullchain.pem"  # the chain, leaf first
 //! key = "/etc/latch/privkey.pem"     # PKCS#8, SEC1 or PKCS#1
 //!
+//! [limits]                           # connections; these are the defaults
+//! header_read_timeout = 10           # seconds for a request head
+//! idle_timeout = 60                  # seconds without traffic
+//! max_connections = 4096
+//! failed_logins_per_user = 5         # per login_window; then 429
+//! failed_logins_per_address = 20
+//! login_window = 900                 # seconds
+//! wrong_user_codes_per_address = 5   # per user_code_window
+//! user_code_window = 60
+//! failed_client_auths = 10           # per client_id per client_auth_window
+//! client_auth_window = 60
+//! trusted_proxies = ["10.0.0.0/8"]   # whose X-Forwarded-For is believed
+//!
 //! [keys]                             # required for PostgreSQL / replicas
 //! secret_box_key = "base64 of 32 bytes"
 //! session_key = "base64 of 32 bytes"
@@ -20,6 +33,10 @@
 //! code_ttl = 600                     # at most 600 (RFC 6749 §4.1.2)
 //! device_code_ttl = 600
 //! device_interval = 5                # RFC 8628 §3.2 `interval`
+//! # scopes advertised in scopes_supported (with the registered clients'),
+//! # with the words the consent pages show for them:
+//! scopes = { read = "Read your photos", write = "Upload photos" }
+//! # or just names: scopes = ["read", "write"]
 //! ```
 
 use crate::keys::KeyConfig;
@@ -48,6 +65,129 @@ pub struct FileConfig {
     pub oauth2: Option<OAuth2Config>,
     /// TLS termination.
     pub tls: Option<TlsConfig>,
+    /// Connection and abuse limits.
+    pub limits: Option<LimitsConfig>,
+}
+
+/// `[limits]`: how long and how many (rate limits: see the fields).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Seconds a client may take to send a request head (default 10).
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a connection may stay without traffic (default 60).
+    pub idle_timeout: Option<u64>,
+    /// Connections served at once (default 4096).
+    pub max_connections: Option<usize>,
+    /// Failed passwords per username per window (default 5).
+    pub failed_logins_per_user: Option<u32>,
+    /// Failed passwords per client address per window (default 20).
+    pub failed_logins_per_address: Option<u32>,
+    /// The login window, seconds (default 900).
+    pub login_window: Option<u64>,
+    /// Wrong user codes per client address per window (default 5).
+    pub wrong_user_codes_per_address: Option<u32>,
+    /// The user-code window, seconds (default 60).
+    pub user_code_window: Option<u64>,
+    /// Failed client authentications per client per window (default 10).
+    pub failed_client_auths: Option<u32>,
+    /// The client-authentication window, seconds (default 60).
+    pub client_auth_window: Option<u64>,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` counts.
+    pub trusted_proxies: Option<Vec<String>>,
+}
+
+impl LimitsConfig {
+    /// The brute-force limits; zero counts or windows are refused.
+    pub fn limit_settings(&self) -> Result<crate::server::limits::LimitSettings, ConfigError> {
+        let mut l = crate::server::limits::LimitSettings::default();
+        let count = |name: &str, v: Option<u32>, into: &mut u32| match v {
+            Some(0) => Err(ConfigError::Limits(format!("{name} must be at least 1"))),
+            Some(v) => {
+                *into = v;
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        let window = |name: &str, v: Option<u64>, into: &mut std::time::Duration| match v {
+            Some(0) => Err(ConfigError::Limits(format!("{name} must be at least 1"))),
+            Some(v) => {
+                *into = std::time::Duration::from_secs(v);
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        count(
+            "failed_logins_per_user",
+            self.failed_logins_per_user,
+            &mut l.failed_logins_per_user,
+        )?;
+        count(
+            "failed_logins_per_address",
+            self.failed_logins_per_address,
+            &mut l.failed_logins_per_address,
+        )?;
+        window("login_window", self.login_window, &mut l.login_window)?;
+        count(
+            "wrong_user_codes_per_address",
+            self.wrong_user_codes_per_address,
+            &mut l.wrong_user_codes_per_address,
+        )?;
+        window(
+            "user_code_window",
+            self.user_code_window,
+            &mut l.user_code_window,
+        )?;
+        count(
+            "failed_client_auths",
+            self.failed_client_auths,
+            &mut l.failed_client_auths,
+        )?;
+        window(
+            "client_auth_window",
+            self.client_auth_window,
+            &mut l.client_auth_window,
+        )?;
+        for p in self.trusted_proxies.iter().flatten() {
+            let net = p
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::Limits(format!(
+                        "trusted_proxies: {p:?} is not an address or CIDR block"
+                    ))
+                })?;
+            l.trusted_proxies.push(net);
+        }
+        Ok(l)
+    }
+
+    /// The accept loop's limits; zeros are refused.
+    pub fn conn_limits(&self) -> Result<crate::server::listen::ConnLimits, ConfigError> {
+        let mut l = crate::server::listen::ConnLimits::default();
+        let secs = |name: &str, v: u64| {
+            if v == 0 {
+                Err(ConfigError::Limits(format!("{name} must be at least 1")))
+            } else {
+                Ok(std::time::Duration::from_secs(v))
+            }
+        };
+        if let Some(v) = self.header_read_timeout {
+            l.header_read_timeout = secs("header_read_timeout", v)?;
+        }
+        if let Some(v) = self.idle_timeout {
+            l.idle_timeout = secs("idle_timeout", v)?;
+        }
+        if let Some(v) = self.max_connections {
+            if v == 0 {
+                return Err(ConfigError::Limits(
+                    "max_connections must be at least 1".into(),
+                ));
+            }
+            l.max_connections = v;
+        }
+        Ok(l)
+    }
 }
 
 /// `[tls]`: the certificate chain and key, PEM (both or neither).
@@ -121,6 +261,46 @@ pub struct OAuth2Config {
     pub device_code_ttl: Option<u64>,
     /// Initial device polling interval.
     pub device_interval: Option<u32>,
+    /// Scopes to advertise, optionally with descriptions for consent pages.
+    pub scopes: Option<ScopesConfig>,
+}
+
+/// `[oauth2] scopes`: names, or a table of name = "description".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ScopesConfig {
+    /// `["read", "write"]`.
+    Names(Vec<String>),
+    /// `{ read = "Read your photos" }`.
+    Described(std::collections::BTreeMap<String, String>),
+}
+
+impl ScopesConfig {
+    /// (scope, description) pairs; every name must be an RFC 6749 §3.3
+    /// scope token.
+    pub fn entries(&self) -> Result<Vec<(String, Option<String>)>, ConfigError> {
+        let entries: Vec<(String, Option<String>)> = match self {
+            ScopesConfig::Names(n) => n.iter().map(|s| (s.clone(), None)).collect(),
+            ScopesConfig::Described(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        (!v.trim().is_empty()).then(|| v.trim().to_owned()),
+                    )
+                })
+                .collect(),
+        };
+        if let Some((bad, _)) = entries
+            .iter()
+            .find(|(s, _)| !crate::admin::valid_scope_token(s))
+        {
+            return Err(ConfigError::OAuth2(format!(
+                "scopes: {bad:?} is not a scope token (RFC 6749 §3.3)"
+            )));
+        }
+        Ok(entries)
+    }
 }
 
 impl OAuth2Config {
@@ -189,6 +369,9 @@ pub enum ConfigError {
     /// The issuer would put credentials on the network in clear.
     #[error("{0}")]
     InsecureIssuer(String),
+    /// A `[limits]` value is out of range.
+    #[error("invalid [limits] setting: {0}")]
+    Limits(String),
     /// `[tls]` or the TLS flags are incomplete or contradictory.
     #[error("invalid TLS settings: {0}")]
     Tls(String),

@@ -66,6 +66,10 @@ pub struct ClientRow {
     pub grant_types: String,
     /// Whether PKCE `plain` is accepted from this client.
     pub allow_plain_pkce: bool,
+    /// A legacy confidential client exempt from the PKCE requirement.
+    pub allow_no_pkce: bool,
+    /// May introspect any client's tokens.
+    pub resource_server: bool,
 }
 
 fn now() -> i64 {
@@ -153,8 +157,8 @@ impl Db {
     /// Inserts a client; a duplicate id is [`DbError::Duplicate`].
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce, allow_no_pkce, resource_server) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -165,16 +169,28 @@ impl Db {
         .bind(now())
         .bind(&c.grant_types)
         .bind(i64::from(c.allow_plain_pkce))
+        .bind(i64::from(c.allow_no_pkce))
+        .bind(i64::from(c.resource_server))
         .execute(&self.writer)
         .await
         .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
         Ok(())
     }
 
+    /// Every registered client's scope string.
+    pub async fn client_scopes(&self) -> Result<Vec<String>, DbError> {
+        let rows = sqlx::query("SELECT DISTINCT scope FROM clients")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("scope").map_err(DbError::from))
+            .collect()
+    }
+
     /// Looks a client up by id.
     pub async fn client(&self, id: &str) -> Result<Option<ClientRow>, DbError> {
         let row = sqlx::query(
-            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce FROM clients WHERE id = $1",
+            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server FROM clients WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -194,6 +210,8 @@ impl Db {
                 scope: r.try_get("scope")?,
                 grant_types: r.try_get("grant_types")?,
                 allow_plain_pkce: r.try_get::<i64, _>("allow_plain_pkce")? != 0,
+                allow_no_pkce: r.try_get::<i64, _>("allow_no_pkce")? != 0,
+                resource_server: r.try_get::<i64, _>("resource_server")? != 0,
             })
         })
         .transpose()
@@ -483,10 +501,13 @@ mod tests {
             scope: "read write".into(),
             grant_types: "authorization_code".into(),
             allow_plain_pkce: false,
+            allow_no_pkce: true,
+            resource_server: true,
         };
         db.insert_client(&c).await.unwrap();
         let got = db.client("cid").await.unwrap().unwrap();
         assert_eq!(got.redirect_uris, c.redirect_uris);
+        assert!(got.allow_no_pkce && got.resource_server && !got.allow_plain_pkce);
         assert_eq!(got.secret_box.as_deref(), Some("box"));
         assert!(!got.public);
         assert!(db.client("nope").await.unwrap().is_none());

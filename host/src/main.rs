@@ -84,6 +84,12 @@ enum ClientCommand {
         /// A public client: no secret, PKCE required.
         #[arg(long)]
         public: bool,
+        /// May introspect tokens issued to any client (a resource server).
+        #[arg(long)]
+        resource_server: bool,
+        /// A legacy confidential client exempt from the PKCE requirement.
+        #[arg(long)]
+        allow_no_pkce: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -275,6 +281,8 @@ fn main() -> ExitCode {
             redirect_uris,
             scope,
             public,
+            resource_server,
+            allow_no_pkce,
             db,
         }) => {
             let new = NewClient {
@@ -282,6 +290,8 @@ fn main() -> ExitCode {
                 redirect_uris,
                 scope,
                 public,
+                allow_no_pkce,
+                resource_server,
             };
             if let Err(e) = admin::check_client(&new) {
                 return fail_with(e.exit_code(), &e.to_string());

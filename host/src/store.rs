@@ -91,6 +91,8 @@ pub fn client_record(
         return Ok(None);
     };
     record.allow_plain_pkce = row.allow_plain_pkce;
+    record.allow_no_pkce = row.allow_no_pkce && !row.public;
+    record.resource_server = row.resource_server && !row.public;
     Ok(Some(record))
 }
 

@@ -111,6 +111,30 @@ fn bad_input_writes_nothing() {
         &dir,
         "fragment",
     );
+    // Hardening item 6: plain http only to loopback.
+    for uri in [
+        "http://app.example/cb",
+        "http://192.168.1.5/cb",
+        "myapp:/cb",
+    ] {
+        refused(
+            &["client", "add", "--name", "X", "--redirect-uri", uri],
+            &dir,
+            "--redirect-uri",
+        );
+    }
+    refused(
+        &[
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--public",
+            "--resource-server",
+        ],
+        &dir,
+        "confidential",
+    );
     refused(
         &["client", "add", "--name", "X", "--scope", "bad\"scope"],
         &dir,

@@ -336,26 +336,34 @@ impl Server {
     }
 
     async fn start_fresh(backend: Backend, tls: bool) -> Server {
+        Server::start_configured(backend, tls, "").await
+    }
+
+    /// Starts a server on a fresh database of the given kind, with
+    /// `config` (TOML tables such as `[limits]`) in its configuration file.
+    pub async fn start_configured(backend: Backend, tls: bool, config: &str) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db_args = match backend {
-            Backend::Sqlite => vec![
+        let head = match backend {
+            Backend::Sqlite => format!(
+                "db = \"sqlite://{}\"\n",
+                dir.path().join("latch.db").display()
+            ),
+            Backend::Postgres => format!(
+                "db = \"{}\"\n[keys]\nsecret_box_key = \"{}\"\nsession_key = \"{}\"\n",
+                fresh_pg_database(),
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+            ),
+        };
+        let db_args = if backend == Backend::Sqlite && config.is_empty() {
+            vec![
                 "--db".to_owned(),
                 format!("sqlite://{}", dir.path().join("latch.db").display()),
-            ],
-            Backend::Postgres => {
-                let config = dir.path().join("latch.toml");
-                std::fs::write(
-                    &config,
-                    format!(
-                        "db = \"{}\"\n[keys]\nsecret_box_key = \"{}\"\nsession_key = \"{}\"\n",
-                        fresh_pg_database(),
-                        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                        "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
-                    ),
-                )
-                .expect("write config");
-                vec!["--config".to_owned(), config.display().to_string()]
-            }
+            ]
+        } else {
+            let file = dir.path().join("latch.toml");
+            std::fs::write(&file, format!("{head}{config}")).expect("write config");
+            vec!["--config".to_owned(), file.display().to_string()]
         };
         let mut s = if tls {
             let (cert, key) = test_ca().issue_into(dir.path(), "latch test server");
@@ -531,7 +539,7 @@ pub async fn approve_oauth1(server: &Server, token: &str) -> (String, Vec<(Strin
         &[],
     )
     .await;
-    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.status(), 303, "a credential POST answers 303");
     let params = location_params(&resp);
     (html, params)
 }
@@ -561,4 +569,48 @@ pub fn location_params(resp: &reqwest::Response) -> Vec<(String, String)> {
         .query_pairs()
         .into_owned()
         .collect()
+}
+
+/// The device verification page as a person uses it (RFC 8628 §3.3, two
+/// steps): open `verification_uri`, type `user_code` and log in as `login`
+/// (step 1); the page then names the client and the scopes (step 2, whose
+/// HTML is returned); then `decision` (`approve` or `deny`). Returns step
+/// 2's HTML and the final page's status and HTML.
+pub async fn verify_device(
+    b: &reqwest::Client,
+    verification_uri: &str,
+    user_code: &str,
+    login: (&str, &str),
+    decision: &str,
+) -> (String, u16, String) {
+    let page = b
+        .get(verification_uri)
+        .send()
+        .await
+        .expect("device page")
+        .text()
+        .await
+        .expect("page text");
+    assert!(
+        page.contains("name=\"user_code\""),
+        "step 1 asks for the code"
+    );
+    let action = verification_uri
+        .split('?')
+        .next()
+        .unwrap_or(verification_uri);
+    let mut fields = hidden_inputs(&page);
+    fields.push(("user_code".into(), user_code.into()));
+    fields.push(("username".into(), login.0.into()));
+    fields.push(("password".into(), login.1.into()));
+    fields.push(("decision".into(), decision.into()));
+    let step2 = b.post(action).form(&fields).send().await.expect("step 1");
+    assert_eq!(step2.status(), 200, "step 1 shows step 2");
+    let step2 = step2.text().await.expect("step 2 text");
+    assert!(step2.contains("Warning"), "step 2 warns: {step2}");
+    let mut fields = hidden_inputs(&step2);
+    fields.push(("decision".into(), decision.into()));
+    let done = b.post(action).form(&fields).send().await.expect("step 2");
+    let status = done.status().as_u16();
+    (step2, status, done.text().await.expect("final page"))
 }

@@ -100,7 +100,11 @@ async fn log_in(
     fields.push(("password".into(), user.1.into()));
     fields.push(("decision".into(), "approve".into()));
     let resp = b.post(&provider_page).form(&fields).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        resp.status(),
+        303,
+        "a credential POST answers 303 (RFC 9700 §4.12)"
+    );
     let callback = location(&resp);
     assert!(
         callback.starts_with(&format!("{app}/callback?")),

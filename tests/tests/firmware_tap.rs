@@ -13,8 +13,7 @@
 use latch_core::UnixTime;
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
 use latch_tests::{
-    Client, Server, approve_oauth1, browser, firmware_bin, hidden_inputs, now, post_authorized,
-    written,
+    Client, Server, approve_oauth1, browser, firmware_bin, now, post_authorized, written,
 };
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 const NS: &str = "latch-fw";
 const HOST_ADDR: &str = "192.168.69.1";
 const LISTEN: &str = "192.168.69.1:8080";
-const CALLBACK: &str = "http://device.example/ready";
+const CALLBACK: &str = "https://device.example/ready";
 /// The whole device flow, refresh included, must be done by then.
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -172,25 +171,18 @@ async fn run_firmware(
 }
 
 /// What a person does: opens the verification page, types the code,
-/// logs in, and approves or denies.
+/// logs in, checks the named client, and approves or denies.
 async fn approve_device(uri: &str, user_code: &str, decision: &str) {
-    let b = browser();
-    let page = b.get(uri).send().await.unwrap().text().await.unwrap();
-    assert!(
-        page.contains("name=\"user_code\""),
-        "the page asks for the code"
-    );
-    let mut fields = hidden_inputs(&page);
-    fields.push(("user_code".into(), user_code.into()));
-    fields.push(("username".into(), "alice".into()));
-    fields.push(("password".into(), "wonderland".into()));
-    fields.push(("decision".into(), decision.into()));
-    let done = b.post(uri).form(&fields).send().await.unwrap();
-    assert_eq!(
-        done.status(),
-        200,
-        "the verification page accepted the form"
-    );
+    let (step2, status, _) = latch_tests::verify_device(
+        &browser(),
+        uri,
+        user_code,
+        ("alice", "wonderland"),
+        decision,
+    )
+    .await;
+    assert!(step2.contains("Thermostat"), "step 2 names the client");
+    assert_eq!(status, 200, "the verification page accepted the decision");
 }
 
 #[test]

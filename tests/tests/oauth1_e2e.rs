@@ -10,7 +10,7 @@ use latch_tests::{
 };
 use std::num::NonZeroU64;
 
-const CALLBACK: &str = "http://printer.example.com/ready";
+const CALLBACK: &str = "https://printer.example.com/ready";
 
 fn nonce() -> String {
     format!(
@@ -361,7 +361,7 @@ async fn provider_refusals_over_http_on(backend: Backend) {
     ));
     let html = b.get(&page_url).send().await.unwrap().text().await.unwrap();
     let resp = submit_consent(&b, &page_url, &html, None, "deny", &[]).await;
-    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.status(), 303);
     let q = location_params(&resp);
     assert_eq!(get(&q, "oauth_problem"), "user_refused");
     assert_eq!(b.get(&page_url).send().await.unwrap().status(), 400);
@@ -446,7 +446,7 @@ async fn consent_form_checks_csrf_and_password_on(backend: Backend) {
         &[],
     )
     .await;
-    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.status(), 303);
     let header = latch_core_sign_with_callback(&url, &client);
     let temp = form(
         &http
@@ -470,7 +470,7 @@ async fn consent_form_checks_csrf_and_password_on(backend: Backend) {
     );
     assert!(html.contains("Signed in as <strong>alice</strong>"));
     let resp = submit_consent(&b, &page_url, &html, None, "approve", &[]).await;
-    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.status(), 303);
 }
 
 fn latch_core_sign_with_callback(url: &str, client: &Client) -> String {

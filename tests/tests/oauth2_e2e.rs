@@ -92,7 +92,11 @@ async fn consent(auth_url: &str, decision: &str) -> Vec<(String, String)> {
     fields.push(("password".into(), "wonderland".into()));
     fields.push(("decision".into(), decision.into()));
     let resp = b.post(action).form(&fields).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        resp.status(),
+        303,
+        "a credential POST answers 303 (RFC 9700 §4.12)"
+    );
     location_params(&resp)
 }
 
@@ -373,33 +377,22 @@ async fn device_flow_on((server, c): (Server, Client)) {
     let user_code = details.user_code().secret().clone();
     assert_eq!(user_code.len(), 9, "XXXX-XXXX");
     // The user approves on the verification page, typing the code in
-    // lower case and without the dash.
-    let b = browser();
-    let page = b
-        .get(details.verification_uri().as_str())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("name=\"user_code\""));
-    let mut fields = hidden_inputs(&page);
-    fields.push((
-        "user_code".into(),
-        user_code.replace('-', "").to_lowercase(),
-    ));
-    fields.push(("username".into(), "alice".into()));
-    fields.push(("password".into(), "wonderland".into()));
-    fields.push(("decision".into(), "approve".into()));
-    let done = b
-        .post(details.verification_uri().as_str())
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("Device connected"));
+    // lower case and without the dash; step 2 names the client and the
+    // scope before anything is approved.
+    let (step2, status, done) = latch_tests::verify_device(
+        &browser(),
+        details.verification_uri().as_str(),
+        &user_code.replace('-', "").to_lowercase(),
+        ("alice", "wonderland"),
+        "approve",
+    )
+    .await;
+    assert!(
+        step2.contains("Photo App") && step2.contains("<li>read</li>"),
+        "{step2}"
+    );
+    assert_eq!(status, 200);
+    assert!(done.contains("Device connected"));
     let token = client
         .exchange_device_access_token(&details)
         .request_async(&http(), tokio::time::sleep, None)
@@ -529,7 +522,11 @@ async fn security_rules_over_http() {
         let _ = verifier;
 
         // Denied consent: access_denied.
-        let (u, state) = client.authorize_url(CsrfToken::new_random).url();
+        let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+        let (u, state) = client
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge)
+            .url();
         let q = consent(u.as_str(), "deny").await;
         assert_eq!(param(&q, "error"), Some("access_denied"));
         assert_eq!(param(&q, "state"), Some(state.secret().as_str()));

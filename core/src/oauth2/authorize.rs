@@ -13,7 +13,9 @@
 //! Order matters (§4.1.2.1): the client and the redirect URI are checked
 //! first, and their errors — unknown, missing or repeated `client_id`; a
 //! `redirect_uri` that is repeated, missing while the client has several,
-//! or not exactly one of the registered ones (RFC 9700 §4.1.3) — become
+//! or not exactly one of the registered ones (RFC 9700 §4.1.3; the one
+//! exception is a loopback `http` URI, whose port may differ from the
+//! registered one, RFC 8252 §7.3: [`redirect_uri_matches`]) — become
 //! [`Rejection::ErrorPage`]: a 400 page, **never a redirect**, because the
 //! destination cannot be trusted. Every later error is a
 //! [`Rejection::Redirect`] back to the client with `error`, the echoed
@@ -29,13 +31,21 @@
 //! `iss` appended to its query (`?` or `&` as needed); values are
 //! percent-encoded with only unreserved characters left bare.
 
+// A rejection carries its redirect URI by value (a loopback URI may be the
+// client's, not the registered one) and there is no allocator to box with.
+#![allow(
+    clippy::result_large_err,
+    reason = "no allocator to box with: a rejection lives once, on the caller's stack"
+)]
+
 use super::error::{ErrorCode, OAuthError, RngError, invalid_request};
 use super::params::{self, Collected};
 use super::pkce::{self, ChallengeMethod};
 use super::policy::Policy;
 use super::scope::{self, Scope};
 use super::store::{
-    ClientId, ClientRecord, CodeRecord, GrantType, PkceChallenge, RedirectUri, Subject, Write,
+    ClientId, ClientRecord, CodeRecord, GrantType, MAX_REDIRECT_URI, PkceChallenge, RedirectUri,
+    Subject, Write,
 };
 use super::token_material::Token;
 use crate::buf::Sink;
@@ -61,6 +71,45 @@ const STATE: usize = 4;
 const CHALLENGE: usize = 5;
 const METHOD: usize = 6;
 
+/// Whether `host` (as written in a URL) is a loopback address: an IPv4
+/// literal in `127.0.0.0/8`, `[::1]`, or `localhost` (any case).
+pub fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<core::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    }
+    host.parse::<core::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a redirect URI the client sent matches a registered one: the
+/// same string (RFC 9700 §4.1.3), or — for `http` to a loopback host —
+/// the same but for the port (RFC 8252 §7.3: native apps listen on
+/// whatever port they get).
+pub fn redirect_uri_matches(registered: &str, sent: &str) -> bool {
+    if registered == sent {
+        return true;
+    }
+    let (Ok(r), Ok(s)) = (
+        crate::url::Url::parse(registered),
+        crate::url::Url::parse(sent),
+    ) else {
+        return false;
+    };
+    let fragment = |u: &str| u.bytes().any(|b| b == b'#');
+    r.scheme == crate::url::Scheme::Http
+        && s.scheme == crate::url::Scheme::Http
+        && is_loopback_host(r.host)
+        && r.host.eq_ignore_ascii_case(s.host)
+        && r.path == s.path
+        && r.query == s.query
+        && !fragment(sent)
+}
+
 /// A parsed authorization request, not yet validated.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizationRequest<'a> {
@@ -69,6 +118,10 @@ pub struct AuthorizationRequest<'a> {
 
 /// Why an authorization request was refused; see the module docs.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with: the value lives once, on the caller's stack"
+)]
 pub enum Rejection<'a> {
     /// Show an error page (HTTP 400); do not redirect.
     ErrorPage(OAuthError),
@@ -98,7 +151,7 @@ impl Rejection<'_> {
 #[derive(Debug, Clone)]
 pub struct ErrorRedirect<'a> {
     /// The validated redirect URI.
-    pub redirect_uri: &'a str,
+    pub redirect_uri: RedirectUri,
     /// `state` as the client sent it, to echo.
     pub state: Option<Text<'a>>,
     /// The error.
@@ -109,7 +162,7 @@ impl ErrorRedirect<'_> {
     /// Writes the `Location` URL: `error`, `error_description`, `state`,
     /// `iss`.
     pub fn write_location<S: Sink + ?Sized>(&self, issuer: &str, sink: &mut S) {
-        let mut q = Query::start(self.redirect_uri, sink);
+        let mut q = Query::start(&self.redirect_uri, sink);
         q.param(b"error", self.error.code.as_str().as_bytes());
         if let Some(d) = self.error.description {
             q.param(b"error_description", d.as_bytes());
@@ -211,10 +264,20 @@ impl<'a> AuthorizationRequest<'a> {
             return Err(page(ErrorCode::InvalidRequest, "redirect_uri repeated"));
         }
         let sent = self.params.get(REDIRECT_URI);
-        let redirect_uri = match sent {
-            Some(r) => client.redirect_uris.iter().find(|u| r.eq_str(u)),
+        let redirect_uri: RedirectUri = match sent {
+            Some(r) => match client.redirect_uris.iter().find(|u| r.eq_str(u)) {
+                Some(u) => Some(u.clone()),
+                // A loopback redirect URI on another port (RFC 8252 §7.3):
+                // the client's port, decoded.
+                None => r.to_heapless::<MAX_REDIRECT_URI>().ok().filter(|sent| {
+                    client
+                        .redirect_uris
+                        .iter()
+                        .any(|u| redirect_uri_matches(u, sent))
+                }),
+            },
             None => match client.redirect_uris.as_slice() {
-                [only] => Some(only),
+                [only] => Some(only.clone()),
                 _ => {
                     return Err(page(ErrorCode::InvalidRequest, "redirect_uri required"));
                 }
@@ -228,7 +291,7 @@ impl<'a> AuthorizationRequest<'a> {
         let state = self.state();
         let redirect = |error: OAuthError| {
             Rejection::Redirect(ErrorRedirect {
-                redirect_uri,
+                redirect_uri: redirect_uri.clone(),
                 state,
                 error,
             })
@@ -275,7 +338,8 @@ impl<'a> AuthorizationRequest<'a> {
                     "code_challenge_method without code_challenge",
                 ));
             }
-            if client.is_public() || policy.require_pkce_for_confidential {
+            if client.is_public() || (policy.require_pkce_for_confidential && !client.allow_no_pkce)
+            {
                 return Err(invalid_request("code_challenge required"));
             }
             return Ok(None);
@@ -341,7 +405,7 @@ impl<'a> ValidAuthorization<'a> {
     /// finds itself, such as a failed consent form).
     pub fn reject(&self, error: OAuthError) -> Rejection<'_> {
         Rejection::Redirect(ErrorRedirect {
-            redirect_uri: &self.redirect_uri,
+            redirect_uri: self.redirect_uri.clone(),
             state: self.state,
             error,
         })
@@ -433,15 +497,46 @@ mod tests {
 
     const ISSUER: &str = "https://server.example.com";
 
+    /// RFC 6749's example client: confidential and, since its examples
+    /// predate PKCE, registered as a legacy client exempt from it.
     fn client() -> ClientRecord {
-        ClientRecord::new(
+        let mut c = ClientRecord::new(
             "s6BhdRkqt3",
             Some("gX1fBat3bV"),
             &["https://client.example.com/cb"],
             "read write",
             GrantTypes::ALL,
         )
-        .unwrap()
+        .unwrap();
+        c.allow_no_pkce = true;
+        c
+    }
+
+    /// Hardening item 5: PKCE is required from every client by default;
+    /// only a confidential client registered with `allow_no_pkce` may skip
+    /// it, and a public one never may.
+    #[test]
+    fn pkce_for_everyone() {
+        let q = "response_type=code&client_id=s6BhdRkqt3&state=xyz&redirect_uri=https%3A%2F%2Fclient%2Eexample%2Ecom%2Fcb";
+        let mut strict = client();
+        strict.allow_no_pkce = false;
+        let req = AuthorizationRequest::parse(q.as_bytes()).unwrap();
+        let err = req.validate(Some(&strict), &Policy::DEFAULT).unwrap_err();
+        assert_eq!(err.error().code, ErrorCode::InvalidRequest);
+        assert!(matches!(err, Rejection::Redirect(_)));
+        assert!(req.validate(Some(&client()), &Policy::DEFAULT).is_ok());
+        let mut public_exempt = public();
+        public_exempt.allow_no_pkce = true;
+        const { assert!(Policy::DEFAULT.require_pkce_for_confidential) };
+        let pq = std::format!(
+            "response_type=code&client_id={}",
+            public_exempt.client_id.as_str()
+        );
+        let req = AuthorizationRequest::parse(pq.as_bytes()).unwrap();
+        assert!(
+            req.validate(Some(&public_exempt), &Policy::DEFAULT)
+                .is_err()
+        );
     }
 
     fn public() -> ClientRecord {
@@ -642,6 +737,45 @@ mod tests {
             location(|w| r.write_location(ISSUER, w)),
             "https://client.example.com/cb?error=access_denied&state=xyz&iss=https%3A%2F%2Fserver.example.com"
         );
+    }
+
+    #[test]
+    fn loopback_redirect_any_port_matches() {
+        assert!(redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51004/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "http://127.0.0.1:80/cb",
+            "http://127.0.0.1:9/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "http://[::1]:1/cb",
+            "http://[::1]:2/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "http://localhost/cb?x=1",
+            "http://localhost:3/cb?x=1"
+        ));
+        for (r, s) in [
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5/other"),
+            ("http://127.0.0.1/cb", "http://127.0.0.2:5/cb"),
+            ("http://127.0.0.1/cb", "https://127.0.0.1:5/cb"),
+            ("https://app.example/cb", "https://app.example:444/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5/cb#x"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5/cb?x"),
+        ] {
+            assert!(!redirect_uri_matches(r, s), "{r} {s}");
+        }
+        assert!(is_loopback_host("127.9.9.9") && is_loopback_host("[::1]"));
+        assert!(!is_loopback_host("127.0.0.1.example") && !is_loopback_host("[::2]"));
+        // Through the authorization endpoint: the client's port comes back.
+        let mut c = client();
+        c.redirect_uris[0] = RedirectUri::try_from("http://127.0.0.1/cb").unwrap();
+        let q = "response_type=code&client_id=s6BhdRkqt3&redirect_uri=http%3A%2F%2F127.0.0.1%3A51004%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+        let req = AuthorizationRequest::parse(q.as_bytes()).unwrap();
+        let v = req.validate(Some(&c), &Policy::DEFAULT).unwrap();
+        assert_eq!(v.redirect_uri(), "http://127.0.0.1:51004/cb");
     }
 
     #[test]

@@ -16,8 +16,10 @@
 //! mechanism", §5.2); a body `client_id` equal to the header's is tolerated,
 //! as many client libraries send it. Secrets are compared as SHA-256
 //! digests in constant time; a confidential client that sends no secret, a
-//! public client that sends one, and an unknown client are all
-//! `invalid_client`.
+//! public client that sends one, a wrong secret and an unknown client are
+//! all `invalid_client` with one and the same description
+//! ([`AUTHENTICATION_FAILED`]), so the answer does not tell which client ids
+//! exist or how they authenticate.
 
 use super::error::{OAuthError, invalid_client, invalid_request};
 use super::store::{ClientId, ClientRecord};
@@ -70,6 +72,9 @@ impl core::fmt::Debug for BasicCredentials<'_> {
 }
 
 const MALFORMED_BASIC: OAuthError = invalid_client("malformed Basic credentials");
+
+/// The one answer to every failed client authentication.
+pub(crate) const AUTHENTICATION_FAILED: OAuthError = invalid_client("client authentication failed");
 
 impl<'a> BasicCredentials<'a> {
     /// Parses an `Authorization` header value of the `Basic` scheme.
@@ -154,8 +159,7 @@ impl<'a> ClientCredentials<'a> {
         body_client_secret: Option<Text<'a>>,
     ) -> Result<Self, OAuthError> {
         let decode_id = |t: &Text<'_>| -> Result<ClientId, OAuthError> {
-            t.to_heapless()
-                .map_err(|_| invalid_client("unknown client"))
+            t.to_heapless().map_err(|_| AUTHENTICATION_FAILED)
         };
         match (basic, body_client_id, body_client_secret) {
             (Some(_), _, Some(_)) => Err(invalid_request(
@@ -201,22 +205,17 @@ impl<'a> ClientCredentials<'a> {
     /// secret comparison). `None` — no such client — is `invalid_client`.
     pub fn authenticate(&self, client: Option<&ClientRecord>) -> Result<(), OAuthError> {
         let Some(client) = client else {
-            return Err(invalid_client("unknown client"));
+            return Err(AUTHENTICATION_FAILED);
         };
         if client.client_id != self.client_id {
-            return Err(invalid_client("unknown client"));
+            return Err(AUTHENTICATION_FAILED);
         }
         match (&client.secret_hash, self.secret) {
             (None, None) => Ok(()),
-            (None, Some(_)) => Err(invalid_client("public clients have no secret")),
-            (Some(_), None) => Err(invalid_client("client authentication required")),
-            (Some(expected), Some(presented)) => {
-                if TokenHash::of_text(&presented).ct_eq(expected) {
-                    Ok(())
-                } else {
-                    Err(invalid_client("client authentication failed"))
-                }
+            (Some(expected), Some(presented)) if TokenHash::of_text(&presented).ct_eq(expected) => {
+                Ok(())
             }
+            _ => Err(AUTHENTICATION_FAILED),
         }
     }
 }
@@ -303,6 +302,40 @@ mod tests {
         write_basic_authorization(id, secret, &mut w);
         let n = w.finish().unwrap();
         std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    /// Hardening item 2: an unknown client, a wrong secret, a missing
+    /// secret and a secret from a public client get the same answer.
+    #[test]
+    fn client_auth_same_error_for_unknown_client_and_wrong_secret() {
+        let confidential =
+            ClientRecord::new("app", Some("right"), &[], "read", GrantTypes::ALL).unwrap();
+        let public = ClientRecord::new("spa", None, &[], "read", GrantTypes::ALL).unwrap();
+        let creds = |id: &'static str, secret: Option<&'static str>| {
+            ClientCredentials::resolve(None, Some(Text::plain(id)), secret.map(Text::plain))
+                .unwrap()
+        };
+        let render = |e: OAuthError| {
+            let mut buf = [0u8; 256];
+            let n = e.render(&mut buf).unwrap();
+            buf[..n].to_vec()
+        };
+        let outcomes = [
+            creds("ghost", Some("x")).authenticate(None),
+            creds("app", Some("wrong")).authenticate(Some(&confidential)),
+            creds("app", None).authenticate(Some(&confidential)),
+            creds("spa", Some("x")).authenticate(Some(&public)),
+        ];
+        let first = render(outcomes[0].unwrap_err());
+        for o in outcomes {
+            assert_eq!(render(o.unwrap_err()), first);
+        }
+        assert!(
+            creds("app", Some("right"))
+                .authenticate(Some(&confidential))
+                .is_ok()
+        );
+        assert!(creds("spa", None).authenticate(Some(&public)).is_ok());
     }
 
     /// RFC 6749 §2.3.1's example header: `s6BhdRkqt3` / `gX1fBat3bV`.

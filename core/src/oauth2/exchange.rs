@@ -244,6 +244,7 @@ struct ClientFacts {
     client_id: ClientId,
     public: bool,
     allow_plain_pkce: bool,
+    allow_no_pkce: bool,
     refresh_allowed: bool,
     method: AuthMethod,
 }
@@ -326,6 +327,7 @@ impl<'r> NeedClient<'r> {
             client_id: client.client_id.clone(),
             public: client.is_public(),
             allow_plain_pkce: client.allow_plain_pkce,
+            allow_no_pkce: client.allow_no_pkce,
             refresh_allowed: client.grant_types.contains(GrantType::RefreshToken),
             method,
         };
@@ -461,7 +463,9 @@ impl NeedGrant<'_> {
                 return self.fail(invalid_grant("code was issued without a code_challenge"));
             }
             (None, None) => {
-                if self.client.public || self.ctx.policy.require_pkce_for_confidential {
+                if self.client.public
+                    || (self.ctx.policy.require_pkce_for_confidential && !self.client.allow_no_pkce)
+                {
                     return self.fail(invalid_grant("PKCE required"));
                 }
             }

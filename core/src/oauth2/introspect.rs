@@ -6,8 +6,13 @@
 //!   NeedClient --provide_client--> NeedToken { hash, hint } --provide_token--> IntrospectionDone
 //! ```
 //!
-//! The caller must authenticate (§2.1); any registered client may then
-//! introspect (resource servers are clients here). A token is `active`
+//! The caller must authenticate (§2.1) as a confidential client: a public
+//! client (`none`) is `invalid_client`, since anyone can claim its id
+//! (§4). A client registered as a resource server
+//! ([`ClientRecord::resource_server`]) may introspect any token; any other
+//! client sees only tokens issued to it, and `{"active":false}` for the
+//! rest — the same answer as for an unknown token, so it learns nothing
+//! about other clients' tokens. A token is `active`
 //! when it is a known access token that has not expired, or a known,
 //! unretired, unexpired refresh token; otherwise the answer is only
 //! `{"active":false}` (§2.2), whatever the reason. An active answer
@@ -15,8 +20,12 @@
 //! owner, when there is one), `token_type` (`Bearer` for access tokens),
 //! `exp` and `iat`. An unrecognised `token_type_hint` is ignored (§2.1).
 
-use super::client_auth::{AuthMethod, BasicCredentials, ClientCredentials};
-use super::error::{ErrorCode, OAuthError, invalid_request};
+use super::client_auth::{AUTHENTICATION_FAILED, AuthMethod, BasicCredentials, ClientCredentials};
+use super::error::{ErrorCode, OAuthError, invalid_client, invalid_request};
+use super::store::ClientId;
+
+/// A public client asked: anyone can claim its id (RFC 7662 §4).
+const PUBLIC_REFUSED: OAuthError = invalid_client("public clients may not introspect tokens");
 use super::json;
 use super::params;
 use super::store::{ClientRecord, TokenRecord};
@@ -239,13 +248,22 @@ impl<'r> IntrospectionNeedClient<'r> {
     /// Continues with the client's record (`None`: no such client).
     pub fn provide_client(self, client: Option<&ClientRecord>) -> Introspection<'r> {
         let method = self.query.client.method();
-        match self.query.client.authenticate(client) {
-            Err(e) => Introspection::Done(IntrospectionDone::failed(e, method)),
-            Ok(()) => Introspection::NeedToken(IntrospectionNeedToken {
+        match (self.query.client.authenticate(client), client) {
+            (Err(e), _) => Introspection::Done(IntrospectionDone::failed(e, method)),
+            (Ok(()), _) if method == AuthMethod::None => {
+                Introspection::Done(IntrospectionDone::failed(PUBLIC_REFUSED, method))
+            }
+            (Ok(()), Some(c)) => Introspection::NeedToken(IntrospectionNeedToken {
                 hash: TokenHash::of_text(&self.query.token),
                 hint: self.query.hint,
                 now: self.now,
+                caller: c.client_id.clone(),
+                any_client: c.resource_server,
             }),
+            // `authenticate` refuses a missing client; kept total anyway.
+            (Ok(()), None) => {
+                Introspection::Done(IntrospectionDone::failed(AUTHENTICATION_FAILED, method))
+            }
         }
     }
 }
@@ -256,6 +274,11 @@ pub struct IntrospectionNeedToken {
     hash: TokenHash,
     hint: Option<TokenTypeHint>,
     now: UnixTime,
+    /// Who asks.
+    caller: ClientId,
+    /// Whether the caller is a resource server (may see every client's
+    /// tokens).
+    any_client: bool,
 }
 
 impl IntrospectionNeedToken {
@@ -269,10 +292,15 @@ impl IntrospectionNeedToken {
         self.hint
     }
 
-    /// Finishes with the token's record (`None`: unknown).
+    /// Finishes with the token's record (`None`: unknown). Another
+    /// client's token is inactive unless the caller is a resource server.
     pub fn provide_token(self, token: Option<&TokenRecord>) -> IntrospectionDone {
         let response = match token {
-            Some(t) if token_hash(t).ct_eq(&self.hash) && is_active(t, self.now) => {
+            Some(t)
+                if token_hash(t).ct_eq(&self.hash)
+                    && is_active(t, self.now)
+                    && (self.any_client || token_client(t) == self.caller.as_str()) =>
+            {
                 IntrospectionResponse::Active(t.clone())
             }
             _ => IntrospectionResponse::Inactive,
@@ -281,6 +309,13 @@ impl IntrospectionNeedToken {
             outcome: Ok(response),
             basic: false,
         }
+    }
+}
+
+fn token_client(t: &TokenRecord) -> &str {
+    match t {
+        TokenRecord::Access(a) => &a.client_id,
+        TokenRecord::Refresh(r) => &r.client_id,
     }
 }
 
@@ -331,12 +366,20 @@ mod tests {
     use super::*;
     use crate::oauth2::store::{AccessRecord, FamilyId, GrantTypes, MemoryStore, Store, Write};
 
-    fn store() -> MemoryStore<2, 4> {
+    fn store() -> MemoryStore<4, 4> {
         let mut s = MemoryStore::new();
-        s.add_client(
-            ClientRecord::new("rs", Some("rs-secret"), &[], "", GrantTypes::NONE).unwrap(),
-        )
-        .unwrap();
+        let mut rs = ClientRecord::new("rs", Some("rs-secret"), &[], "", GrantTypes::NONE).unwrap();
+        rs.resource_server = true;
+        s.add_client(rs).unwrap();
+        // The token's own client, another confidential client, a public one.
+        for (id, secret) in [
+            ("l238j323ds-23ij4", Some("own-secret")),
+            ("other", Some("other-secret")),
+            ("spa", None),
+        ] {
+            s.add_client(ClientRecord::new(id, secret, &[], "", GrantTypes::ALL).unwrap())
+                .unwrap();
+        }
         s.apply(&Write::StoreAccessToken(AccessRecord {
             hash: TokenHash::of(b"mF_9.B5f-4.1JqM"),
             family: FamilyId([1; 16]),
@@ -402,5 +445,43 @@ mod tests {
         assert!(d.needs_basic_challenge());
         let d = introspection_endpoint(&s, Some("Basic cnM6cnMtc2VjcmV0"), b"", UnixTime(0));
         assert_eq!(d.error().unwrap().code, ErrorCode::InvalidRequest);
+    }
+
+    fn ask(s: &MemoryStore<4, 4>, auth: Option<&str>, body: &[u8]) -> IntrospectionDone {
+        introspection_endpoint(s, auth, body, UnixTime(1419350300))
+    }
+
+    fn basic(id: &str, secret: &str) -> std::string::String {
+        let mut buf = [0u8; 128];
+        let mut w = crate::buf::SliceWriter::new(&mut buf);
+        crate::oauth2::client_auth::write_basic_authorization(id, secret, &mut w);
+        let n = w.finish().unwrap();
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    /// Hardening item 1: a public client may not introspect at all; a
+    /// confidential client sees only its own tokens; a resource server sees
+    /// every token.
+    #[test]
+    fn introspection_by_anyone_is_refused() {
+        let s = store();
+        let token = b"token=mF_9.B5f-4.1JqM";
+        let public = ask(&s, None, b"token=mF_9.B5f-4.1JqM&client_id=spa");
+        assert_eq!(public.http_status(), 401);
+        assert_eq!(public.error().unwrap().code, ErrorCode::InvalidClient);
+        let other = ask(&s, Some(&basic("other", "other-secret")), token);
+        assert_eq!(other.http_status(), 200);
+        assert_eq!(body(&other), r#"{"active":false}"#);
+        let own = ask(&s, Some(&basic("l238j323ds-23ij4", "own-secret")), token);
+        assert!(
+            body(&own).starts_with(r#"{"active":true"#),
+            "{}",
+            body(&own)
+        );
+        let rs = ask(&s, Some(&basic("rs", "rs-secret")), token);
+        assert!(body(&rs).starts_with(r#"{"active":true"#));
+        // Another client's token and an unknown token look the same.
+        let unknown = ask(&s, Some(&basic("other", "other-secret")), b"token=nope");
+        assert_eq!(body(&unknown), body(&other));
     }
 }

@@ -70,7 +70,10 @@ mod token_request;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod rfc_vectors;
 
-pub use authorize::{Approval, AuthorizationRequest, ErrorRedirect, Rejection, ValidAuthorization};
+pub use authorize::{
+    Approval, AuthorizationRequest, ErrorRedirect, Rejection, ValidAuthorization, is_loopback_host,
+    redirect_uri_matches,
+};
 pub use bearer::{BearerError, BearerToken, authorize_bearer, check_access};
 pub use client_auth::{
     AuthMethod, BasicCredentials, ClientCredentials, is_basic, write_basic_authorization,

@@ -23,8 +23,11 @@ pub struct Policy {
     /// to clients allowed the `refresh_token` grant. `client_credentials`
     /// never gets one (RFC 6749 §4.4.3).
     pub issue_refresh_tokens: bool,
-    /// Require PKCE from confidential clients too (RFC 9700 §2.1.1
-    /// recommends it; public clients always need it).
+    /// Require PKCE from confidential clients too (RFC 9700 §2.1.1; the
+    /// default). Public clients always need it; a confidential client
+    /// registered with [`ClientRecord::allow_no_pkce`] is exempt.
+    ///
+    /// [`ClientRecord::allow_no_pkce`]: super::store::ClientRecord::allow_no_pkce
     pub require_pkce_for_confidential: bool,
 }
 
@@ -34,7 +37,7 @@ pub const MAX_CODE_TTL: u64 = 600;
 impl Policy {
     /// One-hour access tokens, 30-day refresh tokens with rotation,
     /// 10-minute codes and device codes, a 5-second device interval, PKCE
-    /// required from public clients.
+    /// required from every client (RFC 9700 §2.1.1).
     pub const DEFAULT: Policy = Policy {
         access_token_ttl: 3600,
         refresh_token_ttl: Some(2_592_000),
@@ -42,7 +45,7 @@ impl Policy {
         device_code_ttl: 600,
         device_interval: 5,
         issue_refresh_tokens: true,
-        require_pkce_for_confidential: false,
+        require_pkce_for_confidential: true,
     };
 
     /// The code lifetime actually applied: [`code_ttl`](Self::code_ttl)

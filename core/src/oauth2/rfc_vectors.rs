@@ -52,17 +52,17 @@ type Mem = MemoryStore<4, 16>;
 /// place: a store is 40 KiB, too big to pass around by value on an MCU.)
 fn fill(s: &mut Mem) -> Result<(), Failure> {
     *s = Mem::new();
-    s.add_client(
-        ClientRecord::new(
-            "s6BhdRkqt3",
-            Some("gX1fBat3bV"),
-            &["https://client.example.com/cb"],
-            "read write",
-            GrantTypes::ALL,
-        )
-        .or_fail("ClientRecord::new")?,
+    let mut legacy = ClientRecord::new(
+        "s6BhdRkqt3",
+        Some("gX1fBat3bV"),
+        &["https://client.example.com/cb"],
+        "read write",
+        GrantTypes::ALL,
     )
-    .or_fail("add_client")?;
+    .or_fail("ClientRecord::new")?;
+    // RFC 6749's examples predate PKCE: a legacy confidential client.
+    legacy.allow_no_pkce = true;
+    s.add_client(legacy).or_fail("add_client")?;
     s.add_client(
         ClientRecord::new(
             "1406020730",

@@ -164,6 +164,15 @@ pub struct ClientRecord {
     pub grant_types: GrantTypes,
     /// Whether PKCE `plain` is accepted from this client (S256 always is).
     pub allow_plain_pkce: bool,
+    /// A legacy confidential client that may redeem codes without PKCE
+    /// even though [`Policy::require_pkce_for_confidential`] is set (public
+    /// clients never may).
+    ///
+    /// [`Policy::require_pkce_for_confidential`]: super::Policy::require_pkce_for_confidential
+    pub allow_no_pkce: bool,
+    /// A resource server: may introspect tokens issued to any client (RFC
+    /// 7662 §4). Other clients see only their own tokens.
+    pub resource_server: bool,
 }
 
 impl ClientRecord {
@@ -189,6 +198,8 @@ impl ClientRecord {
             scope: copy(scope)?,
             grant_types,
             allow_plain_pkce: false,
+            allow_no_pkce: false,
+            resource_server: false,
         })
     }
 
@@ -207,6 +218,8 @@ impl fmt::Debug for ClientRecord {
             .field("scope", &self.scope)
             .field("grant_types", &self.grant_types)
             .field("allow_plain_pkce", &self.allow_plain_pkce)
+            .field("allow_no_pkce", &self.allow_no_pkce)
+            .field("resource_server", &self.resource_server)
             .finish()
     }
 }

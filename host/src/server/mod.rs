@@ -19,12 +19,14 @@
 
 pub mod api;
 pub mod http;
+pub mod limits;
 pub mod listen;
 pub mod oauth1;
 pub mod oauth2;
 pub mod pages;
 pub mod session;
 pub mod state;
+pub mod strict;
 pub mod tls;
 
 use crate::admin::{self, AdminError};
@@ -175,7 +177,8 @@ pub fn router(state: Shared) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(middleware::from_fn(error_bodies));
+        .layer(middleware::from_fn(error_bodies))
+        .layer(middleware::from_fn(strict::strict_http));
     let app = if https {
         app.layer(middleware::from_fn(strict_transport))
     } else {
@@ -195,6 +198,8 @@ pub struct Prepared {
     pub tls: Option<(Arc<rustls::ServerConfig>, Arc<tls::CertStore>)>,
     /// Handler state.
     pub state: Shared,
+    /// Connection limits for the accept loop.
+    pub limits: listen::ConnLimits,
 }
 
 /// Where `--tls-self-signed` keeps its files: beside the keys (the SQLite
@@ -242,6 +247,17 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         Some(c) => c.policy()?,
         None => latch_core::oauth2::Policy::default(),
     };
+    let scopes = match file.oauth2.as_ref().and_then(|o| o.scopes.as_ref()) {
+        Some(c) => c.entries()?.into_iter().collect(),
+        None => std::collections::BTreeMap::new(),
+    };
+    let (limits, limit_settings) = match &file.limits {
+        Some(l) => (l.conn_limits()?, l.limit_settings()?),
+        None => (
+            listen::ConnLimits::default(),
+            limits::LimitSettings::default(),
+        ),
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AdminError::Input(format!("cannot listen on {listen}: {e}")))?;
@@ -287,14 +303,19 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         issuer,
         oauth1_policy: latch_core::oauth1::Policy::default(),
         oauth2_policy,
-        scopes_supported: Vec::new(),
+        scopes,
         access_cache: state::AccessCache::default(),
+        limits: limits::Limits::new(&limit_settings),
+        password_gate: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        ),
         client_cache: quick_cache::sync::Cache::new(10_000),
     };
     Ok(Prepared {
         listener,
         tls,
         state: Arc::new(state),
+        limits,
     })
 }
 
@@ -326,6 +347,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
         listener,
         tls,
         state,
+        limits,
     } = prepare(&args).await?;
     let local = listener
         .local_addr()
@@ -357,7 +379,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
         store.watch();
         config
     });
-    listen::serve(listener, app, config, shutdown_signal()).await;
+    listen::serve(listener, app, config, limits, shutdown_signal()).await;
     state.db.close().await;
     Ok(())
 }

@@ -141,7 +141,12 @@ pub async fn request_token(
 }
 
 /// Loads a temporary credential that can still be authorized.
-async fn pending(s: &Shared, token: &str) -> Result<(String, Oauth1Temporary, String), Response> {
+/// A pending authorization: the token's hash, its row, and the client's
+/// name and scope (what the token credentials will carry).
+async fn pending(
+    s: &Shared,
+    token: &str,
+) -> Result<(String, Oauth1Temporary, (String, String)), Response> {
     let bad = |msg: &str| {
         html(
             StatusCode::BAD_REQUEST,
@@ -167,7 +172,7 @@ async fn pending(s: &Shared, token: &str) -> Result<(String, Oauth1Temporary, St
         return Err(bad("This authorization request was already answered."));
     }
     let name = match s.db.client(&temp.client_id).await {
-        Ok(Some(c)) => c.name,
+        Ok(Some(c)) => (c.name, c.scope),
         Ok(None) => return Err(bad("The application that asked is no longer registered.")),
         Err(e) => return Err(internal(e)),
     };
@@ -256,7 +261,7 @@ pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMa
         Ok(t) => t.to_owned(),
         Err(r) => return r,
     };
-    let (_, _, name) = match pending(&s, &token).await {
+    let (_, _, (name, scope)) = match pending(&s, &token).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -267,6 +272,8 @@ pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMa
         StatusCode::OK,
         pages::Consent {
             client_name: &name,
+            // The token credentials carry all of the client's scopes.
+            scopes: s.describe(&scope),
             user: user.as_deref(),
             hidden: vec![("oauth_token", &token)],
             ..pages::Consent::default()
@@ -274,8 +281,9 @@ pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMa
     )
 }
 
-/// The fields of a submitted consent form.
-#[derive(Debug, serde::Deserialize)]
+/// The fields of a submitted consent form (`Debug` leaves the password
+/// out).
+#[derive(serde::Deserialize)]
 pub struct ConsentForm {
     oauth_token: Option<String>,
     csrf: Option<String>,
@@ -284,27 +292,107 @@ pub struct ConsentForm {
     password: Option<String>,
 }
 
-/// Checks the form's login: the session's user, or username + password.
+impl std::fmt::Debug for ConsentForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentForm")
+            .field("oauth_token", &self.oauth_token)
+            .field("decision", &self.decision)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a login did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// Show this message on the form again.
+    Message(&'static str),
+    /// Too many failures for this username or address: wait this long.
+    Limited(std::time::Duration),
+}
+
+impl LoginFailure {
+    /// The 429 page for [`LoginFailure::Limited`]; `None` for a message.
+    pub fn too_many(self) -> Option<Response> {
+        match self {
+            LoginFailure::Limited(wait) => Some(super::limits::too_many_page(
+                wait,
+                "failed sign-in attempts",
+            )),
+            LoginFailure::Message(_) => None,
+        }
+    }
+
+    /// The message for the form.
+    pub fn message(self) -> &'static str {
+        match self {
+            LoginFailure::Message(m) => m,
+            LoginFailure::Limited(_) => "Too many failed sign-in attempts. Try again later.",
+        }
+    }
+}
+
+/// Checks the form's login: the session's user, or username + password
+/// from `addr` (the client address the limits count).
 pub async fn login(
     s: &Shared,
     headers: &HeaderMap,
+    addr: &str,
     username: Option<&str>,
     password: Option<&str>,
-) -> Result<(String, bool), &'static str> {
+) -> Result<(String, bool), LoginFailure> {
     if let Some(u) = session_user(s, headers) {
         return Ok((u, false));
     }
     let (Some(u), Some(p)) = (username, password) else {
-        return Err("Enter your username and password.");
+        return Err(LoginFailure::Message("Enter your username and password."));
     };
-    match s.db.password_hash(u).await {
-        Ok(Some(h)) if crypto::verify_password(p, &h) => Ok((u.to_owned(), true)),
-        _ => {
-            // Same work whether or not the user exists.
-            let _ = crypto::verify_password(p, DUMMY_HASH);
-            Err("Invalid username or password.")
-        }
+    let user_key = format!("u:{u}");
+    let addr_key = format!("a:{addr}");
+    // A refused attempt costs nothing: no lookup, no argon2.
+    if let Some(wait) = s
+        .limits
+        .login_user
+        .blocked(&user_key)
+        .max(s.limits.login_addr.blocked(&addr_key))
+    {
+        return Err(LoginFailure::Limited(wait));
     }
+    let stored = match s.db.password_hash(u).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "password lookup failed");
+            None
+        }
+    };
+    // Exactly one verification per attempt, against the dummy hash when the
+    // user does not exist, and one message for both failures: neither the
+    // time nor the text tells which usernames exist.
+    let exists = stored.is_some();
+    let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+    if verify_password_off_runtime(s, p, hash).await && exists {
+        Ok((u.to_owned(), true))
+    } else {
+        s.limits.login_user.fail(&user_key);
+        s.limits.login_addr.fail(&addr_key);
+        Err(LoginFailure::Message("Invalid username or password."))
+    }
+}
+
+/// Runs argon2 on tokio's blocking pool, at most [`AppState::password_gate`]
+/// at a time, so a flood of logins queues for the gate instead of stalling
+/// the workers that serve every other endpoint.
+///
+/// [`AppState::password_gate`]: super::state::AppState::password_gate
+pub async fn verify_password_off_runtime(s: &Shared, password: &str, hash: String) -> bool {
+    let Ok(_permit) = s.password_gate.acquire().await else {
+        return false;
+    };
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 /// An argon2id hash of nothing, verified when the user does not exist so
@@ -331,9 +419,11 @@ pub fn with_session(s: &Shared, mut resp: Response, user: &str) -> Response {
 /// `POST /oauth1/authorize`: the user's decision.
 pub async fn authorize_submit(
     State(s): State<Shared>,
+    peer: super::limits::Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let addr = s.limits.client_addr(peer.0, &headers);
     if !http::is_form(&headers) {
         return html(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -362,7 +452,7 @@ pub async fn authorize_submit(
             pages::error("Cannot authorize", "The request carries no oauth_token."),
         );
     };
-    let (hash, temp, name) = match pending(&s, token).await {
+    let (hash, temp, (name, scope)) = match pending(&s, token).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -409,19 +499,25 @@ pub async fn authorize_submit(
     let (user, fresh_login) = match login(
         &s,
         &headers,
+        &addr,
         form.username.as_deref(),
         form.password.as_deref(),
     )
     .await
     {
         Ok(u) => u,
-        Err(msg) => {
+        Err(failure) => {
+            if let Some(r) = failure.too_many() {
+                return r;
+            }
+            let msg = failure.message();
             return consent_page(
                 &s,
                 &headers,
                 StatusCode::UNAUTHORIZED,
                 pages::Consent {
                     client_name: &name,
+                    scopes: s.describe(&scope),
                     hidden: vec![("oauth_token", token)],
                     error: Some(msg),
                     ..pages::Consent::default()

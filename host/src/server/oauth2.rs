@@ -90,7 +90,20 @@ pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> 
         format!("{i}{INTROSPECT}"),
         format!("{i}{REVOKE}"),
     );
-    let scopes: Vec<&str> = s.scopes_supported.iter().map(String::as_str).collect();
+    // DESIGN.md: the union of the registered clients' scopes and
+    // `[oauth2] scopes`.
+    let registered = match s.db.client_scopes().await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let mut union: std::collections::BTreeSet<&str> = s.scopes.keys().map(String::as_str).collect();
+    union.extend(
+        registered
+            .iter()
+            .flat_map(|r| r.split(' '))
+            .filter(|x| !x.is_empty()),
+    );
+    let scopes: Vec<&str> = union.into_iter().collect();
     let mut m = Metadata::new(i, &authorize, &token);
     m.device_authorization_endpoint = Some(&device);
     m.introspection_endpoint = Some(&introspect);
@@ -145,8 +158,10 @@ fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, Response> {
     }
 }
 
-fn require_form(headers: &HeaderMap) -> Result<(), Response> {
-    if is_form(headers) {
+/// A form body, or no body at all without a `Content-Type` (an empty form:
+/// clients send exactly that for a device authorization with no scope).
+fn require_form(headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    if is_form(headers) || (body.is_empty() && !headers.contains_key(header::CONTENT_TYPE)) {
         Ok(())
     } else {
         Err(error_json(
@@ -165,14 +180,33 @@ fn require_form(headers: &HeaderMap) -> Result<(), Response> {
 /// (an `invalid_client` answer then carries a challenge).
 fn client_auth<'s>(
     headers: &'s HeaderMap,
+    body: &[u8],
     scratch: &'s mut [u8],
 ) -> Result<(Option<BasicCredentials<'s>>, bool), Response> {
-    require_form(headers)?;
+    require_form(headers, body)?;
     let auth = authorization_header(headers)?;
     let attempted = auth.is_some_and(oauth2::is_basic);
     BasicCredentials::from_header(auth, scratch)
         .map(|b| (b, attempted))
         .map_err(|e| error_json(e, attempted))
+}
+
+/// The client-authentication limit (DESIGN.md "Limits"): `Some(429)` while
+/// `client_id` has too many recent failures.
+fn client_auth_limited(s: &Shared, client_id: &str) -> Option<Response> {
+    s.limits
+        .client_auth
+        .blocked(&format!("c:{client_id}"))
+        .map(super::limits::too_many_json)
+}
+
+/// Counts a failed client authentication for `client_id`.
+fn note_client_auth(s: &Shared, client_id: Option<&str>, error: Option<OAuthError>) {
+    if let (Some(id), Some(e)) = (client_id, error)
+        && e.code == oauth2::ErrorCode::InvalidClient
+    {
+        s.limits.client_auth.fail(&format!("c:{id}"));
+    }
 }
 
 /// Applies writes; on a lost race, the conflict answer (and its writes).
@@ -210,7 +244,7 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     let mut scratch = [0u8; 512];
-    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &body, &mut scratch) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -219,12 +253,19 @@ pub async fn token(
         Err(e) => return error_json(e, basic_attempted),
     };
     let mut exchange = Exchange::start(request, http::now(), &s.oauth2_policy, &mut SysRng);
+    let mut asked = None;
     let done = loop {
         exchange = match exchange {
-            Exchange::NeedClient(n) => match load_client(&s, n.client_id()).await {
-                Ok(c) => n.provide_client(c.as_ref()),
-                Err(r) => return r,
-            },
+            Exchange::NeedClient(n) => {
+                if let Some(r) = client_auth_limited(&s, n.client_id()) {
+                    return r;
+                }
+                asked = Some(n.client_id().to_owned());
+                match load_client(&s, n.client_id()).await {
+                    Ok(c) => n.provide_client(c.as_ref()),
+                    Err(r) => return r,
+                }
+            }
             Exchange::NeedGrant(g) => match s.db.oauth2_grant(g.kind(), g.hash()).await {
                 Ok(grant) => break g.provide_grant(grant.as_ref()),
                 Err(e) => return internal(e),
@@ -232,6 +273,7 @@ pub async fn token(
             Exchange::Done(d) => break d,
         };
     };
+    note_client_auth(&s, asked.as_deref(), done.error());
     let done = settle(
         &s,
         done,
@@ -254,7 +296,7 @@ pub async fn device_authorization(
     body: Bytes,
 ) -> Response {
     let mut scratch = [0u8; 512];
-    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &body, &mut scratch) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -302,7 +344,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> Response {
     let mut scratch = [0u8; 512];
-    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &body, &mut scratch) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -311,12 +353,19 @@ pub async fn introspect(
         Err(e) => return error_json(e, basic_attempted),
     };
     let mut step = Introspection::start(query, http::now());
+    let mut asked = None;
     let done = loop {
         step = match step {
-            Introspection::NeedClient(n) => match load_client(&s, n.client_id()).await {
-                Ok(c) => n.provide_client(c.as_ref()),
-                Err(r) => return r,
-            },
+            Introspection::NeedClient(n) => {
+                if let Some(r) = client_auth_limited(&s, n.client_id()) {
+                    return r;
+                }
+                asked = Some(n.client_id().to_owned());
+                match load_client(&s, n.client_id()).await {
+                    Ok(c) => n.provide_client(c.as_ref()),
+                    Err(r) => return r,
+                }
+            }
             Introspection::NeedToken(t) => {
                 // Access tokens come from the same 10 s cache as the
                 // protected resources (cleared at once by this process's
@@ -337,6 +386,7 @@ pub async fn introspect(
             Introspection::Done(d) => break d,
         };
     };
+    note_client_auth(&s, asked.as_deref(), done.error());
     json(
         done.http_status(),
         done.needs_basic_challenge(),
@@ -351,7 +401,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let mut scratch = [0u8; 512];
-    let (basic, basic_attempted) = match client_auth(&headers, &mut scratch) {
+    let (basic, basic_attempted) = match client_auth(&headers, &body, &mut scratch) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -360,12 +410,19 @@ pub async fn revoke(
         Err(e) => return error_json(e, basic_attempted),
     };
     let mut step = Revocation::start(query);
+    let mut asked = None;
     let done = loop {
         step = match step {
-            Revocation::NeedClient(n) => match load_client(&s, n.client_id()).await {
-                Ok(c) => n.provide_client(c.as_ref()),
-                Err(r) => return r,
-            },
+            Revocation::NeedClient(n) => {
+                if let Some(r) = client_auth_limited(&s, n.client_id()) {
+                    return r;
+                }
+                asked = Some(n.client_id().to_owned());
+                match load_client(&s, n.client_id()).await {
+                    Ok(c) => n.provide_client(c.as_ref()),
+                    Err(r) => return r,
+                }
+            }
             Revocation::NeedToken(t) => match s.db.oauth2_token(t.hash()).await {
                 Ok(tok) => break t.provide_token(tok.as_ref()),
                 Err(e) => return internal(e),
@@ -373,10 +430,13 @@ pub async fn revoke(
             Revocation::Done(d) => break d,
         };
     };
-    s.access_cache.forget(done.writes().as_slice());
+    note_client_auth(&s, asked.as_deref(), done.error());
     if let Err(e) = s.db.apply(done.writes().as_slice()).await {
         return internal(e);
     }
+    // After the commit, not before: a request between the two would read
+    // the still-active row and cache it again for the cache's lifetime.
+    s.access_cache.forget(done.writes().as_slice());
     json(
         done.http_status(),
         done.needs_basic_challenge(),
@@ -429,7 +489,7 @@ pub async fn authorize_page(
         StatusCode::OK,
         pages::Consent {
             client_name: &name,
-            scopes: valid.scope().split(' ').filter(|x| !x.is_empty()).collect(),
+            scopes: s.describe(valid.scope()),
             user: user.as_deref(),
             hidden: vec![("request", query)],
             ..pages::Consent::default()
@@ -437,8 +497,8 @@ pub async fn authorize_page(
     )
 }
 
-/// The submitted consent form.
-#[derive(Debug, serde::Deserialize)]
+/// The submitted consent form (`Debug` leaves the password out).
+#[derive(serde::Deserialize)]
 pub struct AuthorizeForm {
     request: Option<String>,
     csrf: Option<String>,
@@ -446,6 +506,20 @@ pub struct AuthorizeForm {
     username: Option<String>,
     password: Option<String>,
     user_code: Option<String>,
+    confirmed: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeForm")
+            .field("request", &self.request)
+            .field("decision", &self.decision)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("user_code", &self.user_code)
+            .field("confirmed", &self.confirmed)
+            .finish_non_exhaustive()
+    }
 }
 
 fn read_form(headers: &HeaderMap, body: &Bytes, s: &Shared) -> Result<AuthorizeForm, Response> {
@@ -478,9 +552,11 @@ fn read_form(headers: &HeaderMap, body: &Bytes, s: &Shared) -> Result<AuthorizeF
 /// deny → 302 with `error=access_denied`.
 pub async fn authorize_submit(
     axum::extract::State(s): axum::extract::State<Shared>,
+    peer: super::limits::Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let addr = s.limits.client_addr(peer.0, &headers);
     let form = match read_form(&headers, &body, &s) {
         Ok(f) => f,
         Err(r) => return r,
@@ -514,13 +590,18 @@ pub async fn authorize_submit(
     let (user, fresh) = match login(
         &s,
         &headers,
+        &addr,
         form.username.as_deref(),
         form.password.as_deref(),
     )
     .await
     {
         Ok(u) => u,
-        Err(msg) => {
+        Err(failure) => {
+            if let Some(r) = failure.too_many() {
+                return r;
+            }
+            let msg = failure.message();
             let name = client_name(&s, valid.client_id()).await;
             return consent_page(
                 &s,
@@ -528,7 +609,7 @@ pub async fn authorize_submit(
                 StatusCode::UNAUTHORIZED,
                 pages::Consent {
                     client_name: &name,
-                    scopes: valid.scope().split(' ').filter(|x| !x.is_empty()).collect(),
+                    scopes: s.describe(valid.scope()),
                     hidden: vec![("request", &query)],
                     error: Some(msg),
                     ..pages::Consent::default()
@@ -552,13 +633,122 @@ pub async fn authorize_submit(
     }
 }
 
-/// `GET /device`: the verification page (RFC 8628 §3.3), with the same
-/// login + consent form plus a `user_code` input.
+/// The phishing warning on the device page (RFC 8628 §5.4).
+const DEVICE_WARNING: &str = "Only continue if you started this on your own device and it shows this code. \
+Never enter a code that someone sent you: approving gives them access to your account.";
+
+/// What the device page knows about a user code it looked up.
+struct DeviceLookup {
+    code: String,
+    client_name: String,
+    scope: String,
+}
+
+/// Looks a typed or prefilled user code up (RFC 8628 §3.3): the client's
+/// name and the requested scope, or the message to show.
+/// Wrong codes count against `addr` ([`super::limits`]); over the limit
+/// the answer is a 429 page, with no lookup.
+async fn lookup_device(
+    s: &Shared,
+    addr: &str,
+    typed: &str,
+) -> Result<DeviceLookup, Result<&'static str, Response>> {
+    let key = format!("d:{addr}");
+    if let Some(wait) = s.limits.user_code_addr.blocked(&key) {
+        return Err(Err(super::limits::too_many_page(
+            wait,
+            "wrong device codes",
+        )));
+    }
+    let found = lookup_device_unlimited(s, typed).await;
+    if matches!(found, Err(Ok(_))) {
+        s.limits.user_code_addr.fail(&key);
+    }
+    found
+}
+
+async fn lookup_device_unlimited(
+    s: &Shared,
+    typed: &str,
+) -> Result<DeviceLookup, Result<&'static str, Response>> {
+    let need = DeviceVerification::start(&latch_core::Text::plain(typed))
+        .map_err(|_| Ok("That code is not valid. Check the code on your device."))?;
+    let now = http::now();
+    let record =
+        s.db.oauth2_device_by_user_code(need.user_code(), now)
+            .await
+            .map_err(|e| Err(internal(e)))?;
+    let pending = need
+        .provide_device(record.as_ref(), now)
+        .map_err(|_| Ok("That code is unknown, expired or already used."))?;
+    Ok(DeviceLookup {
+        code: need.user_code().as_str().to_owned(),
+        client_name: client_name(s, pending.client_id()).await,
+        scope: pending.scope().to_owned(),
+    })
+}
+
+/// Step 1: the code input alone (with the login fields the DESIGN form
+/// carries, so one POST both looks the code up and logs in).
+fn device_step_one(
+    s: &Shared,
+    headers: &HeaderMap,
+    status: StatusCode,
+    typed: &str,
+    error: Option<&str>,
+) -> Response {
+    let user = super::oauth1::session_user(s, headers);
+    consent_page(
+        s,
+        headers,
+        status,
+        pages::Consent {
+            client_name: "A device",
+            user: user.as_deref(),
+            user_code: Some(typed),
+            error,
+            lookup_only: true,
+            ..pages::Consent::default()
+        },
+    )
+}
+
+/// Step 2: the client and every requested scope, the warning, and the
+/// decision, with the looked-up code carried along.
+fn device_step_two(
+    s: &Shared,
+    headers: &HeaderMap,
+    status: StatusCode,
+    found: &DeviceLookup,
+    error: Option<&str>,
+) -> Response {
+    let user = super::oauth1::session_user(s, headers);
+    consent_page(
+        s,
+        headers,
+        status,
+        pages::Consent {
+            client_name: &found.client_name,
+            scopes: s.describe(&found.scope),
+            user: user.as_deref(),
+            hidden: vec![("user_code", &found.code), ("confirmed", "1")],
+            warning: Some(DEVICE_WARNING),
+            error,
+            ..pages::Consent::default()
+        },
+    )
+}
+
+/// `GET /device[?user_code=…]`: the verification page (RFC 8628 §3.3).
+/// Without a code, step 1 asks for it; with one (`verification_uri_complete`),
+/// the code is looked up and step 2 names the client and the scopes.
 pub async fn device_page(
     axum::extract::State(s): axum::extract::State<Shared>,
+    peer: super::limits::Peer,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let addr = s.limits.client_addr(peer.0, &headers);
     let code = uri
         .query()
         .and_then(|q| {
@@ -567,54 +757,78 @@ pub async fn device_page(
                 .map(|(_, v)| v.into_owned())
         })
         .unwrap_or_default();
-    let user = super::oauth1::session_user(&s, &headers);
-    consent_page(
-        &s,
-        &headers,
-        StatusCode::OK,
-        pages::Consent {
-            client_name: "A device",
-            user: user.as_deref(),
-            user_code: Some(&code),
-            ..pages::Consent::default()
-        },
-    )
+    if code.is_empty() {
+        return device_step_one(&s, &headers, StatusCode::OK, "", None);
+    }
+    match lookup_device(&s, &addr, &code).await {
+        Ok(found) => device_step_two(&s, &headers, StatusCode::OK, &found, None),
+        Err(Ok(msg)) => device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &code, Some(msg)),
+        Err(Err(r)) => r,
+    }
 }
 
-/// `POST /device`: the user's decision on a user code.
+/// `POST /device`. From step 1 (no `confirmed`): look the code up and show
+/// step 2 — never approve a code the user has not seen named. From step 2:
+/// the decision, approve or deny, each by a logged-in user.
 pub async fn device_submit(
     axum::extract::State(s): axum::extract::State<Shared>,
+    peer: super::limits::Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let addr = s.limits.client_addr(peer.0, &headers);
     let form = match read_form(&headers, &body, &s) {
         Ok(f) => f,
         Err(r) => return r,
     };
     let typed = form.user_code.clone().unwrap_or_default();
-    let again = |status: StatusCode, msg: &str| {
-        let user = super::oauth1::session_user(&s, &headers);
-        consent_page(
-            &s,
-            &headers,
-            status,
-            pages::Consent {
-                client_name: "A device",
-                user: user.as_deref(),
-                user_code: Some(&typed),
-                error: Some(msg),
-                ..pages::Consent::default()
-            },
-        )
+    let found = match lookup_device(&s, &addr, &typed).await {
+        Ok(f) => f,
+        Err(Ok(msg)) => {
+            return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, Some(msg));
+        }
+        Err(Err(r)) => return r,
     };
-    let need = match DeviceVerification::start(&latch_core::Text::plain(&typed)) {
-        Ok(n) => n,
-        Err(_) => {
-            return again(
-                StatusCode::BAD_REQUEST,
-                "That code is not valid. Check the code on your device.",
+    // Log in first if the form carried credentials, so step 2 already
+    // shows the session.
+    let logged_in = login(
+        &s,
+        &headers,
+        &addr,
+        form.username.as_deref(),
+        form.password.as_deref(),
+    )
+    .await;
+    if let Err(failure) = &logged_in
+        && let Some(r) = failure.too_many()
+    {
+        return r;
+    }
+    let with_login = |resp: Response| match &logged_in {
+        Ok((u, true)) => with_session(&s, resp, u),
+        _ => resp,
+    };
+    if form.confirmed.as_deref() != Some("1") {
+        let status = StatusCode::OK;
+        return with_login(device_step_two(&s, &headers, status, &found, None));
+    }
+    let (user, _) = match &logged_in {
+        Ok(u) => u.clone(),
+        Err(failure) => {
+            return device_step_two(
+                &s,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                &found,
+                Some(failure.message()),
             );
         }
+    };
+    // The code is looked up again for the decision: it may have expired or
+    // been used since the page was shown.
+    let need = match DeviceVerification::start(&latch_core::Text::plain(&found.code)) {
+        Ok(n) => n,
+        Err(_) => return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, None),
     };
     let now = http::now();
     let record = match s.db.oauth2_device_by_user_code(need.user_code(), now).await {
@@ -624,45 +838,78 @@ pub async fn device_submit(
     let pending = match need.provide_device(record.as_ref(), now) {
         Ok(p) => p,
         Err(_) => {
-            return again(
+            return device_step_one(
+                &s,
+                &headers,
                 StatusCode::BAD_REQUEST,
-                "That code is unknown, expired or already used.",
+                &typed,
+                Some("That code is unknown, expired or already used."),
             );
         }
     };
-    let (write, user, fresh) = match form.decision.as_deref() {
-        Some("deny") => (pending.deny(), None, false),
-        Some("approve") => match login(
-            &s,
-            &headers,
-            form.username.as_deref(),
-            form.password.as_deref(),
-        )
-        .await
-        {
-            Ok((user, fresh)) => match pending.approve(&user) {
-                Some(w) => (w, Some(user), fresh),
-                None => return again(StatusCode::BAD_REQUEST, "This user name is too long."),
-            },
-            Err(msg) => return again(StatusCode::UNAUTHORIZED, msg),
+    let write = match form.decision.as_deref() {
+        Some("deny") => pending.deny(),
+        Some("approve") => match pending.approve(&user) {
+            Some(w) => w,
+            None => {
+                return device_step_two(
+                    &s,
+                    &headers,
+                    StatusCode::BAD_REQUEST,
+                    &found,
+                    Some("This user name is too long."),
+                );
+            }
         },
-        _ => return again(StatusCode::BAD_REQUEST, "Choose Approve or Deny."),
+        _ => {
+            return with_login(device_step_two(
+                &s,
+                &headers,
+                StatusCode::BAD_REQUEST,
+                &found,
+                Some("Choose Approve or Deny."),
+            ));
+        }
     };
     match s.db.apply(&[write]).await {
         Ok(()) => {}
         Err(ApplyError::Conflict) => {
-            return again(StatusCode::BAD_REQUEST, "That code was already used.");
+            return device_step_one(
+                &s,
+                &headers,
+                StatusCode::BAD_REQUEST,
+                &typed,
+                Some("That code was already used."),
+            );
         }
         Err(ApplyError::Db(e)) => return internal(e),
     }
-    let (title, msg) = if user.is_some() {
+    let (title, msg) = if form.decision.as_deref() == Some("approve") {
         ("Device connected", "You can return to your device.")
     } else {
         ("Device refused", "The device was not given access.")
     };
-    let resp = html(StatusCode::OK, pages::done(title, msg));
-    match (fresh, user) {
-        (true, Some(u)) => with_session(&s, resp, &u),
-        _ => resp,
+    with_login(html(StatusCode::OK, pages::done(title, msg)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hardening item 19: a consent form's `Debug` never shows the password.
+    #[test]
+    fn consent_form_debug_has_no_password() {
+        let form: AuthorizeForm = serde_urlencoded::from_str(
+            "username=alice&password=hunter2-secret&decision=approve&csrf=t&request=q",
+        )
+        .unwrap();
+        let shown = format!("{form:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("alice") && shown.contains("<redacted>"));
+        let form: super::super::oauth1::ConsentForm =
+            serde_urlencoded::from_str("username=bob&password=hunter2-secret&oauth_token=t")
+                .unwrap();
+        let shown = format!("{form:?}");
+        assert!(!shown.contains("hunter2-secret") && shown.contains("<redacted>"));
     }
 }

@@ -18,7 +18,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}\
+/// The pages' one stylesheet (inline; the CSP allows it by hash).
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}\
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
 .buttons{margin-top:1.2rem;display:flex;gap:.6rem}button{padding:.55rem 1.2rem;font-size:1rem}\
 .error{color:#a00;border-left:3px solid #a00;padding-left:.6rem}ul{padding-left:1.2rem}code{font-size:1.1rem}";
@@ -37,8 +38,12 @@ fn page(title: &str, body: &str) -> String {
 pub struct Consent<'a> {
     /// Page heading context: the client's display name.
     pub client_name: &'a str,
-    /// Requested scopes (empty: none named).
-    pub scopes: Vec<&'a str>,
+    /// Requested scopes, each with its description if one is configured.
+    pub scopes: Vec<(&'a str, Option<&'a str>)>,
+    /// A warning shown above the form (the device page's phishing warning).
+    pub warning: Option<&'a str>,
+    /// The submit label of a first step that only looks the code up.
+    pub lookup_only: bool,
     /// The logged-in user, if a session exists (then no password fields).
     pub user: Option<&'a str>,
     /// Hidden inputs carrying the request (name, value).
@@ -54,22 +59,43 @@ pub struct Consent<'a> {
 /// The login + consent form: one `<form method="post">` with `username`,
 /// `password`, hidden inputs, and `decision` buttons `approve` / `deny`.
 pub fn consent(c: &Consent<'_>) -> String {
-    let mut body = format!(
-        "<h1>{} wants to access your account</h1>",
-        escape(c.client_name)
-    );
+    let mut body = if c.lookup_only {
+        "<h1>Connect a device</h1>".to_owned()
+    } else {
+        format!(
+            "<h1>{} wants to access your account</h1>",
+            escape(c.client_name)
+        )
+    };
     if let Some(e) = c.error {
         body.push_str(&format!(
             "<p class=\"error\" role=\"alert\">{}</p>",
             escape(e)
         ));
     }
-    if c.scopes.is_empty() {
-        body.push_str("<p>It asks for basic access to your account.</p>");
+    if let Some(w) = c.warning {
+        body.push_str(&format!(
+            "<p class=\"error\" role=\"note\"><strong>Warning:</strong> {}</p>",
+            escape(w)
+        ));
+    }
+    if c.lookup_only {
+        body.push_str(
+            "<p>Enter the code your device shows to see which application asks and for what.</p>",
+        );
+    } else if c.scopes.is_empty() {
+        body.push_str("<p>It asks for no specific permissions (an empty scope).</p>");
     } else {
         body.push_str("<p>It asks for these permissions:</p><ul>");
-        for s in &c.scopes {
-            body.push_str(&format!("<li>{}</li>", escape(s)));
+        for (s, d) in &c.scopes {
+            match d {
+                Some(d) => body.push_str(&format!(
+                    "<li><strong>{}</strong>: {}</li>",
+                    escape(s),
+                    escape(d)
+                )),
+                None => body.push_str(&format!("<li>{}</li>", escape(s))),
+            }
         }
         body.push_str("</ul>");
     }
@@ -142,7 +168,7 @@ mod tests {
     fn consent_escapes_and_carries_fields() {
         let html = consent(&Consent {
             client_name: "<script>x</script>",
-            scopes: vec!["read"],
+            scopes: vec![("read", None), ("write", Some("Upload <photos>"))],
             hidden: vec![("oauth_token", "a\"b")],
             csrf: "tok",
             ..Consent::default()
@@ -157,6 +183,7 @@ mod tests {
             html.contains("name=\"decision\" value=\"approve\"") && html.contains("value=\"deny\"")
         );
         assert!(html.contains("<li>read</li>"));
+        assert!(html.contains("<li><strong>write</strong>: Upload &lt;photos&gt;</li>"));
         let logged_in = consent(&Consent {
             user: Some("alice"),
             csrf: "t",

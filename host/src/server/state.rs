@@ -21,10 +21,16 @@ pub struct AppState {
     pub oauth1_policy: oauth1::Policy,
     /// OAuth2 lifetimes and intervals.
     pub oauth2_policy: latch_core::oauth2::Policy,
-    /// Scopes advertised in the metadata document.
-    pub scopes_supported: Vec<String>,
+    /// Scopes named in `[oauth2] scopes` (the metadata document adds the
+    /// registered clients' scopes), with their consent-page descriptions.
+    pub scopes: std::collections::BTreeMap<String, Option<String>>,
     /// Recently seen access tokens; see [`AccessCache`].
     pub access_cache: AccessCache,
+    /// Brute-force limits.
+    pub limits: crate::server::limits::Limits,
+    /// Argon2 verifications allowed at once (one per core): the rest wait
+    /// here, off tokio's workers.
+    pub password_gate: tokio::sync::Semaphore,
     /// Recently loaded client records (5 s; clients cannot be changed or
     /// removed while the server runs, and new ones are never cached absent).
     pub client_cache:
@@ -87,6 +93,15 @@ impl AccessCache {
 }
 
 impl AppState {
+    /// Each scope token of `scope` with its description, if configured.
+    pub fn describe<'a>(&'a self, scope: &'a str) -> Vec<(&'a str, Option<&'a str>)> {
+        scope
+            .split(' ')
+            .filter(|x| !x.is_empty())
+            .map(|x| (x, self.scopes.get(x).and_then(|d| d.as_deref())))
+            .collect()
+    }
+
     /// Whether the issuer is https (TLS here or in front of Latch).
     pub fn https(&self) -> bool {
         self.issuer.starts_with("https://")

@@ -16,8 +16,10 @@
 //! `state` is 256 random bits, compared in constant time (§10.12). The
 //! callback's `state` is checked before anything else, so a forged
 //! redirect cannot even inject an error. When the configuration names the
-//! issuer and the callback carries `iss`, they must match (RFC 9207 §2.4);
-//! a callback without `iss` is accepted, for servers that do not send it.
+//! issuer, the callback must carry `iss` and it must match (RFC 9207 §2.4:
+//! a client that knows the issuer rejects responses without it, which is
+//! what defeats mix-up attacks); without a configured issuer `iss` is not
+//! checked, for servers that do not send it.
 
 use super::super::error::ErrorCode;
 use super::super::pkce::CodeVerifier;
@@ -170,8 +172,8 @@ impl<'c> AuthCodePending<'c> {
         if !bool::from(presented.as_bytes().ct_eq(self.state.as_bytes())) {
             return Err(ClientError::StateMismatch);
         }
-        if let (Some(expected), Some(iss)) = (self.config.issuer, iss)
-            && !iss.eq_str(expected)
+        if let Some(expected) = self.config.issuer
+            && !iss.is_some_and(|iss| iss.eq_str(expected))
         {
             return Err(ClientError::IssuerMismatch);
         }
@@ -262,27 +264,47 @@ mod tests {
     #[test]
     fn callback_state_is_checked_first() {
         let p = || AuthCodePending::restore(CONFIG, "xyz", VERIFIER).unwrap();
-        let cases: [(&[u8], ClientError); 7] = [
+        let cases: [(&[u8], ClientError); 9] = [
             (b"code=c&state=xyZ", ClientError::StateMismatch),
             (b"code=c", ClientError::StateMismatch),
             (b"error=access_denied&state=abc", ClientError::StateMismatch),
             (
-                b"error=access_denied&state=xyz",
+                b"error=access_denied&state=xyz&iss=https%3A%2F%2Fserver.example.com",
                 ClientError::Authorization(Some(ErrorCode::AccessDenied)),
+            ),
+            // Error responses carry iss too (RFC 9207 §2).
+            (
+                b"error=access_denied&state=xyz",
+                ClientError::IssuerMismatch,
             ),
             (
                 b"code=c&state=xyz&iss=https%3A%2F%2Fevil.example",
                 ClientError::IssuerMismatch,
             ),
+            // The issuer is known, so iss is required (RFC 9207 §2.4).
+            (b"code=c&state=xyz", ClientError::IssuerMismatch),
             (b"code=c&code=d&state=xyz", ClientError::MalformedCallback),
-            (b"state=xyz", ClientError::MalformedCallback),
+            (
+                b"state=xyz&iss=https%3A%2F%2Fserver.example.com",
+                ClientError::MalformedCallback,
+            ),
         ];
         for (query, expected) in cases {
             assert_eq!(p().handle_callback::<64>(query).unwrap_err(), expected);
         }
-        assert!(p().handle_callback::<64>(b"code=c&state=xyz").is_ok());
+        assert!(
+            p().handle_callback::<64>(b"code=c&state=xyz&iss=https%3A%2F%2Fserver.example.com")
+                .is_ok()
+        );
+        // Without a configured issuer, iss is not required.
+        let open = AuthCodeConfig {
+            issuer: None,
+            ..CONFIG
+        };
+        let p2 = AuthCodePending::restore(open, "xyz", VERIFIER).unwrap();
+        assert!(p2.handle_callback::<64>(b"code=c&state=xyz").is_ok());
         assert_eq!(
-            p().handle_callback::<4>(b"code=12345&state=xyz")
+            p().handle_callback::<4>(b"code=12345&state=xyz&iss=https%3A%2F%2Fserver.example.com")
                 .unwrap_err(),
             ClientError::Capacity
         );
@@ -302,7 +324,10 @@ mod tests {
         let url = written(|w| p.write_authorize_url(w));
         assert!(url.starts_with("https://server.example.com/authorize?lang=en&response_type=code"));
         assert!(url.contains("&scope=read%20write&"));
-        let q = std::format!("code=c&state={}", p.state());
+        let q = std::format!(
+            "code=c&state={}&iss=https%3A%2F%2Fserver.example.com",
+            p.state()
+        );
         let r = p.handle_callback::<64>(q.as_bytes()).unwrap();
         let header = written(|w| assert!(r.write_authorization(w)));
         assert_eq!(header, "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW");

@@ -63,7 +63,7 @@ pub enum ClientError {
     UnsupportedTokenType,
     /// The callback's `state` is not ours (a forged or stale redirect).
     StateMismatch,
-    /// The callback's `iss` is not the expected issuer (RFC 9207 §2.4).
+    /// The callback's `iss` is missing or not the expected issuer (RFC 9207 §2.4).
     IssuerMismatch,
     /// The callback carried neither `code` nor `error`, or repeated one.
     MalformedCallback,
@@ -101,7 +101,7 @@ impl fmt::Display for ClientError {
             ClientError::Malformed(e) => write!(f, "server response: {e}"),
             ClientError::UnsupportedTokenType => f.write_str("token_type is not Bearer"),
             ClientError::StateMismatch => f.write_str("callback state does not match"),
-            ClientError::IssuerMismatch => f.write_str("callback iss does not match"),
+            ClientError::IssuerMismatch => f.write_str("callback iss is missing or does not match"),
             ClientError::MalformedCallback => f.write_str("malformed authorization callback"),
             ClientError::Authorization(Some(c)) => write!(f, "authorization refused: {c}"),
             ClientError::Authorization(None) => f.write_str("authorization refused"),
