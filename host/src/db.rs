@@ -436,6 +436,59 @@ impl Db {
     }
 
     /// Forgets nonces whose timestamps can no longer be accepted.
+    /// Stores a login session (by the hash of its id).
+    pub async fn insert_login_session(
+        &self,
+        id_hash: &str,
+        username: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO login_sessions (id_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(username)
+        .bind(created_at)
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The user of an unexpired login session.
+    pub async fn login_session(&self, id_hash: &str, now: i64) -> Result<Option<String>, DbError> {
+        let row = sqlx::query(
+            "SELECT username FROM login_sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| r.try_get::<String, _>("username"))
+            .transpose()?)
+    }
+
+    /// Ends a login session.
+    pub async fn delete_login_session(&self, id_hash: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM login_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets expired login sessions.
+    pub async fn purge_login_sessions(&self, now: i64) -> Result<u64, DbError> {
+        let r = sqlx::query("DELETE FROM login_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Forgets nonces whose timestamps can no longer be accepted.
     pub async fn purge_nonces(&self, now: i64) -> Result<u64, DbError> {
         let r = sqlx::query("DELETE FROM oauth1_nonces WHERE forget_after < $1")
             .bind(now)

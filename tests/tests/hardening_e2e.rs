@@ -973,3 +973,88 @@ async fn rate_limits() {
         .unwrap();
     assert_eq!(r.status(), 429, "introspection too");
 }
+
+/// 16. Login sessions live on the server: logout (a POST with CSRF) ends
+/// one, and its cookie replayed afterwards logs nobody in.
+#[tokio::test]
+async fn login_sessions_are_revocable() {
+    for backend in backends() {
+        let server = Server::start_with(backend).await;
+        server.add_user("alice", "wonderland");
+        let c = server.add_client(&["--name", "App", "--redirect-uri", REDIRECT]);
+        let page_url = server.url(&format!(
+            "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            c.id
+        ));
+        let b = browser();
+        let page = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+        let mut f = hidden_inputs(&page);
+        f.extend([
+            ("username".into(), "alice".into()),
+            ("password".into(), "wonderland".into()),
+            ("decision".into(), "approve".into()),
+        ]);
+        let r = b
+            .post(server.url("/oauth2/authorize"))
+            .form(&f)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("latch_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let signed_in = |client: reqwest::Client, extra: Option<String>| {
+            let url = page_url.clone();
+            async move {
+                let mut req = client.get(url);
+                if let Some(c) = extra {
+                    req = req.header("Cookie", c);
+                }
+                let page = req.send().await.unwrap().text().await.unwrap();
+                page.contains("Signed in as <strong>alice</strong>")
+            }
+        };
+        assert!(signed_in(b.clone(), None).await);
+        assert!(
+            signed_in(browser(), Some(cookie.clone())).await,
+            "the cookie is the session"
+        );
+        // A sign-out without the form's CSRF token is refused.
+        let r = b
+            .post(server.url("/logout"))
+            .form(&[("csrf", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(signed_in(b.clone(), None).await);
+        let page = b
+            .get(server.url("/logout"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let r = b
+            .post(server.url("/logout"))
+            .form(&hidden_inputs(&page))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("Signed out"));
+        assert!(!signed_in(b, None).await);
+        assert!(
+            !signed_in(browser(), Some(cookie)).await,
+            "a replayed cookie of an ended session logs nobody in"
+        );
+    }
+}

@@ -21,6 +21,7 @@ pub mod api;
 pub mod http;
 pub mod limits;
 pub mod listen;
+pub mod login;
 pub mod oauth1;
 pub mod oauth2;
 pub mod pages;
@@ -170,6 +171,7 @@ pub fn router(state: Shared) -> Router {
             get(oauth1::authorize_page).post(oauth1::authorize_submit),
         )
         .route("/oauth1/access_token", post(oauth1::access_token))
+        .route("/logout", get(login::logout_page).post(login::logout))
         .route("/api/ping", get(api::ping))
         .route("/api/info", get(api::info))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -364,6 +366,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
             }
             if let Err(e) = purge.db.purge_oauth2(http::now()).await {
                 tracing::warn!(error = %e, "token purge failed");
+            }
+            if let Err(e) = purge.db.purge_login_sessions(now).await {
+                tracing::warn!(error = %e, "session purge failed");
             }
         }
     });

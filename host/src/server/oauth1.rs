@@ -6,14 +6,14 @@
 use super::http::{
     self, DeferredNonce, html, internal, oauth1_error, render, request_url, signed_form, text,
 };
+use super::login;
 use super::pages;
 use super::session;
 use super::state::Shared;
-use crate::crypto;
 use crate::db::{NonceOutcome, Oauth1Temporary, Oauth1Token};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use latch_core::UnixTime;
 use latch_core::oauth1::{
@@ -179,50 +179,6 @@ async fn pending(
     Ok((hash, temp, name))
 }
 
-/// The logged-in user, from a valid session cookie.
-pub fn session_user(s: &Shared, headers: &HeaderMap) -> Option<String> {
-    session::cookie(headers, s.cookies().session())
-        .and_then(|v| session::session_user(&s.keys.session, v, http::now().as_secs()))
-}
-
-/// The CSRF cookie, minting one when the browser has none.
-pub fn csrf_cookie(s: &Shared, headers: &HeaderMap) -> (String, bool) {
-    match session::cookie(headers, s.cookies().csrf()) {
-        Some(c) if !c.is_empty() => (c.to_owned(), false),
-        _ => {
-            use base64ct::Encoding;
-            (
-                base64ct::Base64UrlUnpadded::encode_string(&http::random::<16>()),
-                true,
-            )
-        }
-    }
-}
-
-/// Renders the consent page, setting the CSRF cookie if it is new.
-pub fn consent_page(
-    s: &Shared,
-    headers: &HeaderMap,
-    status: StatusCode,
-    page: pages::Consent<'_>,
-) -> Response {
-    let (csrf, fresh) = csrf_cookie(s, headers);
-    let token = session::csrf_token(&s.keys.session, &csrf);
-    let mut resp = html(
-        status,
-        pages::consent(&pages::Consent {
-            csrf: &token,
-            ..page
-        }),
-    );
-    if fresh
-        && let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().csrf(), &csrf, 86400))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
-}
-
 fn one_param<'q>(
     q: &'q HashMap<String, String>,
     raw: &str,
@@ -265,8 +221,8 @@ pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMa
         Ok(p) => p,
         Err(r) => return r,
     };
-    let user = session_user(&s, &headers);
-    consent_page(
+    let user = login::session_user(&s, &headers).await;
+    login::consent_page(
         &s,
         &headers,
         StatusCode::OK,
@@ -301,119 +257,6 @@ impl std::fmt::Debug for ConsentForm {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
-}
-
-/// Why a login did not succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginFailure {
-    /// Show this message on the form again.
-    Message(&'static str),
-    /// Too many failures for this username or address: wait this long.
-    Limited(std::time::Duration),
-}
-
-impl LoginFailure {
-    /// The 429 page for [`LoginFailure::Limited`]; `None` for a message.
-    pub fn too_many(self) -> Option<Response> {
-        match self {
-            LoginFailure::Limited(wait) => Some(super::limits::too_many_page(
-                wait,
-                "failed sign-in attempts",
-            )),
-            LoginFailure::Message(_) => None,
-        }
-    }
-
-    /// The message for the form.
-    pub fn message(self) -> &'static str {
-        match self {
-            LoginFailure::Message(m) => m,
-            LoginFailure::Limited(_) => "Too many failed sign-in attempts. Try again later.",
-        }
-    }
-}
-
-/// Checks the form's login: the session's user, or username + password
-/// from `addr` (the client address the limits count).
-pub async fn login(
-    s: &Shared,
-    headers: &HeaderMap,
-    addr: &str,
-    username: Option<&str>,
-    password: Option<&str>,
-) -> Result<(String, bool), LoginFailure> {
-    if let Some(u) = session_user(s, headers) {
-        return Ok((u, false));
-    }
-    let (Some(u), Some(p)) = (username, password) else {
-        return Err(LoginFailure::Message("Enter your username and password."));
-    };
-    let user_key = format!("u:{u}");
-    let addr_key = format!("a:{addr}");
-    // A refused attempt costs nothing: no lookup, no argon2.
-    if let Some(wait) = s
-        .limits
-        .login_user
-        .blocked(&user_key)
-        .max(s.limits.login_addr.blocked(&addr_key))
-    {
-        return Err(LoginFailure::Limited(wait));
-    }
-    let stored = match s.db.password_hash(u).await {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "password lookup failed");
-            None
-        }
-    };
-    // Exactly one verification per attempt, against the dummy hash when the
-    // user does not exist, and one message for both failures: neither the
-    // time nor the text tells which usernames exist.
-    let exists = stored.is_some();
-    let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-    if verify_password_off_runtime(s, p, hash).await && exists {
-        Ok((u.to_owned(), true))
-    } else {
-        s.limits.login_user.fail(&user_key);
-        s.limits.login_addr.fail(&addr_key);
-        Err(LoginFailure::Message("Invalid username or password."))
-    }
-}
-
-/// Runs argon2 on tokio's blocking pool, at most [`AppState::password_gate`]
-/// at a time, so a flood of logins queues for the gate instead of stalling
-/// the workers that serve every other endpoint.
-///
-/// [`AppState::password_gate`]: super::state::AppState::password_gate
-pub async fn verify_password_off_runtime(s: &Shared, password: &str, hash: String) -> bool {
-    let Ok(_permit) = s.password_gate.acquire().await else {
-        return false;
-    };
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
-}
-
-/// An argon2id hash of nothing, verified when the user does not exist so
-/// that timing does not tell which usernames exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2y1eAFMxJTkqGbd8+j2t2xbrbHd3U5eiHNd5F8UZ1xI";
-
-/// Adds the session cookie for a fresh login.
-pub fn with_session(s: &Shared, mut resp: Response, user: &str) -> Response {
-    let value = session::session_value(
-        &s.keys.session,
-        user,
-        http::now().as_secs() + session::SESSION_TTL,
-    );
-    if let Ok(v) = HeaderValue::from_str(&s.cookies().set(
-        s.cookies().session(),
-        &value,
-        session::SESSION_TTL,
-    )) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
 }
 
 /// `POST /oauth1/authorize`: the user's decision.
@@ -496,7 +339,7 @@ pub async fn authorize_submit(
             "You denied the request. You can close this page.",
         );
     }
-    let (user, fresh_login) = match login(
+    let (user, fresh_login) = match login::login(
         &s,
         &headers,
         &addr,
@@ -511,7 +354,7 @@ pub async fn authorize_submit(
                 return r;
             }
             let msg = failure.message();
-            return consent_page(
+            return login::consent_page(
                 &s,
                 &headers,
                 StatusCode::UNAUTHORIZED,
@@ -561,7 +404,7 @@ pub async fn authorize_submit(
         "Enter this verification code in the application:",
     );
     if fresh_login {
-        with_session(&s, resp, &user)
+        login::with_session(&s, resp, &user).await
     } else {
         resp
     }

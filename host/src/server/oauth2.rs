@@ -4,7 +4,7 @@
 //! response it renders.
 
 use super::http::{self, html, internal, is_form, redirect_to, render};
-use super::oauth1::{consent_page, login, with_session};
+use super::login::{consent_page, login, with_session};
 use super::pages;
 use super::session;
 use super::state::Shared;
@@ -482,7 +482,7 @@ pub async fn authorize_page(
         Err(r) => return rejection(&s, &r),
     };
     let name = client_name(&s, valid.client_id()).await;
-    let user = super::oauth1::session_user(&s, &headers);
+    let user = super::login::session_user(&s, &headers).await;
     consent_page(
         &s,
         &headers,
@@ -627,7 +627,7 @@ pub async fn authorize_submit(
     let to = render(|w| approval.write_location(&s.issuer, w));
     let resp = redirect_to(&String::from_utf8_lossy(&to));
     if fresh {
-        with_session(&s, resp, &user)
+        with_session(&s, resp, &user).await
     } else {
         resp
     }
@@ -690,14 +690,14 @@ async fn lookup_device_unlimited(
 
 /// Step 1: the code input alone (with the login fields the DESIGN form
 /// carries, so one POST both looks the code up and logs in).
-fn device_step_one(
+async fn device_step_one(
     s: &Shared,
     headers: &HeaderMap,
     status: StatusCode,
     typed: &str,
     error: Option<&str>,
 ) -> Response {
-    let user = super::oauth1::session_user(s, headers);
+    let user = super::login::session_user(s, headers).await;
     consent_page(
         s,
         headers,
@@ -715,14 +715,14 @@ fn device_step_one(
 
 /// Step 2: the client and every requested scope, the warning, and the
 /// decision, with the looked-up code carried along.
-fn device_step_two(
+async fn device_step_two(
     s: &Shared,
     headers: &HeaderMap,
     status: StatusCode,
     found: &DeviceLookup,
     error: Option<&str>,
 ) -> Response {
-    let user = super::oauth1::session_user(s, headers);
+    let user = super::login::session_user(s, headers).await;
     consent_page(
         s,
         headers,
@@ -758,11 +758,13 @@ pub async fn device_page(
         })
         .unwrap_or_default();
     if code.is_empty() {
-        return device_step_one(&s, &headers, StatusCode::OK, "", None);
+        return device_step_one(&s, &headers, StatusCode::OK, "", None).await;
     }
     match lookup_device(&s, &addr, &code).await {
-        Ok(found) => device_step_two(&s, &headers, StatusCode::OK, &found, None),
-        Err(Ok(msg)) => device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &code, Some(msg)),
+        Ok(found) => device_step_two(&s, &headers, StatusCode::OK, &found, None).await,
+        Err(Ok(msg)) => {
+            device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &code, Some(msg)).await
+        }
         Err(Err(r)) => r,
     }
 }
@@ -785,7 +787,7 @@ pub async fn device_submit(
     let found = match lookup_device(&s, &addr, &typed).await {
         Ok(f) => f,
         Err(Ok(msg)) => {
-            return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, Some(msg));
+            return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, Some(msg)).await;
         }
         Err(Err(r)) => return r,
     };
@@ -804,13 +806,17 @@ pub async fn device_submit(
     {
         return r;
     }
-    let with_login = |resp: Response| match &logged_in {
-        Ok((u, true)) => with_session(&s, resp, u),
-        _ => resp,
+    let fresh = match &logged_in {
+        Ok((u, true)) => Some(u.clone()),
+        _ => None,
+    };
+    let with_login = async |resp: Response| match &fresh {
+        Some(u) => with_session(&s, resp, u).await,
+        None => resp,
     };
     if form.confirmed.as_deref() != Some("1") {
         let status = StatusCode::OK;
-        return with_login(device_step_two(&s, &headers, status, &found, None));
+        return with_login(device_step_two(&s, &headers, status, &found, None).await).await;
     }
     let (user, _) = match &logged_in {
         Ok(u) => u.clone(),
@@ -821,14 +827,17 @@ pub async fn device_submit(
                 StatusCode::UNAUTHORIZED,
                 &found,
                 Some(failure.message()),
-            );
+            )
+            .await;
         }
     };
     // The code is looked up again for the decision: it may have expired or
     // been used since the page was shown.
     let need = match DeviceVerification::start(&latch_core::Text::plain(&found.code)) {
         Ok(n) => n,
-        Err(_) => return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, None),
+        Err(_) => {
+            return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, None).await;
+        }
     };
     let now = http::now();
     let record = match s.db.oauth2_device_by_user_code(need.user_code(), now).await {
@@ -844,7 +853,8 @@ pub async fn device_submit(
                 StatusCode::BAD_REQUEST,
                 &typed,
                 Some("That code is unknown, expired or already used."),
-            );
+            )
+            .await;
         }
     };
     let write = match form.decision.as_deref() {
@@ -858,17 +868,22 @@ pub async fn device_submit(
                     StatusCode::BAD_REQUEST,
                     &found,
                     Some("This user name is too long."),
-                );
+                )
+                .await;
             }
         },
         _ => {
-            return with_login(device_step_two(
-                &s,
-                &headers,
-                StatusCode::BAD_REQUEST,
-                &found,
-                Some("Choose Approve or Deny."),
-            ));
+            return with_login(
+                device_step_two(
+                    &s,
+                    &headers,
+                    StatusCode::BAD_REQUEST,
+                    &found,
+                    Some("Choose Approve or Deny."),
+                )
+                .await,
+            )
+            .await;
         }
     };
     match s.db.apply(&[write]).await {
@@ -880,7 +895,8 @@ pub async fn device_submit(
                 StatusCode::BAD_REQUEST,
                 &typed,
                 Some("That code was already used."),
-            );
+            )
+            .await;
         }
         Err(ApplyError::Db(e)) => return internal(e),
     }
@@ -889,7 +905,7 @@ pub async fn device_submit(
     } else {
         ("Device refused", "The device was not given access.")
     };
-    with_login(html(StatusCode::OK, pages::done(title, msg)))
+    with_login(html(StatusCode::OK, pages::done(title, msg))).await
 }
 
 #[cfg(test)]

@@ -134,6 +134,22 @@ pub fn consent(c: &Consent<'_>) -> String {
     page(&format!("Authorize {}", c.client_name), &body)
 }
 
+/// The sign-out page: one POST form with the CSRF token.
+pub fn logout(user: Option<&str>, csrf: &str) -> String {
+    let who = match user {
+        Some(u) => format!("<p>Signed in as <strong>{}</strong>.</p>", escape(u)),
+        None => "<p>You are not signed in.</p>".to_owned(),
+    };
+    page(
+        "Sign out",
+        &format!(
+            "<h1>Sign out</h1>{who}<form method=\"post\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <div class=\"buttons\"><button type=\"submit\">Sign out</button></div></form>",
+            escape(csrf)
+        ),
+    )
+}
+
 /// A page saying what went wrong (never a redirect).
 pub fn error(title: &str, message: &str) -> String {
     page(
