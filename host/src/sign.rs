@@ -4,6 +4,13 @@
 //! supplies the clock and the OS RNG (128 random bits for the nonce when none
 //! is given) and sizes the output buffer from the core's
 //! [`BufferTooSmall`](latch_core::BufferTooSmall) answer.
+//!
+//! A URL with raw non-ASCII characters (an IRI, as people paste them) is
+//! first put in the form a browser sends on the wire — the WHATWG URL
+//! Standard's serialization through the `url` crate: IDNA (punycode) for
+//! the host, UTF-8 percent-encoding of the path and query — and that URL
+//! is signed. ASCII URLs are signed exactly as given (spaces and control
+//! characters stay errors: such a URL is not one a client would send).
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use latch_core::oauth1::{ProtocolParams, Request, Secrets, SignError, SignatureMethod};
@@ -110,6 +117,26 @@ pub fn parse_signature_method(name: &str) -> Result<SignatureMethod, SignCmdErro
     }
 }
 
+/// The URL as a client sends it: unchanged when ASCII, else the WHATWG
+/// serialization (IDNA host, percent-encoded UTF-8 path and query).
+pub fn wire_url(url: &str) -> Result<std::borrow::Cow<'_, str>, SignCmdError> {
+    if url.is_ascii() {
+        return Ok(std::borrow::Cow::Borrowed(url));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(SignCmdError::Url(
+            "spaces and control characters must be percent-encoded".into(),
+        ));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| SignCmdError::Url(e.to_string()))?;
+    let mut wire = parsed.as_str().to_owned();
+    // The fragment never reaches the wire.
+    if let Some(i) = wire.find('#') {
+        wire.truncate(i);
+    }
+    Ok(std::borrow::Cow::Owned(wire))
+}
+
 /// Computes the `Authorization` header value for `input`.
 pub fn authorization_header(input: &SignInput) -> Result<String, SignCmdError> {
     let signature_method = match &input.signature_method {
@@ -146,13 +173,14 @@ pub fn authorization_header(input: &SignInput) -> Result<String, SignCmdError> {
     };
     let secrets = Secrets::new(&input.consumer_secret, token_secret);
 
-    let mut request = Box::new(
-        Request::<MAX_PARAMS>::new(&input.method, &input.url).map_err(|e| match e {
+    let url = wire_url(&input.url)?;
+    let mut request = Box::new(Request::<MAX_PARAMS>::new(&input.method, &url).map_err(
+        |e| match e {
             SignError::Url(e) => SignCmdError::Url(e.to_string()),
             SignError::InvalidMethod => SignCmdError::Method(input.method.clone()),
             other => SignCmdError::Sign(format!("invalid --url query: {other}")),
-        })?,
-    );
+        },
+    )?);
     for (name, value) in body {
         request
             .param(name, value)

@@ -344,3 +344,32 @@ fn credentials_starting_with_a_dash_are_values() {
         "{h}"
     );
 }
+
+/// Hardening item 18: an IRI is signed as the URL a browser puts on the
+/// wire (IDNA host, UTF-8 percent-encoded path and query).
+#[test]
+fn sign_accepts_an_iri_as_a_browser_encodes_it() {
+    let common = [
+        "--method",
+        "GET",
+        "--consumer-key",
+        "dpf43f3p2l4k3l03",
+        "--consumer-secret",
+        "kd94hf93k423kf44",
+        "--nonce",
+        "chapoH",
+        "--timestamp",
+        "137131202",
+    ];
+    let sign = |url: &str| {
+        let mut args = vec!["--url", url];
+        args.extend(common);
+        run(&args)
+    };
+    let iri = sign("https://bücher.example/straße/ä?q=grüße&x=1");
+    let wire = sign("https://xn--bcher-kva.example/stra%C3%9Fe/%C3%A4?q=gr%C3%BC%C3%9Fe&x=1");
+    assert_eq!(signature_of(&iri), signature_of(&wire));
+    // Different text, different signature: the IRI was not mangled away.
+    let other = sign("https://xn--bcher-kva.example/strasse/a?q=grusse&x=1");
+    assert_ne!(signature_of(&iri), signature_of(&other));
+}
