@@ -58,8 +58,11 @@ fn fail(message: impl std::fmt::Display) -> ! {
 async fn home(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Html<String> {
     Html(match c.session(&headers) {
         Some(l) => format!(
-            "<p>Logged in as {}. <a href=\"/private\">Private page</a> · <a href=\"/logout\">Log out</a></p>",
-            escape(&l.user)
+            "<p>Logged in as {}. <a href=\"/private\">Private page</a></p>\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <button type=\"submit\">Log out</button></form>",
+            escape(&l.user),
+            escape(&c.logout_token(&headers).unwrap_or_default())
         ),
         None => "<p><a href=\"/login?next=/private\">Log in</a></p>".to_owned(),
     })
@@ -140,6 +143,8 @@ async fn main() {
         .local_addr()
         .unwrap_or_else(|e| fail(format!("cannot read the bound address: {e}")));
     println!("listening on http://{local}");
+    // ConnectInfo lets the consumer rate-limit login starts per address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     if let Err(e) = axum::serve(listener, app).await {
         eprintln!("consumer: {e}");
         std::process::exit(1);

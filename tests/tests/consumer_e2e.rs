@@ -113,6 +113,20 @@ async fn log_in(
     (b.get(&callback).send().await.unwrap(), callback)
 }
 
+/// Signs out the way the app's page does: the logout form, posted.
+async fn log_out(b: &reqwest::Client, app: &str) -> u16 {
+    let page = b.get(format!("{app}/logout")).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the sign-out page");
+    let fields = hidden_inputs(&page.text().await.unwrap());
+    b.post(format!("{app}/logout"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn example_app_logs_in_and_out() {
     for protocol in ["oauth1", "oauth2"] {
@@ -185,15 +199,24 @@ async fn example_app_logs_in_and_out_with(protocol: &str, server: Server, extra:
     // The callback cannot be replayed.
     assert_eq!(b.get(&callback).send().await.unwrap().status(), 400);
 
-    // Logout forgets the session.
+    // Logout is a POST with the session's CSRF token; a forged one (as a
+    // cross-site form would send) is refused and the session stays.
+    let forged = b
+        .post(format!("{app}/logout"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
     assert_eq!(
-        b.get(format!("{app}/logout"))
+        b.get(format!("{app}/private"))
             .send()
             .await
             .unwrap()
             .status(),
-        302
+        200
     );
+    assert_eq!(log_out(&b, &app).await, 303);
     let again = b
         .get(format!("{app}/private"))
         .header("Accept", "text/html")
@@ -381,7 +404,7 @@ async fn stored_token_signs_calls_outside_a_request() {
             .unwrap(),
         "alice"
     );
-    b.get(format!("{app}/logout")).send().await.unwrap();
+    assert_eq!(log_out(&b, &app).await, 303);
     assert_eq!(
         *hooks.0.logged_out.lock().unwrap(),
         vec!["alice".to_owned()]
@@ -519,4 +542,59 @@ async fn consumer_refuses_plain_http_provider_urls() {
     .unwrap();
     let e = signed.get("http://api.example.com/me").await.unwrap_err();
     assert!(e.to_string().contains("plain http://"), "{e}");
+}
+
+/// Hardening item 10: anonymous `/login` hits are rate-limited per address
+/// before the provider is called, so a flood leaves no rows there.
+#[tokio::test]
+async fn consumer_login_amplification_is_bounded() {
+    let server = Server::start().await;
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let client = server.add_client(&[
+        "--name",
+        "Flooded",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+    ]);
+    let _app = start_app(&server, port, &client, "oauth1", &[]).await;
+    let db = server.db_args.get(1).cloned().expect("--db sqlite://…");
+    let count_rows = || {
+        let path = db.trim_start_matches("sqlite://").to_owned();
+        async move {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth1_temporary")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{app}/login"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push((r.status().as_u16(), r.headers().contains_key("retry-after")));
+    }
+    let started = statuses.iter().filter(|(s, _)| *s == 302).count();
+    let limited = statuses.iter().filter(|s| **s == (429, true)).count();
+    assert_eq!(
+        started,
+        latch_host::consumer::LOGIN_STARTS_PER_MINUTE as usize
+    );
+    assert_eq!(started + limited, 40, "{statuses:?}");
+    assert_eq!(
+        count_rows().await,
+        started as i64,
+        "refused hits left nothing at the provider"
+    );
 }

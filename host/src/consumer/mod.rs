@@ -16,8 +16,17 @@
 //! * The temporary secret never leaves the server: pending logins live in
 //!   memory here, keyed by a random id in a signed cookie; they are single
 //!   use (a replayed callback finds nothing) and expire after 10 minutes.
+//! * `/login` makes the application call the provider, so before that call
+//!   it checks a per-address rate ([`LOGIN_STARTS_PER_MINUTE`], governor;
+//!   the address comes from axum's `ConnectInfo` when the app is served
+//!   with it, else one shared budget) and the pending-login cap; refusals
+//!   are 429 / 503 pages and cost the provider nothing.
 //! * Sessions: a signed cookie (HMAC-SHA256 under the configured key) names
-//!   a server-side session holding the user and the token credentials.
+//!   a server-side session holding the user and the token credentials;
+//!   sessions expire after 8 hours and are evicted (at most
+//!   [`MAX_SESSIONS`] are kept). Logout is `POST /logout` with a CSRF token
+//!   bound to the session ([`Consumer::logout_token`]); `GET /logout` shows
+//!   the button.
 //! * `next` only ever redirects within the application ([`safe_next`]).
 //! * After login, the allow-list ([`Settings::allowed_users`]) and
 //!   [`Hooks::allow`] may refuse the user with a clear page; then
@@ -63,6 +72,11 @@ use std::time::{Duration, Instant};
 const CAP: usize = 256;
 const PENDING_TTL: Duration = Duration::from_secs(600);
 const MAX_PENDING: usize = 10_000;
+/// Login starts allowed per client address per minute (a burst of this
+/// many, then one every `60 / N` seconds).
+pub const LOGIN_STARTS_PER_MINUTE: u32 = 20;
+/// Sessions kept at most; expired ones are evicted first.
+pub const MAX_SESSIONS: usize = 100_000;
 const LOGIN_COOKIE: &str = "latch_consumer_login";
 const SESSION_COOKIE: &str = "latch_consumer_session";
 const SECURE_LOGIN_COOKIE: &str = "__Host-latch_consumer_login";
@@ -215,7 +229,8 @@ pub struct Consumer {
     hooks: Arc<dyn Hooks>,
     http: reqwest::Client,
     pending: Mutex<HashMap<String, Pending>>,
-    sessions: Mutex<HashMap<String, LoggedIn>>,
+    sessions: Mutex<HashMap<String, (LoggedIn, Instant)>>,
+    login_rate: governor::DefaultKeyedRateLimiter<Option<std::net::IpAddr>>,
 }
 
 impl fmt::Debug for Consumer {
@@ -244,6 +259,9 @@ pub enum ConsumerFailure {
     /// A URL may not be called (plain http to a non-loopback host).
     #[error(transparent)]
     Outbound(#[from] OutboundError),
+    /// Too many logins are pending; try again later.
+    #[error("too many logins in progress; try again in a few minutes")]
+    Busy,
 }
 
 fn random_id() -> String {
@@ -310,12 +328,15 @@ impl Consumer {
             outbound::check_url(what, url)?;
         }
         let http = settings.outbound.client()?;
+        let per_minute =
+            std::num::NonZeroU32::new(LOGIN_STARTS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN);
         Ok(Arc::new(Consumer {
             settings,
             hooks: Arc::new(hooks),
             http,
             pending: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
+            login_rate: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
         }))
     }
 
@@ -384,15 +405,31 @@ impl Consumer {
         Router::new()
             .route("/login", get(login))
             .route("/callback", get(callback))
-            .route("/logout", get(logout))
+            .route("/logout", get(logout_page).post(logout))
             .with_state(self.clone())
     }
 
     /// The logged-in user of this request, if any.
     pub fn session(&self, headers: &HeaderMap) -> Option<LoggedIn> {
-        let id = session::cookie(headers, self.session_cookie())
-            .and_then(|v| session::session_user(&self.settings.cookie_key, v, now()))?;
-        self.sessions.lock().ok()?.get(&id).cloned()
+        let id = self.session_id(headers)?;
+        let sessions = self.sessions.lock().ok()?;
+        let (login, created) = sessions.get(&id)?;
+        (created.elapsed() < Duration::from_secs(session::SESSION_TTL)).then(|| login.clone())
+    }
+
+    fn session_id(&self, headers: &HeaderMap) -> Option<String> {
+        session::cookie(headers, self.session_cookie())
+            .and_then(|v| session::session_user(&self.settings.cookie_key, v, now()))
+    }
+
+    /// The CSRF token the logout form must carry for this request's
+    /// session (`None` without a session).
+    pub fn logout_token(&self, headers: &HeaderMap) -> Option<String> {
+        let id = self.session_id(headers)?;
+        Some(session::csrf_token(
+            &self.settings.cookie_key,
+            &format!("logout:{id}"),
+        ))
     }
 
     /// Whether the request comes from a logged-in user.
@@ -421,6 +458,18 @@ impl Consumer {
     }
 
     async fn start(&self, next: &str) -> Result<(String, String), ConsumerFailure> {
+        // The cap is checked before the provider is called: a flood of
+        // anonymous visitors must not turn into a flood of provider rows.
+        {
+            let mut map = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.retain(|_, p| p.created.elapsed() < PENDING_TTL);
+            if map.len() >= MAX_PENDING {
+                return Err(ConsumerFailure::Busy);
+            }
+        }
         let (login, url) = if let Some(config) = self.oauth1_config() {
             let login = Login::new(config);
             let (ts, nonce) = (UnixTime(now()), random_id());
@@ -469,9 +518,7 @@ impl Consumer {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, p| p.created.elapsed() < PENDING_TTL);
         if map.len() >= MAX_PENDING {
-            return Err(ConsumerFailure::Protocol(
-                latch_core::oauth1::ConsumerError::Capacity,
-            ));
+            return Err(ConsumerFailure::Busy);
         }
         map.insert(
             id.clone(),
@@ -559,8 +606,23 @@ impl Consumer {
 
 async fn login(
     State(c): State<Arc<Consumer>>,
+    peer: crate::server::limits::Peer,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let key = peer.0;
+    if let Err(not_until) = c.login_rate.check_key(&key) {
+        use governor::clock::Clock;
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        let mut r = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many logins",
+            "Too many logins were started from here. Wait a minute and try again.",
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let next = safe_next(q.get("next").map(String::as_str)).to_owned();
     match c.start(&next).await {
         Ok((id, url)) => {
@@ -573,6 +635,11 @@ async fn login(
             );
             r
         }
+        Err(ConsumerFailure::Busy) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Login unavailable",
+            "Too many logins are in progress. Try again in a few minutes.",
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "login could not start");
             page(
@@ -622,11 +689,24 @@ async fn callback(
         return page(StatusCode::FORBIDDEN, "Not allowed", &msg);
     }
     c.hooks.after_login(&logged_in).await;
+    // A fresh id at every login (no fixation); expired sessions go first.
     let sid = random_id();
-    c.sessions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(sid.clone(), logged_in);
+    {
+        let mut sessions = c
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ttl = Duration::from_secs(session::SESSION_TTL);
+        sessions.retain(|_, (_, created)| created.elapsed() < ttl);
+        if sessions.len() >= MAX_SESSIONS {
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Login unavailable",
+                "Too many people are signed in right now. Try again later.",
+            );
+        }
+        sessions.insert(sid.clone(), (logged_in, Instant::now()));
+    }
     let value = session::session_value(&c.settings.cookie_key, &sid, now() + session::SESSION_TTL);
     let mut r = redirect(&next);
     r.headers_mut().append(
@@ -638,19 +718,54 @@ async fn callback(
     r
 }
 
-async fn logout(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Response {
-    let id = session::cookie(&headers, c.session_cookie())
-        .and_then(|v| session::session_user(&c.settings.cookie_key, v, now()));
-    let gone = id.and_then(|id| {
+/// `GET /logout`: the sign-out button (a POST form with the CSRF token).
+async fn logout_page(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Response {
+    match c.logout_token(&headers) {
+        Some(token) => (
+            StatusCode::OK,
+            Html(crate::server::pages::logout(None, &token)),
+        )
+            .into_response(),
+        None => redirect("/"),
+    }
+}
+
+/// The logout form.
+#[derive(Debug, serde::Deserialize)]
+struct LogoutForm {
+    csrf: Option<String>,
+}
+
+/// `POST /logout`: forgets the session, if the form carries its CSRF token.
+async fn logout(
+    State(c): State<Arc<Consumer>>,
+    headers: HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<LogoutForm>,
+) -> Response {
+    let expected = c.logout_token(&headers);
+    let presented = form.csrf.unwrap_or_default();
+    let valid = expected.as_deref().is_some_and(|e| {
+        use subtle::ConstantTimeEq;
+        bool::from(e.as_bytes().ct_eq(presented.as_bytes()))
+    });
+    if !valid {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Cannot sign out",
+            "The form expired or was not sent from this site.",
+        );
+    }
+    let gone = c.session_id(&headers).and_then(|id| {
         c.sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&id)
     });
-    if let Some(l) = &gone {
+    if let Some((l, _)) = &gone {
         c.hooks.after_logout(l).await;
     }
     let mut r = redirect("/");
+    *r.status_mut() = StatusCode::SEE_OTHER;
     r.headers_mut()
         .append(header::SET_COOKIE, c.cookie(c.session_cookie(), "", 0));
     r
