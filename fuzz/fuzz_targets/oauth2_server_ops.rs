@@ -34,11 +34,13 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// `web:web-secret`.
 const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ=";
+/// `rs:rs-secret`: a resource server, which may introspect every token.
+const RS_BASIC: &str = "Basic cnM6cnMtc2VjcmV0";
 const DEVICE_GRANT: &str = "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code";
 const MAX_OPS: usize = 48;
 
 /// Rows per table: more than `MAX_OPS` operations can fill.
-type Mem = MemoryStore<3, 64>;
+type Mem = MemoryStore<4, 64>;
 
 #[derive(Arbitrary, Debug)]
 struct Setup {
@@ -162,6 +164,9 @@ fn store() -> Box<Mem> {
     ] {
         s.add_client(c.unwrap()).unwrap();
     }
+    let mut rs = ClientRecord::new("rs", Some("rs-secret"), &[], "", GrantTypes::NONE).unwrap();
+    rs.resource_server = true;
+    s.add_client(rs).unwrap();
     s
 }
 
@@ -650,26 +655,36 @@ impl World {
         }
     }
 
+    /// Introspects token `i` as the web client (which sees only its own
+    /// tokens, RFC 7662 §4) and as the resource server (which sees all).
     fn introspect(&mut self, i: usize) {
         let t = &self.model.tokens[i];
         let body = format!("token={}", t.token);
         let now = self.clock.now();
-        let done = introspection_endpoint(&*self.store, Some(WEB_BASIC), body.as_bytes(), now);
-        let response = done
-            .response()
-            .expect("introspection by an authenticated client");
         let live = self.model.live(t, now);
-        match response {
-            IntrospectionResponse::Active(rec) => {
-                assert!(live, "introspected active but must not be: {t:?} at {now}");
-                let client = match rec {
-                    TokenRecord::Access(a) => &a.client_id,
-                    TokenRecord::Refresh(r) => &r.client_id,
-                };
-                assert_eq!(client.as_str(), t.who.id());
-            }
-            IntrospectionResponse::Inactive => {
-                assert!(!live, "introspected inactive but is live: {t:?} at {now}")
+        for (caller, sees) in [(WEB_BASIC, t.who == Who::Web), (RS_BASIC, true)] {
+            let done = introspection_endpoint(&*self.store, Some(caller), body.as_bytes(), now);
+            let response = done
+                .response()
+                .expect("introspection by an authenticated confidential client");
+            match response {
+                IntrospectionResponse::Active(rec) => {
+                    assert!(
+                        live && sees,
+                        "introspected active but must not be: {t:?} at {now} by {caller}"
+                    );
+                    let client = match rec {
+                        TokenRecord::Access(a) => &a.client_id,
+                        TokenRecord::Refresh(r) => &r.client_id,
+                    };
+                    assert_eq!(client.as_str(), t.who.id());
+                }
+                IntrospectionResponse::Inactive => {
+                    assert!(
+                        !(live && sees),
+                        "introspected inactive but is live: {t:?} at {now} by {caller}"
+                    )
+                }
             }
         }
     }
