@@ -7,7 +7,9 @@
 //! active answer is the record of exactly the sent token, unexpired, and
 //! renders a §2.2 body the client parser reads back; after a successful
 //! revocation the same query introspects inactive; a refused revocation
-//! changes nothing. Input: `HEADER '\n' BODY`.
+//! changes nothing; only the token's own (confidential) client or the
+//! resource server `rs` ever sees a token active (RFC 7662 §4). Input:
+//! `HEADER '\n' BODY`.
 #![no_main]
 use latch_core::UnixTime;
 use latch_core::oauth2::client::IntrospectionDocument;
@@ -39,8 +41,10 @@ fn access(token: &str, family: u8, client: &str, exp: u64) -> Write {
 
 fn store() -> Mem {
     let mut s = Mem::new();
+    let mut rs = ClientRecord::new("rs", Some("rs-secret"), &[], "", GrantTypes::NONE).unwrap();
+    rs.resource_server = true;
+    s.add_client(rs).unwrap();
     for c in [
-        ClientRecord::new("rs", Some("rs-secret"), &[], "", GrantTypes::NONE),
         ClientRecord::new(
             "s6BhdRkqt3",
             Some("gX1fBat3bV"),
@@ -100,6 +104,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(q) = &without {
         check(body, q);
     }
+    // Who the introspection endpoint will take the caller to be.
+    let mut caller = without
+        .as_ref()
+        .ok()
+        .map(|q| q.client.client_id().to_owned());
     let mut scratch = [0u8; 4096];
     if let Some(basic) = header.and_then(|h| basic_roundtrip(h, &mut scratch)) {
         let with = TokenQuery::parse(body, Some(basic));
@@ -107,7 +116,12 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(q) = &with {
             check(body, q);
         }
+        caller = with.as_ref().ok().map(|q| q.client.client_id().to_owned());
     }
+    let may_see = |client: &str| {
+        caller.as_deref() == Some("rs")
+            || (caller.as_deref() == Some(client) && client != "l238j323ds-23ij4")
+    };
 
     let mut s = store();
     let sent = sent_value(body, "token");
@@ -123,6 +137,7 @@ fuzz_target!(|data: &[u8]| {
             };
             assert_eq!(hash, TokenHash::of(sent));
             assert!(is_active(rec, NOW));
+            assert!(may_see(client), "{caller:?} saw {client}'s token");
             let doc = IntrospectionDocument::parse(&out[..n]).unwrap();
             assert!(doc.active);
             assert!(doc.client_id.unwrap().eq_str(client));
@@ -131,7 +146,13 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(&out[..n], br#"{"active":false}"#);
             if let Some(sent) = sent.as_deref() {
                 let rec = s.token(&TokenHash::of(sent));
-                assert!(rec.is_none_or(|r| !is_active(&r, NOW)));
+                assert!(rec.is_none_or(|r| {
+                    let client = match &r {
+                        TokenRecord::Access(a) => a.client_id.clone(),
+                        TokenRecord::Refresh(r) => r.client_id.clone(),
+                    };
+                    !is_active(&r, NOW) || !may_see(&client)
+                }));
             }
         }
         None => assert_ne!(d.http_status(), 200),

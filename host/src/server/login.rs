@@ -206,10 +206,56 @@ pub async fn with_session(s: &Shared, mut resp: Response, user: &str) -> Respons
     resp
 }
 
+/// A form a page posts back: it carries the CSRF token.
+pub trait PageForm: serde::de::DeserializeOwned {
+    /// The submitted CSRF token.
+    fn csrf(&self) -> Option<&str>;
+}
+
+/// Reads a page's form POST — the form content type, the fields, and the
+/// CSRF token checked against the CSRF cookie — the one check every page
+/// (consent, device, logout) goes through. Errors are pages titled `title`.
+pub fn read_page_form<F: PageForm>(
+    s: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+    title: &str,
+) -> Result<F, Response> {
+    if !http::is_form(headers) {
+        return Err(html(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            pages::error(title, "Expected a form submission."),
+        ));
+    }
+    let form: F = serde_urlencoded::from_bytes(body).map_err(|_| {
+        html(
+            StatusCode::BAD_REQUEST,
+            pages::error(title, "Malformed form."),
+        )
+    })?;
+    let cookie = session::cookie(headers, s.cookies().csrf());
+    if !session::csrf_ok(&s.keys.session, cookie, form.csrf().unwrap_or("")) {
+        return Err(html(
+            StatusCode::BAD_REQUEST,
+            pages::error(
+                title,
+                "The form expired or was not sent from this site. Reload the page and try again.",
+            ),
+        ));
+    }
+    Ok(form)
+}
+
 /// The logout form's fields.
 #[derive(Debug, serde::Deserialize)]
 pub struct LogoutForm {
     csrf: Option<String>,
+}
+
+impl PageForm for LogoutForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }
 
 /// `GET /logout`: a page with the sign-out button (a POST with CSRF, so a
@@ -229,24 +275,8 @@ pub async fn logout_page(State(s): State<Shared>, headers: HeaderMap) -> Respons
 
 /// `POST /logout`: ends the server-side session and clears its cookie.
 pub async fn logout(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let form: LogoutForm = match serde_urlencoded::from_bytes(&body) {
-        Ok(f) if super::http::is_form(&headers) => f,
-        _ => {
-            return html(
-                StatusCode::BAD_REQUEST,
-                pages::error("Cannot sign out", "Expected the sign-out form."),
-            );
-        }
-    };
-    let csrf = session::cookie(&headers, s.cookies().csrf());
-    if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
-        return html(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "Cannot sign out",
-                "The form expired or was not sent from this site. Reload the page and try again.",
-            ),
-        );
+    if let Err(r) = read_page_form::<LogoutForm>(&s, &headers, &body, "Cannot sign out") {
+        return r;
     }
     if let Some(id) = session_id(&s, &headers)
         && let Err(e) = s.db.delete_login_session(&crypto::token_hash(&id)).await

@@ -8,7 +8,6 @@ use super::http::{
 };
 use super::login;
 use super::pages;
-use super::session;
 use super::state::Shared;
 use crate::db::{NonceOutcome, Oauth1Temporary, Oauth1Token};
 use axum::body::Bytes;
@@ -248,6 +247,12 @@ pub struct ConsentForm {
     password: Option<String>,
 }
 
+impl login::PageForm for ConsentForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 impl std::fmt::Debug for ConsentForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsentForm")
@@ -267,28 +272,10 @@ pub async fn authorize_submit(
     body: Bytes,
 ) -> Response {
     let addr = s.limits.client_addr(peer.0, &headers);
-    if !http::is_form(&headers) {
-        return html(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            pages::error("Cannot authorize", "Expected a form submission."),
-        );
-    }
-    let Ok(form) = serde_urlencoded::from_bytes::<ConsentForm>(&body) else {
-        return html(
-            StatusCode::BAD_REQUEST,
-            pages::error("Cannot authorize", "Malformed form."),
-        );
+    let form: ConsentForm = match login::read_page_form(&s, &headers, &body, "Cannot authorize") {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    let csrf = session::cookie(&headers, s.cookies().csrf());
-    if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
-        return html(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "Cannot authorize",
-                "The form expired or was not sent from this site. Reload the page and try again.",
-            ),
-        );
-    }
     let Some(token) = form.oauth_token.as_deref() else {
         return html(
             StatusCode::BAD_REQUEST,

@@ -6,7 +6,6 @@
 use super::http::{self, html, internal, is_form, redirect_to, render};
 use super::login::{consent_page, login, with_session};
 use super::pages;
-use super::session;
 use super::state::Shared;
 use crate::store::{ApplyError, client_record};
 use axum::body::Bytes;
@@ -522,30 +521,14 @@ impl std::fmt::Debug for AuthorizeForm {
     }
 }
 
+impl super::login::PageForm for AuthorizeForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 fn read_form(headers: &HeaderMap, body: &Bytes, s: &Shared) -> Result<AuthorizeForm, Response> {
-    if !is_form(headers) {
-        return Err(html(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            pages::error("Cannot authorize", "Expected a form submission."),
-        ));
-    }
-    let form: AuthorizeForm = serde_urlencoded::from_bytes(body).map_err(|_| {
-        html(
-            StatusCode::BAD_REQUEST,
-            pages::error("Cannot authorize", "Malformed form."),
-        )
-    })?;
-    let csrf = session::cookie(headers, s.cookies().csrf());
-    if !session::csrf_ok(&s.keys.session, csrf, form.csrf.as_deref().unwrap_or("")) {
-        return Err(html(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "Cannot authorize",
-                "The form expired or was not sent from this site. Reload the page and try again.",
-            ),
-        ));
-    }
-    Ok(form)
+    super::login::read_page_form(s, headers, body, "Cannot authorize")
 }
 
 /// `POST /oauth2/authorize`: approve → 302 with `code`, `state`, `iss`;
