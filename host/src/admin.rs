@@ -35,7 +35,8 @@ impl AdminError {
             AdminError::Input(_)
             | AdminError::Config(_)
             | AdminError::Db(DbError::Duplicate(_)) => 2,
-            AdminError::Keys(KeyError::Invalid(_)) | AdminError::Db(DbError::Open { .. }) => 2,
+            AdminError::Keys(KeyError::Invalid(_) | KeyError::Permissions { .. })
+            | AdminError::Db(DbError::Open { .. }) => 2,
             _ => 1,
         }
     }

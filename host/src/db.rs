@@ -94,6 +94,22 @@ impl Db {
             url: shown.clone(),
             message: e.to_string().replace('\n', " "),
         };
+        // A new SQLite file is created 0600 before SQLite opens it (SQLite
+        // gives its -wal and -shm files the database file's mode).
+        if let DbUrl::Sqlite { file, .. } = url {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            match opts.open(file) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(open_err(&e)),
+            }
+        }
         let options = move |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
@@ -174,6 +190,21 @@ impl Db {
         .execute(&self.writer)
         .await
         .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
+        Ok(())
+    }
+
+    /// Whether the database answers and every migration this binary knows
+    /// has been applied (for `/readyz`).
+    pub async fn ready(&self) -> Result<(), String> {
+        let expected = sqlx::migrate!("./migrations").iter().count();
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| format!("database: {e}"))?;
+        if usize::try_from(applied).unwrap_or(0) < expected {
+            return Err(format!("migrations: {applied} of {expected} applied"));
+        }
         Ok(())
     }
 

@@ -68,6 +68,15 @@ pub enum KeyError {
     /// The OS RNG failed.
     #[error("cannot read the OS random number generator")]
     Rng,
+    /// The key file can be read by others (refused, as ssh refuses a
+    /// private key with lax permissions).
+    #[error("key file {} is readable by group or others (mode {mode:o}); run: chmod 600 {}", path.display(), path.display())]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
 }
 
 fn decode32(what: &'static str, b64: &str) -> Result<[u8; 32], KeyError> {
@@ -119,6 +128,17 @@ pub fn load_or_create(path: &Path) -> Result<Keys, KeyError> {
     };
     match std::fs::read_to_string(path) {
         Ok(text) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(KeyError::Permissions {
+                        path: path.to_owned(),
+                        mode,
+                    });
+                }
+            }
             let config: KeyConfig = toml::from_str(&text).map_err(|e| KeyError::Parse {
                 path: path.to_owned(),
                 message: e.message().to_owned(),

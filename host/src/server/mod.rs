@@ -172,6 +172,8 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/oauth1/access_token", post(oauth1::access_token))
         .route("/logout", get(login::logout_page).post(login::logout))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/ping", get(api::ping))
         .route("/api/info", get(api::info))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -188,6 +190,30 @@ pub fn router(state: Shared) -> Router {
     };
     app.layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// `GET /healthz`: the process is up and serving.
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers, its migrations are current and the
+/// keys are loaded (they are, or the server would not have started): 200,
+/// or 503 with the failing check, for load balancers and orchestrators.
+async fn readyz(axum::extract::State(s): axum::extract::State<Shared>) -> Response {
+    use axum::response::IntoResponse;
+    match s.db.ready().await {
+        Ok(()) => axum::Json(serde_json::json!({
+            "status": "ready",
+            "checks": {"database": "ok", "migrations": "ok", "keys": "ok"}
+        }))
+        .into_response(),
+        Err(why) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "not_ready", "error": why})),
+        )
+            .into_response(),
+    }
 }
 
 /// What [`prepare`] made ready: the bound socket, the TLS configuration (if
