@@ -2,7 +2,9 @@
 //! finding, named after it (SQLite and, where storage is involved,
 //! PostgreSQL).
 
-use latch_tests::{Backend, Server, backends, browser, hidden_inputs, http, location_params};
+use latch_tests::{
+    Backend, Server, backends, browser, hidden_inputs, http, location_params, submit_consent,
+};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -405,16 +407,15 @@ async fn approve(server: &Server, authorize: &str) -> Vec<(String, String)> {
         return location_params(&r);
     }
     let page = r.text().await.unwrap();
-    let mut f = hidden_inputs(&page);
-    f.push(("username".into(), "alice".into()));
-    f.push(("password".into(), "wonderland".into()));
-    f.push(("decision".into(), "approve".into()));
-    let r = b
-        .post(server.url("/oauth2/authorize"))
-        .form(&f)
-        .send()
-        .await
-        .unwrap();
+    let r = submit_consent(
+        &b,
+        &server.url("/oauth2/authorize"),
+        &page,
+        Some(("alice", "wonderland")),
+        "approve",
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     location_params(&r)
 }
@@ -988,18 +989,15 @@ async fn login_sessions_are_revocable() {
         ));
         let b = browser();
         let page = b.get(&page_url).send().await.unwrap().text().await.unwrap();
-        let mut f = hidden_inputs(&page);
-        f.extend([
-            ("username".into(), "alice".into()),
-            ("password".into(), "wonderland".into()),
-            ("decision".into(), "approve".into()),
-        ]);
-        let r = b
-            .post(server.url("/oauth2/authorize"))
-            .form(&f)
-            .send()
-            .await
-            .unwrap();
+        let r = submit_consent(
+            &b,
+            &server.url("/oauth2/authorize"),
+            &page,
+            Some(("alice", "wonderland")),
+            "approve",
+            &[],
+        )
+        .await;
         assert_eq!(r.status(), 303);
         let cookie = r
             .headers()

@@ -54,6 +54,26 @@ pub fn csrf_cookie(s: &Shared, headers: &HeaderMap) -> (String, bool) {
     }
 }
 
+/// [`consent_page`] for whoever is signed in: the page shows the session's
+/// user (consent only) or asks for a username and password.
+pub async fn session_consent_page(
+    s: &Shared,
+    headers: &HeaderMap,
+    status: StatusCode,
+    page: pages::Consent<'_>,
+) -> Response {
+    let user = session_user(s, headers).await;
+    consent_page(
+        s,
+        headers,
+        status,
+        pages::Consent {
+            user: user.as_deref(),
+            ..page
+        },
+    )
+}
+
 /// Renders the consent page, setting the CSRF cookie if it is new.
 pub fn consent_page(
     s: &Shared,

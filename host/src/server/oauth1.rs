@@ -220,8 +220,7 @@ pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMa
         Ok(p) => p,
         Err(r) => return r,
     };
-    let user = login::session_user(&s, &headers).await;
-    login::consent_page(
+    login::session_consent_page(
         &s,
         &headers,
         StatusCode::OK,
@@ -229,11 +228,11 @@ pub async fn authorize_page(State(s): State<Shared>, uri: Uri, headers: HeaderMa
             client_name: &name,
             // The token credentials carry all of the client's scopes.
             scopes: s.describe(&scope),
-            user: user.as_deref(),
             hidden: vec![("oauth_token", &token)],
             ..pages::Consent::default()
         },
     )
+    .await
 }
 
 /// The fields of a submitted consent form (`Debug` leaves the password

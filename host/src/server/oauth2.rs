@@ -4,7 +4,7 @@
 //! response it renders.
 
 use super::http::{self, html, internal, is_form, redirect_to, render};
-use super::login::{consent_page, login, with_session};
+use super::login::{consent_page, login, session_consent_page, with_session};
 use super::pages;
 use super::state::Shared;
 use crate::store::{ApplyError, client_record};
@@ -481,19 +481,18 @@ pub async fn authorize_page(
         Err(r) => return rejection(&s, &r),
     };
     let name = client_name(&s, valid.client_id()).await;
-    let user = super::login::session_user(&s, &headers).await;
-    consent_page(
+    session_consent_page(
         &s,
         &headers,
         StatusCode::OK,
         pages::Consent {
             client_name: &name,
             scopes: s.describe(valid.scope()),
-            user: user.as_deref(),
             hidden: vec![("request", query)],
             ..pages::Consent::default()
         },
     )
+    .await
 }
 
 /// The submitted consent form (`Debug` leaves the password out).
@@ -624,7 +623,7 @@ Never enter a code that someone sent you: approving gives them access to your ac
 struct DeviceLookup {
     code: String,
     client_name: String,
-    scope: String,
+    pending: latch_core::oauth2::PendingDevice,
 }
 
 /// Looks a typed or prefilled user code up (RFC 8628 §3.3): the client's
@@ -667,7 +666,7 @@ async fn lookup_device_unlimited(
     Ok(DeviceLookup {
         code: need.user_code().as_str().to_owned(),
         client_name: client_name(s, pending.client_id()).await,
-        scope: pending.scope().to_owned(),
+        pending,
     })
 }
 
@@ -680,20 +679,19 @@ async fn device_step_one(
     typed: &str,
     error: Option<&str>,
 ) -> Response {
-    let user = super::login::session_user(s, headers).await;
-    consent_page(
+    session_consent_page(
         s,
         headers,
         status,
         pages::Consent {
             client_name: "A device",
-            user: user.as_deref(),
             user_code: Some(typed),
             error,
             lookup_only: true,
             ..pages::Consent::default()
         },
     )
+    .await
 }
 
 /// Step 2: the client and every requested scope, the warning, and the
@@ -705,21 +703,20 @@ async fn device_step_two(
     found: &DeviceLookup,
     error: Option<&str>,
 ) -> Response {
-    let user = super::login::session_user(s, headers).await;
-    consent_page(
+    session_consent_page(
         s,
         headers,
         status,
         pages::Consent {
             client_name: &found.client_name,
-            scopes: s.describe(&found.scope),
-            user: user.as_deref(),
+            scopes: s.describe(found.pending.scope()),
             hidden: vec![("user_code", &found.code), ("confirmed", "1")],
             warning: Some(DEVICE_WARNING),
             error,
             ..pages::Consent::default()
         },
     )
+    .await
 }
 
 /// `GET /device[?user_code=…]`: the verification page (RFC 8628 §3.3).
@@ -814,32 +811,9 @@ pub async fn device_submit(
             .await;
         }
     };
-    // The code is looked up again for the decision: it may have expired or
-    // been used since the page was shown.
-    let need = match DeviceVerification::start(&latch_core::Text::plain(&found.code)) {
-        Ok(n) => n,
-        Err(_) => {
-            return device_step_one(&s, &headers, StatusCode::BAD_REQUEST, &typed, None).await;
-        }
-    };
-    let now = http::now();
-    let record = match s.db.oauth2_device_by_user_code(need.user_code(), now).await {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
-    let pending = match need.provide_device(record.as_ref(), now) {
-        Ok(p) => p,
-        Err(_) => {
-            return device_step_one(
-                &s,
-                &headers,
-                StatusCode::BAD_REQUEST,
-                &typed,
-                Some("That code is unknown, expired or already used."),
-            )
-            .await;
-        }
-    };
+    // The code was looked up (and checked unexpired and pending) above, in
+    // this request; the conditional write below catches a concurrent use.
+    let pending = &found.pending;
     let write = match form.decision.as_deref() {
         Some("deny") => pending.deny(),
         Some("approve") => match pending.approve(&user) {
