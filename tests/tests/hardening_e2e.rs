@@ -1056,3 +1056,54 @@ async fn login_sessions_are_revocable() {
         );
     }
 }
+
+/// 8. Argon2 does not block the runtime: while a flood of wrong-password
+/// logins is being verified, a token request is answered before the flood
+/// is (an ordering, not a time limit).
+#[tokio::test]
+async fn argon2_does_not_block_the_runtime() {
+    let server = Server::start_configured(
+        Backend::Sqlite,
+        false,
+        "[limits]\nfailed_logins_per_user = 1000\nfailed_logins_per_address = 1000\n",
+    )
+    .await;
+    server.add_user("alice", "wonderland");
+    let c = server.add_client(&["--name", "App", "--redirect-uri", REDIRECT]);
+    let page_url = server.url(&format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        c.id
+    ));
+    let b = browser();
+    let page = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let fields = hidden_inputs(&page);
+    let start = Instant::now();
+    let flood: Vec<_> = (0..16)
+        .map(|_| {
+            let (b, url, fields) = (b.clone(), page_url.clone(), fields.clone());
+            tokio::spawn(async move {
+                let (status, _, _) = attempt(&b, &url, &fields, "alice").await;
+                assert_eq!(status, 401);
+                start.elapsed()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let token = client_credentials(&server, &c.id, &c.secret).await;
+    let token_done = start.elapsed();
+    assert!(!token.is_empty());
+    let mut flood_done = Vec::new();
+    for f in flood {
+        flood_done.push(f.await.unwrap());
+    }
+    let last = *flood_done.iter().max().unwrap();
+    assert!(
+        token_done < last,
+        "the token ({token_done:?}) waited for the whole login flood ({last:?})"
+    );
+    let still_running = flood_done.iter().filter(|d| **d > token_done).count();
+    assert!(
+        still_running >= 8,
+        "{still_running} of 16 logins were still being verified"
+    );
+}
