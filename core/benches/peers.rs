@@ -413,6 +413,7 @@ fn store() -> Mem {
         issued_at: NOW,
         expires_at: None,
         retired: false,
+        auth_time: None,
     }))
     .unwrap();
     s

@@ -33,6 +33,7 @@
 //! | [`http`] | HTTP/1.1 client framing: request writer, incremental response reader with in-place de-chunking | RFC 9112 §3, §4, §6, §7.1 |
 //! | [`oauth1`] | signing, `Authorization` header, provider verification, nonces | RFC 5849 |
 //! | [`oauth2`] | authorization server decisions (authorize, token exchange state machine, device flow, introspection, revocation, bearer, metadata) and the device-flow / authorization-code + PKCE client | RFC 6749, 6750, 7009, 7636, 7662, 8414, 8628, 9207, 9700 |
+//! | [`oidc`] | OpenID Provider decisions: `prompt`/`max_age`/`nonce`, id_token claims and `at_hash`, UserInfo claims per scope | OpenID Connect Core 1.0 §3.1, §5 |
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -51,8 +52,11 @@
 mod buf;
 pub mod form;
 pub mod http;
+pub mod jose;
+mod json;
 pub mod oauth1;
 pub mod oauth2;
+pub mod oidc;
 pub mod percent;
 #[cfg(any(test, feature = "selftest"))]
 #[doc(hidden)]

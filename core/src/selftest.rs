@@ -1,7 +1,7 @@
 //! The RFCs' test vectors as a list of checks that run anywhere.
 //!
 //! The vectors themselves live beside the protocols they test
-//! (`oauth1::rfc_vectors`, `oauth2::rfc_vectors`), each one a function that
+//! (`oauth1::rfc_vectors`, `oauth2::rfc_vectors`, `jose::rfc_vectors`), each one a function that
 //! compares the core's output with the RFC's expected bytes and returns a
 //! [`Failure`] describing the difference instead of panicking. They are
 //! `no_std` and allocation-free like the rest of the core, so the same
@@ -108,6 +108,7 @@ pub static GROUPS: &[&[Check]] = &[
     crate::oauth1::rfc_vectors::CHECKS,
     crate::oauth2::rfc_vectors::CHECKS,
     client_over_http::CHECKS,
+    crate::jose::rfc_vectors::CHECKS,
 ];
 
 /// Every check, in order.

@@ -47,7 +47,7 @@ fn render(f: impl FnOnce(&mut [u8]) -> Result<usize, latch_core::BufferTooSmall>
     buf
 }
 
-const CODES: [ErrorCode; 16] = [
+const CODES: [ErrorCode; 18] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -64,6 +64,8 @@ const CODES: [ErrorCode; 16] = [
     ErrorCode::InvalidToken,
     ErrorCode::InsufficientScope,
     ErrorCode::UnsupportedTokenType,
+    ErrorCode::LoginRequired,
+    ErrorCode::ConsentRequired,
 ];
 
 fn store() -> MemoryStore<2, 8> {
@@ -101,6 +103,7 @@ proptest! {
             expires_in,
             refresh_token: r.map(|r| Token::from_bytes(&r)),
             scope: bounded::<256>(&scope),
+            id_token: None,
         };
         let body = render(|o| issued.render(o));
         let parsed = TokenResponse::parse(&body).unwrap();
@@ -192,6 +195,7 @@ proptest! {
                 issued_at: UnixTime(issued_at),
                 expires_at: Some(UnixTime(expires_at)),
                 retired: false,
+                auth_time: None,
             })
         };
         let response = if active { IntrospectionResponse::Active(record.clone()) } else { IntrospectionResponse::Inactive };

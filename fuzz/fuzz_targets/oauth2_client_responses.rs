@@ -195,6 +195,7 @@ fn roundtrip(r: Render<'_>) {
                 expires_in,
                 refresh_token: refresh.map(|r| Token::from_bytes(&r)),
                 scope,
+                id_token: None,
             };
             let body = render(|out| t.render(out));
             let p = TokenResponse::parse(&body).expect("own token response parses");
@@ -284,6 +285,7 @@ fn roundtrip(r: Render<'_>) {
                     issued_at: UnixTime(iat),
                     expires_at: refresh_expires.then_some(UnixTime(exp)),
                     retired: false,
+                    auth_time: None,
                 })),
             };
             let body = render(|out| response.render(out));

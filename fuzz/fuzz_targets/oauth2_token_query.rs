@@ -70,6 +70,7 @@ fn store() -> Mem {
             issued_at: UnixTime(1_419_350_238),
             expires_at: None,
             retired: false,
+            auth_time: None,
         }),
     ] {
         s.apply(&w).unwrap();

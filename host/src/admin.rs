@@ -3,7 +3,7 @@
 
 use crate::config::{ConfigError, DbUrl, FileConfig};
 use crate::crypto::{self, CryptoError, SecretBox};
-use crate::db::{ClientRow, Db, DbError};
+use crate::db::{ClientRow, Db, DbError, Profile};
 use crate::keys::{self, KeyError, Keys};
 use base64ct::{Base64UrlUnpadded, Encoding};
 
@@ -125,7 +125,14 @@ pub struct NewClient {
     pub allow_no_pkce: bool,
     /// `--resource-server`: may introspect any client's tokens.
     pub resource_server: bool,
+    /// `--id-token-alg`: RS256 (default), ES256 or EdDSA.
+    pub id_token_alg: Option<String>,
+    /// `--post-logout-redirect-uri`: where RP-initiated logout may return.
+    pub post_logout_redirect_uris: Vec<String>,
 }
+
+/// The id_token algorithms a client may register.
+pub const ID_TOKEN_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// The credentials of a new client.
 #[derive(Debug, serde::Serialize)]
@@ -165,6 +172,22 @@ pub fn check_client(c: &NewClient) -> Result<String, AdminError> {
                 latch_core::oauth2::MAX_REDIRECT_URI
             )));
         }
+    }
+    if let Some(alg) = &c.id_token_alg
+        && !ID_TOKEN_ALGS.contains(&alg.as_str())
+    {
+        return Err(AdminError::Input(format!(
+            "--id-token-alg must be one of RS256, ES256, EdDSA (got {alg:?})"
+        )));
+    }
+    if c.post_logout_redirect_uris.len() > latch_core::oauth2::MAX_REDIRECT_URIS {
+        return Err(AdminError::Input(format!(
+            "at most {} --post-logout-redirect-uri per client",
+            latch_core::oauth2::MAX_REDIRECT_URIS
+        )));
+    }
+    for uri in &c.post_logout_redirect_uris {
+        check_redirect_uri(uri)?;
     }
     let scope = c
         .scope
@@ -216,6 +239,8 @@ pub async fn add_client(db: &Db, keys: &Keys, c: &NewClient) -> Result<IssuedCli
         allow_plain_pkce: false,
         allow_no_pkce: c.allow_no_pkce,
         resource_server: c.resource_server,
+        id_token_alg: c.id_token_alg.clone().unwrap_or_else(|| "RS256".into()),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
     })
     .await?;
     Ok(IssuedClient {
@@ -237,14 +262,54 @@ pub fn check_username(u: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// Adds a user with an argon2id password hash.
-pub async fn add_user(db: &Db, username: &str, password: &str) -> Result<(), AdminError> {
+/// Checks a user's OpenID profile: a name without control characters, an
+/// e-mail address of the `local@domain` shape.
+pub fn check_profile(p: &Profile) -> Result<(), AdminError> {
+    if let Some(n) = &p.name
+        && (n.trim().is_empty() || n.chars().any(char::is_control) || n.len() > 256)
+    {
+        return Err(AdminError::Input(
+            "--name must be 1-256 bytes of text without control characters".into(),
+        ));
+    }
+    if let Some(e) = &p.email {
+        let ok = e.len() <= 254
+            && e.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && !d.is_empty() && !d.contains('@') && d.contains('.')
+            })
+            && !e.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !ok {
+            return Err(AdminError::Input(format!(
+                "--email {e:?} is not an e-mail address"
+            )));
+        }
+    }
+    if p.email_verified && p.email.is_none() {
+        return Err(AdminError::Input("--email-verified needs --email".into()));
+    }
+    Ok(())
+}
+
+/// A fresh public subject identifier: 128 random bits, base64url.
+pub fn new_sub() -> Result<String, AdminError> {
+    random_token(16)
+}
+
+/// Adds a user with an argon2id password hash and a fresh, random `sub`.
+pub async fn add_user(
+    db: &Db,
+    username: &str,
+    password: &str,
+    profile: &Profile,
+) -> Result<(), AdminError> {
     check_username(username)?;
+    check_profile(profile)?;
     if password.is_empty() {
         return Err(AdminError::Input("the password must not be empty".into()));
     }
     let hash = crypto::hash_password(password)?;
-    db.insert_user(username, &hash).await?;
+    db.insert_user(username, &hash, &new_sub()?, profile)
+        .await?;
     Ok(())
 }
 
@@ -269,8 +334,30 @@ mod tests {
             public: false,
             allow_no_pkce: false,
             resource_server: false,
+            id_token_alg: None,
+            post_logout_redirect_uris: vec!["https://app.example/bye".into()],
         };
         assert_eq!(check_client(&ok).unwrap(), "read write");
+        let alg = NewClient {
+            id_token_alg: Some("HS256".into()),
+            ..ok.clone()
+        };
+        assert!(
+            check_client(&alg)
+                .unwrap_err()
+                .to_string()
+                .contains("RS256")
+        );
+        let es = NewClient {
+            id_token_alg: Some("ES256".into()),
+            ..ok.clone()
+        };
+        assert!(check_client(&es).is_ok());
+        let bye = NewClient {
+            post_logout_redirect_uris: vec!["http://evil.example/".into()],
+            ..ok.clone()
+        };
+        assert!(check_client(&bye).is_err());
         let frag = NewClient {
             redirect_uris: vec!["https://a/cb#x".into()],
             ..ok.clone()
@@ -296,6 +383,36 @@ mod tests {
             ..ok
         };
         assert!(check_client(&name).is_err());
+    }
+
+    #[test]
+    fn profile_checks() {
+        let ok = Profile {
+            name: Some("Alice Liddell".into()),
+            email: Some("alice@example.com".into()),
+            email_verified: true,
+        };
+        assert!(check_profile(&ok).is_ok());
+        for bad in [
+            Profile {
+                email: Some("alice".into()),
+                ..ok.clone()
+            },
+            Profile {
+                email: Some("a b@example.com".into()),
+                ..ok.clone()
+            },
+            Profile {
+                name: Some("a\nb".into()),
+                ..ok.clone()
+            },
+            Profile {
+                email: None,
+                ..ok.clone()
+            },
+        ] {
+            assert!(check_profile(&bad).is_err(), "{bad:?}");
+        }
     }
 
     /// Hardening item 6: https, loopback http and private-use schemes only.

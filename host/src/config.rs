@@ -33,6 +33,7 @@
 //! code_ttl = 600                     # at most 600 (RFC 6749 §4.1.2)
 //! device_code_ttl = 600
 //! device_interval = 5                # RFC 8628 §3.2 `interval`
+//! key_rotation_delay = 3600          # `latch keys rotate`: new key signs after this
 //! # scopes advertised in scopes_supported (with the registered clients'),
 //! # with the words the consent pages show for them:
 //! scopes = { read = "Read your photos", write = "Upload photos" }
@@ -263,6 +264,21 @@ pub struct OAuth2Config {
     pub device_interval: Option<u32>,
     /// Scopes to advertise, optionally with descriptions for consent pages.
     pub scopes: Option<ScopesConfig>,
+    /// Seconds between `latch keys rotate` publishing a new signing key
+    /// and that key signing (default 3600; 0: at once).
+    pub key_rotation_delay: Option<u64>,
+}
+
+/// The default `[oauth2] key_rotation_delay`: an hour, longer than any
+/// relying party caches a JWK Set.
+pub const DEFAULT_KEY_ROTATION_DELAY: u64 = 3600;
+
+impl OAuth2Config {
+    /// `key_rotation_delay`, or its default.
+    pub fn key_rotation_delay(&self) -> u64 {
+        self.key_rotation_delay
+            .unwrap_or(DEFAULT_KEY_ROTATION_DELAY)
+    }
 }
 
 /// `[oauth2] scopes`: names, or a table of name = "description".

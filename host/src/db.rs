@@ -70,6 +70,60 @@ pub struct ClientRow {
     pub allow_no_pkce: bool,
     /// May introspect any client's tokens.
     pub resource_server: bool,
+    /// The id_token signing algorithm (`RS256`, `ES256` or `EdDSA`).
+    pub id_token_alg: String,
+    /// Where RP-initiated logout may send the browser afterwards.
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// What the OpenID claims say about a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// The username (`preferred_username`).
+    pub username: String,
+    /// The public subject identifier (`sub`).
+    pub sub: String,
+    /// `name`.
+    pub name: Option<String>,
+    /// `email`.
+    pub email: Option<String>,
+    /// `email_verified`.
+    pub email_verified: bool,
+}
+
+/// A user's OpenID profile as `latch user add` takes it.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    /// `--name`.
+    pub name: Option<String>,
+    /// `--email`.
+    pub email: Option<String>,
+    /// `--email-verified`.
+    pub email_verified: bool,
+}
+
+/// A signing key row (private half sealed).
+#[derive(Debug, Clone)]
+pub struct SigningKeyRow {
+    /// Key id.
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+    /// The sealed private key (PKCS#8 DER, base64 in the box).
+    pub private_box: String,
+    /// When it was made.
+    pub created_at: i64,
+    /// When it starts signing.
+    pub activates_at: i64,
+    /// When it leaves the JWK Set, if planned.
+    pub retires_at: Option<i64>,
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn now() -> i64 {
@@ -173,8 +227,8 @@ impl Db {
     /// Inserts a client; a duplicate id is [`DbError::Duplicate`].
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce, allow_no_pkce, resource_server) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -187,6 +241,8 @@ impl Db {
         .bind(i64::from(c.allow_plain_pkce))
         .bind(i64::from(c.allow_no_pkce))
         .bind(i64::from(c.resource_server))
+        .bind(&c.id_token_alg)
+        .bind(c.post_logout_redirect_uris.join("\n"))
         .execute(&self.writer)
         .await
         .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
@@ -221,7 +277,7 @@ impl Db {
     /// Looks a client up by id.
     pub async fn client(&self, id: &str) -> Result<Option<ClientRow>, DbError> {
         let row = sqlx::query(
-            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server FROM clients WHERE id = $1",
+            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris FROM clients WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -233,31 +289,145 @@ impl Db {
                 name: r.try_get("name")?,
                 secret_box: r.try_get("secret_box")?,
                 public: r.try_get::<i64, _>("public")? != 0,
-                redirect_uris: uris
-                    .lines()
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                redirect_uris: lines(&uris),
                 scope: r.try_get("scope")?,
                 grant_types: r.try_get("grant_types")?,
                 allow_plain_pkce: r.try_get::<i64, _>("allow_plain_pkce")? != 0,
                 allow_no_pkce: r.try_get::<i64, _>("allow_no_pkce")? != 0,
                 resource_server: r.try_get::<i64, _>("resource_server")? != 0,
+                id_token_alg: r.try_get("id_token_alg")?,
+                post_logout_redirect_uris: lines(
+                    &r.try_get::<String, _>("post_logout_redirect_uris")?,
+                ),
             })
         })
         .transpose()
         .map_err(DbError::Other)
     }
 
-    /// Inserts a user; a duplicate name is [`DbError::Duplicate`].
-    pub async fn insert_user(&self, username: &str, password_hash: &str) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)")
-            .bind(username)
-            .bind(password_hash)
-            .bind(now())
-            .execute(&self.writer)
+    /// Inserts a user with its public subject id `sub`; a duplicate name
+    /// is [`DbError::Duplicate`].
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        sub: &str,
+        profile: &Profile,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, created_at, sub, name, email, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(now())
+        .bind(sub)
+        .bind(profile.name.as_deref())
+        .bind(profile.email.as_deref())
+        .bind(i64::from(profile.email_verified))
+        .execute(&self.writer)
+        .await
+        .map_err(|e| duplicate(e, || format!("user {username:?}")))?;
+        Ok(())
+    }
+
+    /// Gives every user from before OpenID Connect a random `sub`
+    /// (`fresh` makes one); returns how many were filled in.
+    pub async fn backfill_subs(&self, fresh: impl Fn() -> String) -> Result<u64, DbError> {
+        let rows = sqlx::query("SELECT username FROM users WHERE sub IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut n = 0;
+        for r in rows {
+            let u: String = r.try_get("username")?;
+            n += sqlx::query("UPDATE users SET sub = $1 WHERE username = $2 AND sub IS NULL")
+                .bind(fresh())
+                .bind(&u)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// A user's OpenID claims.
+    pub async fn user(&self, username: &str) -> Result<Option<UserRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT username, sub, name, email, email_verified FROM users WHERE username = $1 AND sub IS NOT NULL",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(UserRow {
+                username: r.try_get("username")?,
+                sub: r.try_get("sub")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                email_verified: r.try_get::<i64, _>("email_verified")? != 0,
+            })
+        })
+        .transpose()
+        .map_err(DbError::Other)
+    }
+
+    /// Every signing key still published (not retired before `now`),
+    /// oldest first.
+    pub async fn signing_keys(&self, now: i64) -> Result<Vec<SigningKeyRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_box, created_at, activates_at, retires_at FROM signing_keys \
+             WHERE retires_at IS NULL OR retires_at > $1 ORDER BY created_at, kid",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRow {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    private_box: r.try_get("private_box")?,
+                    created_at: r.try_get("created_at")?,
+                    activates_at: r.try_get("activates_at")?,
+                    retires_at: r.try_get("retires_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DbError::Other)
+    }
+
+    /// Adds signing keys and schedules the retirement of older keys of the
+    /// same algorithms, in one transaction (`latch keys rotate`, first
+    /// start).
+    pub async fn add_signing_keys(
+        &self,
+        keys: &[SigningKeyRow],
+        retire_others_at: Option<i64>,
+    ) -> Result<(), DbError> {
+        let mut tx = self.writer.begin().await?;
+        for k in keys {
+            if let Some(at) = retire_others_at {
+                sqlx::query(
+                    "UPDATE signing_keys SET retires_at = $1 WHERE alg = $2 AND retires_at IS NULL",
+                )
+                .bind(at)
+                .bind(&k.alg)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, private_box, created_at, activates_at, retires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&k.kid)
+            .bind(&k.alg)
+            .bind(&k.private_box)
+            .bind(k.created_at)
+            .bind(k.activates_at)
+            .bind(k.retires_at)
+            .execute(&mut *tx)
             .await
-            .map_err(|e| duplicate(e, || format!("user {username:?}")))?;
+            .map_err(|e| duplicate(e, || format!("signing key {}", k.kid)))?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -487,17 +657,27 @@ impl Db {
         Ok(())
     }
 
-    /// The user of an unexpired login session.
-    pub async fn login_session(&self, id_hash: &str, now: i64) -> Result<Option<String>, DbError> {
+    /// The user of an unexpired login session, and when that user entered
+    /// the password (the session's start: OpenID Connect's `auth_time`).
+    pub async fn login_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, i64)>, DbError> {
         let row = sqlx::query(
-            "SELECT username FROM login_sessions WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT username, created_at FROM login_sessions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row
-            .map(|r| r.try_get::<String, _>("username"))
+            .map(|r| {
+                Ok::<_, sqlx::Error>((
+                    r.try_get::<String, _>("username")?,
+                    r.try_get::<i64, _>("created_at")?,
+                ))
+            })
             .transpose()?)
     }
 
@@ -587,10 +767,14 @@ mod tests {
             allow_plain_pkce: false,
             allow_no_pkce: true,
             resource_server: true,
+            id_token_alg: "ES256".into(),
+            post_logout_redirect_uris: vec!["https://a/bye".into()],
         };
         db.insert_client(&c).await.unwrap();
         let got = db.client("cid").await.unwrap().unwrap();
         assert_eq!(got.redirect_uris, c.redirect_uris);
+        assert_eq!(got.id_token_alg, "ES256");
+        assert_eq!(got.post_logout_redirect_uris, c.post_logout_redirect_uris);
         assert!(got.allow_no_pkce && got.resource_server && !got.allow_plain_pkce);
         assert_eq!(got.secret_box.as_deref(), Some("box"));
         assert!(!got.public);
@@ -599,15 +783,38 @@ mod tests {
             db.insert_client(&c).await,
             Err(DbError::Duplicate(_))
         ));
-        db.insert_user("alice", "h").await.unwrap();
+        let profile = Profile {
+            name: Some("Alice Liddell".into()),
+            email: Some("alice@example.com".into()),
+            email_verified: true,
+        };
+        db.insert_user("alice", "h", "sub-a", &profile)
+            .await
+            .unwrap();
         assert!(matches!(
-            db.insert_user("alice", "h2").await,
+            db.insert_user("alice", "h2", "sub-b", &Profile::default())
+                .await,
             Err(DbError::Duplicate(_))
         ));
         assert_eq!(
             db.password_hash("alice").await.unwrap().as_deref(),
             Some("h")
         );
+        let u = db.user("alice").await.unwrap().unwrap();
+        assert_eq!(u.sub, "sub-a");
+        assert_eq!(u.name.as_deref(), Some("Alice Liddell"));
+        assert!(u.email_verified);
+        // A user from before OpenID Connect gets a sub once, at start.
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, created_at) VALUES ('old', 'h', 0)",
+        )
+        .execute(db.writer())
+        .await
+        .unwrap();
+        assert!(db.user("old").await.unwrap().is_none());
+        assert_eq!(db.backfill_subs(|| "sub-old".into()).await.unwrap(), 1);
+        assert_eq!(db.backfill_subs(|| "again".into()).await.unwrap(), 0);
+        assert_eq!(db.user("old").await.unwrap().unwrap().sub, "sub-old");
     }
 
     #[tokio::test]

@@ -13,4 +13,5 @@ pub mod db;
 pub mod keys;
 pub mod server;
 pub mod sign;
+pub mod signing;
 pub mod store;

@@ -55,6 +55,21 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the id_token / JWT signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key per algorithm (RS256, ES256, EdDSA) and print
+    /// their kids, one per line; they sign after `[oauth2]
+    /// key_rotation_delay` seconds, and the old keys leave the JWK Set after
+    /// the longest token lifetime.
+    Rotate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Where the database is: `--db URL` or `--config FILE`.
@@ -90,6 +105,12 @@ enum ClientCommand {
         /// A legacy confidential client exempt from the PKCE requirement.
         #[arg(long)]
         allow_no_pkce: bool,
+        /// The id_token signing algorithm: RS256 (default), ES256 or EdDSA.
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<String>,
+        /// Where OpenID RP-initiated logout may send the browser; repeatable.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -111,6 +132,15 @@ enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Full name (the OpenID Connect claim `name`).
+        #[arg(long)]
+        name: Option<String>,
+        /// E-mail address (the OpenID Connect claim `email`).
+        #[arg(long)]
+        email: Option<String>,
+        /// The e-mail address is verified (`email_verified`: true).
+        #[arg(long)]
+        email_verified: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -283,6 +313,8 @@ fn main() -> ExitCode {
             public,
             resource_server,
             allow_no_pkce,
+            id_token_alg,
+            post_logout_redirect_uris,
             db,
         }) => {
             let new = NewClient {
@@ -292,6 +324,8 @@ fn main() -> ExitCode {
                 public,
                 allow_no_pkce,
                 resource_server,
+                id_token_alg,
+                post_logout_redirect_uris,
             };
             if let Err(e) = admin::check_client(&new) {
                 return fail_with(e.exit_code(), &e.to_string());
@@ -305,12 +339,57 @@ fn main() -> ExitCode {
                 Ok(())
             }))
         }
+        Command::Keys(KeysCommand::Rotate { db }) => {
+            let file = match &db.config {
+                Some(path) => match FileConfig::load(path) {
+                    Ok(f) => f,
+                    Err(e) => return fail(&e.to_string()),
+                },
+                None => FileConfig::default(),
+            };
+            let (delay, lifetime) = match &file.oauth2 {
+                Some(o) => match o.policy() {
+                    Ok(p) => (o.key_rotation_delay(), p.access_token_ttl),
+                    Err(e) => return fail(&e.to_string()),
+                },
+                None => (
+                    config::DEFAULT_KEY_ROTATION_DELAY,
+                    latch_core::oauth2::Policy::DEFAULT.access_token_ttl,
+                ),
+            };
+            admin_result(runtime().block_on(async {
+                let (database, keys) = open(&db).await?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                let sealed = latch_host::crypto::SecretBox::new(&keys.secret_box);
+                let rotated =
+                    latch_host::signing::rotate(&database, &sealed, now, delay, lifetime).await;
+                database.close().await;
+                let kids = rotated.map_err(|e| AdminError::Input(e.to_string()))?;
+                for kid in kids {
+                    println!("{kid}");
+                }
+                Ok(())
+            }))
+        }
         Command::User(UserCommand::Add {
             username,
             password,
             password_stdin,
+            name,
+            email,
+            email_verified,
             db,
         }) => {
+            let profile = latch_host::db::Profile {
+                name,
+                email,
+                email_verified,
+            };
+            if let Err(e) = admin::check_profile(&profile) {
+                return fail_with(e.exit_code(), &e.to_string());
+            }
             let password = match (password, password_stdin) {
                 (Some(p), _) => p,
                 (None, _) => {
@@ -329,7 +408,7 @@ fn main() -> ExitCode {
             }
             admin_result(runtime().block_on(async {
                 let (db, _keys) = open(&db).await?;
-                let added = admin::add_user(&db, &username, &password).await;
+                let added = admin::add_user(&db, &username, &password, &profile).await;
                 db.close().await;
                 added
             }))

@@ -93,6 +93,8 @@ pub fn client_record(
     record.allow_plain_pkce = row.allow_plain_pkce;
     record.allow_no_pkce = row.allow_no_pkce && !row.public;
     record.resource_server = row.resource_server && !row.public;
+    record.id_token_alg =
+        latch_core::jose::Alg::parse(&row.id_token_alg).unwrap_or(latch_core::jose::Alg::Rs256);
     Ok(Some(record))
 }
 
@@ -122,6 +124,16 @@ fn code_row(r: &AnyRow) -> Option<CodeRecord> {
         issued_at: time(r.try_get("issued_at").ok()?),
         expires_at: time(r.try_get("expires_at").ok()?),
         consumed: r.try_get::<i64, _>("consumed").ok()? != 0,
+        oidc: match r.try_get::<Option<i64>, _>("auth_time").ok()? {
+            Some(t) => Some(latch_core::oidc::OidcGrant {
+                nonce: match r.try_get::<Option<String>, _>("nonce").ok()? {
+                    Some(n) => Some(hs(&n)?),
+                    None => None,
+                },
+                auth_time: time(t),
+            }),
+            None => None,
+        },
     })
 }
 
@@ -154,6 +166,7 @@ fn refresh_row(r: &AnyRow) -> Option<RefreshRecord> {
         issued_at: time(r.try_get("issued_at").ok()?),
         expires_at: r.try_get::<Option<i64>, _>("expires_at").ok()?.map(time),
         retired: r.try_get::<i64, _>("retired").ok()? != 0,
+        auth_time: r.try_get::<Option<i64>, _>("auth_time").ok()?.map(time),
     })
 }
 
@@ -179,7 +192,7 @@ fn device_row(r: &AnyRow) -> Option<DeviceRecord> {
     })
 }
 
-const CODE_COLS: &str = "hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, challenge_method, challenge, issued_at, expires_at, consumed";
+const CODE_COLS: &str = "hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, challenge_method, challenge, issued_at, expires_at, consumed, nonce, auth_time";
 const TOKEN_COLS: &str = "hash, family, client_id, subject, scope, issued_at, expires_at";
 const DEVICE_COLS: &str = "hash, user_code, client_id, scope, issued_at, expires_at, poll_interval, last_poll, status, subject";
 
@@ -201,7 +214,7 @@ impl Db {
             .and_then(|r| code_row(&r))
             .map(GrantRecord::AuthorizationCode),
             GrantKind::RefreshToken => sqlx::query(&format!(
-                "SELECT {TOKEN_COLS}, retired FROM oauth2_refresh_tokens WHERE hash = $1"
+                "SELECT {TOKEN_COLS}, retired, auth_time FROM oauth2_refresh_tokens WHERE hash = $1"
             ))
             .bind(&h)
             .fetch_optional(self.pool())
@@ -503,8 +516,8 @@ async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx
     let q = |sql: &'static str| sqlx::query(sql);
     let r = match w {
         Write::StoreCode(c) => {
-            q("INSERT INTO oauth2_codes (hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, challenge_method, challenge, issued_at, expires_at, consumed) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)")
+            q("INSERT INTO oauth2_codes (hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, challenge_method, challenge, issued_at, expires_at, consumed, nonce, auth_time) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12)")
             .bind(hex32(&c.hash))
             .bind(c.client_id.as_str())
             .bind(c.subject.as_str())
@@ -515,6 +528,8 @@ async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx
             .bind(c.challenge.as_ref().map(|p| p.value.as_str()))
             .bind(secs(c.issued_at))
             .bind(secs(c.expires_at))
+            .bind(c.oidc.as_ref().and_then(|o| o.nonce.as_ref()).map(|n| n.as_str()))
+            .bind(c.oidc.as_ref().map(|o| secs(o.auth_time)))
             .execute(&mut **tx)
             .await?
         }
@@ -537,7 +552,7 @@ async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx
                 .await?
         }
         Write::StoreRefreshToken(r) => {
-            q("INSERT INTO oauth2_refresh_tokens (hash, family, client_id, subject, scope, issued_at, expires_at, retired) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)")
+            q("INSERT INTO oauth2_refresh_tokens (hash, family, client_id, subject, scope, issued_at, expires_at, retired, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)")
                 .bind(hex32(&r.hash))
                 .bind(family_hex(&r.family))
                 .bind(r.client_id.as_str())
@@ -545,6 +560,7 @@ async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx
                 .bind(r.scope.as_str())
                 .bind(secs(r.issued_at))
                 .bind(r.expires_at.map(secs))
+                .bind(r.auth_time.map(secs))
                 .execute(&mut **tx)
                 .await?
         }

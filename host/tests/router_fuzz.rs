@@ -262,13 +262,20 @@ fn router_answers_every_request_below_500_with_error_bodies() {
                 public: false,
                 allow_no_pkce: false,
                 resource_server: false,
+                id_token_alg: None,
+                post_logout_redirect_uris: vec![],
             },
         )
         .await
         .unwrap();
-        latch_host::admin::add_user(&state.db, "alice", "wonderland")
-            .await
-            .unwrap();
+        latch_host::admin::add_user(
+            &state.db,
+            "alice",
+            "wonderland",
+            &latch_host::db::Profile::default(),
+        )
+        .await
+        .unwrap();
         use base64ct::Encoding;
         let basic = base64ct::Base64::encode_string(
             format!(

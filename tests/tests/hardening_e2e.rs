@@ -337,7 +337,9 @@ async fn consent_pages_name_every_scope() {
             .unwrap();
         assert_eq!(
             m["scopes_supported"],
-            serde_json::json!(["admin", "audit", "read", "write"])
+            serde_json::json!([
+                "admin", "audit", "email", "openid", "profile", "read", "write"
+            ])
         );
         let page = browser()
             .get(server.url(&format!(

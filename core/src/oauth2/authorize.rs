@@ -6,7 +6,8 @@
 //!   .client_id()                                 look the client up
 //!   .validate(Option<&ClientRecord>, &policy)    -> ValidAuthorization | Rejection
 //! ValidAuthorization                             show the consent page
-//!   .approve(subject, now, &policy, rng)         -> Approval: store the code, redirect
+//!   .next_step(session auth_time, now)           -> login form | consent form | Rejection (prompt=none)
+//!   .approve_at(subject, auth_time, now, &policy, rng) -> Approval: store the code, redirect
 //!   .deny()                                      -> Rejection::Redirect(access_denied)
 //! ```
 //!
@@ -49,12 +50,13 @@ use super::store::{
 };
 use super::token_material::Token;
 use crate::buf::Sink;
+use crate::oidc::{OidcGrant, OidcRequest, Step};
 use crate::percent;
 use crate::text::Text;
 use crate::time::UnixTime;
 use rand_core::TryCryptoRng;
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 11] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -62,6 +64,10 @@ const NAMES: [&str; 7] = [
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
 ];
 const RESPONSE_TYPE: usize = 0;
 const CLIENT_ID: usize = 1;
@@ -70,6 +76,10 @@ const SCOPE: usize = 3;
 const STATE: usize = 4;
 const CHALLENGE: usize = 5;
 const METHOD: usize = 6;
+const NONCE: usize = 7;
+const PROMPT: usize = 8;
+const MAX_AGE: usize = 9;
+const LOGIN_HINT: usize = 10;
 
 /// Whether `host` (as written in a URL) is a loopback address: an IPv4
 /// literal in `127.0.0.0/8`, `[::1]`, or `localhost` (any case).
@@ -113,7 +123,7 @@ pub fn redirect_uri_matches(registered: &str, sent: &str) -> bool {
 /// A parsed authorization request, not yet validated.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizationRequest<'a> {
-    params: Collected<'a, 7>,
+    params: Collected<'a, 11>,
 }
 
 /// Why an authorization request was refused; see the module docs.
@@ -316,6 +326,21 @@ impl<'a> AuthorizationRequest<'a> {
         let scope =
             scope::narrow(self.params.get(SCOPE).as_ref(), &client.scope).map_err(redirect)?;
         let challenge = self.challenge(client, policy).map_err(redirect)?;
+        // OpenID Connect Core 1.0 §3.1.2.1: the OpenID parameters matter
+        // only for an OpenID request.
+        let oidc = if scope::contains(&scope, "openid") {
+            Some(
+                OidcRequest::parse(
+                    self.params.get(NONCE),
+                    self.params.get(PROMPT),
+                    self.params.get(MAX_AGE),
+                    self.params.get(LOGIN_HINT),
+                )
+                .map_err(redirect)?,
+            )
+        } else {
+            None
+        };
         Ok(ValidAuthorization {
             client_id,
             redirect_uri: redirect_uri.clone(),
@@ -323,6 +348,7 @@ impl<'a> AuthorizationRequest<'a> {
             scope,
             state,
             challenge,
+            oidc,
         })
     }
 
@@ -373,9 +399,32 @@ pub struct ValidAuthorization<'a> {
     scope: Scope,
     state: Option<Text<'a>>,
     challenge: Option<PkceChallenge>,
+    oidc: Option<OidcRequest>,
 }
 
 impl<'a> ValidAuthorization<'a> {
+    /// The OpenID Connect parameters, when the scope holds `openid`.
+    pub fn oidc(&self) -> Option<&OidcRequest> {
+        self.oidc.as_ref()
+    }
+
+    /// What to show (OpenID Connect Core 1.0 §3.1.2.3): the login form, the
+    /// consent form for the session's user (`session`: when that session's
+    /// password was entered), or — for `prompt=none` — an error redirect
+    /// (`login_required`, `consent_required`). A plain OAuth request logs
+    /// in when there is no session and asks for consent when there is.
+    pub fn next_step(
+        &self,
+        session: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<Step, Rejection<'_>> {
+        match &self.oidc {
+            Some(o) => o.next_step(session, now).map_err(|e| self.reject(e)),
+            None if session.is_some() => Ok(Step::Consent),
+            None => Ok(Step::Login),
+        }
+    }
+
     /// The client asking.
     pub fn client_id(&self) -> &str {
         &self.client_id
@@ -411,8 +460,8 @@ impl<'a> ValidAuthorization<'a> {
         })
     }
 
-    /// The resource owner `subject` approved: issues a code (lifetime
-    /// [`Policy::effective_code_ttl`], at most 10 minutes).
+    /// The resource owner `subject` approved, having entered a password
+    /// just now: [`approve_at`](Self::approve_at) with `auth_time = now`.
     pub fn approve<R: TryCryptoRng + ?Sized>(
         &self,
         subject: &str,
@@ -420,6 +469,32 @@ impl<'a> ValidAuthorization<'a> {
         policy: &Policy,
         rng: &mut R,
     ) -> Result<Approval<'a>, Rejection<'_>> {
+        self.approve_at(subject, now, now, policy, rng)
+    }
+
+    /// The resource owner `subject`, who entered a password at
+    /// `auth_time`, approved: issues a code (lifetime
+    /// [`Policy::effective_code_ttl`], at most 10 minutes). An OpenID
+    /// request keeps its `nonce` and `auth_time` in the code. A login older
+    /// than the request allows (`prompt=login`, `max_age`) is
+    /// `login_required`: the caller must ask for the password again.
+    pub fn approve_at<R: TryCryptoRng + ?Sized>(
+        &self,
+        subject: &str,
+        auth_time: UnixTime,
+        now: UnixTime,
+        policy: &Policy,
+        rng: &mut R,
+    ) -> Result<Approval<'a>, Rejection<'_>> {
+        if let Some(o) = &self.oidc
+            && auth_time < now
+            && o.needs_fresh_login(auth_time, now)
+        {
+            return Err(self.reject(OAuthError::with(
+                ErrorCode::LoginRequired,
+                "the login is older than the request allows",
+            )));
+        }
         let code = match Token::generate(rng) {
             Ok(c) => c,
             Err(RngError) => return Err(self.reject(RngError.into())),
@@ -438,6 +513,10 @@ impl<'a> ValidAuthorization<'a> {
             issued_at: now,
             expires_at: now.saturating_add(policy.effective_code_ttl()),
             consumed: false,
+            oidc: self.oidc.as_ref().map(|o| OidcGrant {
+                nonce: o.nonce.clone(),
+                auth_time,
+            }),
         };
         Ok(Approval {
             code,

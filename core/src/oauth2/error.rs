@@ -1,6 +1,6 @@
 //! OAuth 2.0 protocol errors as data: the registered error codes of
 //! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and
-//! RFC 8628 §3.5, each with the HTTP status it is answered with.
+//! RFC 8628 §3.5 and OpenID Connect Core 1.0 §3.1.2.6, each with the HTTP status it is answered with.
 //!
 //! Status codes: `invalid_client` is 401 (RFC 6749 §5.2 allows it always and
 //! requires it with `WWW-Authenticate` when the client tried HTTP Basic);
@@ -60,10 +60,16 @@ pub enum ErrorCode {
     InsufficientScope,
     /// `unsupported_token_type` (RFC 7009 §2.2.1).
     UnsupportedTokenType,
+    /// `login_required`: `prompt=none` and nobody is logged in (OpenID
+    /// Connect Core 1.0 §3.1.2.6).
+    LoginRequired,
+    /// `consent_required`: `prompt=none` but consent must be asked for
+    /// (OpenID Connect Core 1.0 §3.1.2.6).
+    ConsentRequired,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 16] = [
+    const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -80,6 +86,8 @@ impl ErrorCode {
         ErrorCode::InvalidToken,
         ErrorCode::InsufficientScope,
         ErrorCode::UnsupportedTokenType,
+        ErrorCode::LoginRequired,
+        ErrorCode::ConsentRequired,
     ];
 
     /// The code as it appears in the `error` parameter.
@@ -101,6 +109,8 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
         }
     }
 

@@ -59,6 +59,7 @@ use super::store::{
 use super::token_material::{Token, TokenHash};
 use super::token_request::{GrantRequest, TokenRequest};
 use crate::buf::BufferTooSmall;
+use crate::oidc::{IdTokenClaims, OidcGrant, at_hash};
 use crate::text::Text;
 use crate::time::UnixTime;
 use rand_core::TryCryptoRng;
@@ -81,6 +82,10 @@ pub struct IssuedTokens {
     pub refresh_token: Option<Token>,
     /// The granted scope.
     pub scope: Scope,
+    /// The id_token's claims, when `openid` is in the granted scope of an
+    /// OpenID grant (OpenID Connect Core 1.0 §3.1.3.3, §12.2): the shell
+    /// signs them and passes the JWS to [`render_with`](Self::render_with).
+    pub id_token: Option<IdTokenClaims>,
 }
 
 #[derive(serde::Serialize)]
@@ -92,18 +97,34 @@ struct TokenBody<'a> {
     refresh_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 impl IssuedTokens {
-    /// Writes the RFC 6749 §5.1 JSON body.
+    /// Writes the RFC 6749 §5.1 JSON body (no id_token).
     pub fn render(&self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        self.render_with(None, None, out)
+    }
+
+    /// Writes the RFC 6749 §5.1 JSON body with the access token as sent
+    /// (`access_token`: a JWT access token in place of the opaque one,
+    /// RFC 9068) and the signed `id_token` (OpenID Connect Core 1.0
+    /// §3.1.3.3).
+    pub fn render_with(
+        &self,
+        access_token: Option<&str>,
+        id_token: Option<&str>,
+        out: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
         json::render(
             &TokenBody {
-                access_token: self.access_token.as_str(),
+                access_token: access_token.unwrap_or(self.access_token.as_str()),
                 token_type: "Bearer",
                 expires_in: self.expires_in,
                 refresh_token: self.refresh_token.as_ref().map(Token::as_str),
                 scope: (!self.scope.is_empty()).then_some(self.scope.as_str()),
+                id_token,
             },
             out,
         )
@@ -247,6 +268,7 @@ struct ClientFacts {
     allow_no_pkce: bool,
     refresh_allowed: bool,
     method: AuthMethod,
+    id_token_alg: crate::jose::Alg,
 }
 
 /// A token exchange in progress; see the module docs.
@@ -330,6 +352,7 @@ impl<'r> NeedClient<'r> {
             allow_no_pkce: client.allow_no_pkce,
             refresh_allowed: client.grant_types.contains(GrantType::RefreshToken),
             method,
+            id_token_alg: client.id_token_alg,
         };
         let (kind, presented) = match request.grant {
             GrantRequest::AuthorizationCode { code, .. } => (GrantKind::AuthorizationCode, code),
@@ -477,6 +500,7 @@ impl NeedGrant<'_> {
             Some(rec.subject.clone()),
             rec.scope.clone(),
             refresh.then(|| rec.scope.clone()),
+            rec.oidc.as_ref(),
         )
     }
 
@@ -494,12 +518,18 @@ impl NeedGrant<'_> {
             Ok(s) => s,
             Err(e) => return self.fail(e),
         };
+        // §12.2: the same `auth_time`, no `nonce`.
+        let oidc = rec.auth_time.map(|auth_time| OidcGrant {
+            nonce: None,
+            auth_time,
+        });
         self.issue(
             Write::RetireRefreshToken { hash: rec.hash },
             rec.family,
             rec.subject.clone(),
             scope,
             Some(rec.scope.clone()),
+            oidc.as_ref(),
         )
     }
 
@@ -524,6 +554,7 @@ impl NeedGrant<'_> {
                     Some(subject.clone()),
                     rec.scope.clone(),
                     refresh.then(|| rec.scope.clone()),
+                    None,
                 )
             }
             DeviceStatus::Pending => {
@@ -552,7 +583,8 @@ impl NeedGrant<'_> {
     }
 
     /// Success: the conditional write that redeems the grant, then the new
-    /// tokens.
+    /// tokens; an id_token's claims when the grant is an OpenID one and
+    /// `openid` is still in the scope.
     fn issue(
         &self,
         redeem: Write,
@@ -560,8 +592,23 @@ impl NeedGrant<'_> {
         subject: Option<Subject>,
         scope: Scope,
         refresh_scope: Option<Scope>,
+        oidc: Option<&OidcGrant>,
     ) -> Done {
         let ctx = &self.ctx;
+        let id_token = match (oidc, &subject) {
+            (Some(o), Some(user)) if scope::contains(&scope, "openid") => Some(IdTokenClaims {
+                subject: user.clone(),
+                audience: self.client.client_id.clone(),
+                nonce: o.nonce.clone(),
+                auth_time: o.auth_time,
+                issued_at: ctx.now,
+                expires_at: ctx.now.saturating_add(ctx.policy.access_token_ttl),
+                at_hash: at_hash(self.client.id_token_alg, ctx.access.as_str()),
+                alg: self.client.id_token_alg,
+            }),
+            _ => None,
+        };
+        let auth_time = oidc.map(|o| o.auth_time);
         let access = access_record(ctx, &self.client.client_id, family, subject.clone(), &scope);
         let (writes, refresh_token) = match refresh_scope {
             Some(refresh_scope) => {
@@ -577,6 +624,7 @@ impl NeedGrant<'_> {
                         .refresh_token_ttl
                         .map(|t| ctx.now.saturating_add(t)),
                     retired: false,
+                    auth_time,
                 };
                 (
                     Writes::three(
@@ -595,6 +643,7 @@ impl NeedGrant<'_> {
                 expires_in: ctx.policy.access_token_ttl,
                 refresh_token,
                 scope,
+                id_token,
             }),
             writes,
             basic: self.client.method == AuthMethod::ClientSecretBasic,
@@ -646,6 +695,7 @@ fn client_credentials(
             expires_in: ctx.policy.access_token_ttl,
             refresh_token: None,
             scope,
+            id_token: None,
         }),
         writes: Writes::one(Write::StoreAccessToken(access)),
         basic: facts.method == AuthMethod::ClientSecretBasic,

@@ -68,7 +68,43 @@ pub struct Metadata<'a> {
     pub revocation_endpoint_auth_methods_supported: &'a [&'a str],
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3).
     pub authorization_response_iss_parameter_supported: bool,
+    /// `userinfo_endpoint` (OpenID Connect Discovery 1.0 §3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<&'a str>,
+    /// `jwks_uri` (RFC 8414 §2, Discovery §3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<&'a str>,
+    /// `end_session_endpoint` (OpenID RP-Initiated Logout 1.0 §2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<&'a str>,
+    /// `subject_types_supported` (Discovery §3).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub subject_types_supported: &'a [&'a str],
+    /// `id_token_signing_alg_values_supported` (Discovery §3).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub id_token_signing_alg_values_supported: &'a [&'a str],
+    /// `claims_supported` (Discovery §3).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub claims_supported: &'a [&'a str],
+    /// `response_modes_supported` (Discovery §3).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub response_modes_supported: &'a [&'a str],
+    /// `claims_parameter_supported`: Latch does not take a `claims`
+    /// parameter (Discovery §3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_parameter_supported: Option<bool>,
+    /// `request_parameter_supported`: no request objects (Discovery §3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    /// `request_uri_parameter_supported` (Discovery §3; its default is
+    /// `true`, so `false` is said out loud).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
 }
+
+/// The id_token signing algorithms the core can use: RS256 (through the
+/// shell's signer), ES256 and EdDSA.
+pub const ID_TOKEN_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 impl<'a> Metadata<'a> {
     /// Metadata for a server at `issuer` with the given endpoints,
@@ -93,6 +129,41 @@ impl<'a> Metadata<'a> {
             introspection_endpoint_auth_methods_supported: &CONFIDENTIAL_AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: &AUTH_METHODS,
             authorization_response_iss_parameter_supported: true,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            end_session_endpoint: None,
+            subject_types_supported: &[],
+            id_token_signing_alg_values_supported: &[],
+            claims_supported: &[],
+            response_modes_supported: &[],
+            claims_parameter_supported: None,
+            request_parameter_supported: None,
+            request_uri_parameter_supported: None,
+        }
+    }
+
+    /// The same document for an OpenID Provider (OpenID Connect Discovery
+    /// 1.0 §3): UserInfo, JWK Set and logout endpoints, `public` subjects,
+    /// [`ID_TOKEN_ALGS`], [`crate::oidc::CLAIMS_SUPPORTED`], the `query`
+    /// response mode, and no `claims`/`request`/`request_uri` parameters.
+    pub const fn with_openid(
+        self,
+        userinfo_endpoint: &'a str,
+        jwks_uri: &'a str,
+        end_session_endpoint: &'a str,
+    ) -> Self {
+        Metadata {
+            userinfo_endpoint: Some(userinfo_endpoint),
+            jwks_uri: Some(jwks_uri),
+            end_session_endpoint: Some(end_session_endpoint),
+            subject_types_supported: &["public"],
+            id_token_signing_alg_values_supported: &ID_TOKEN_ALGS,
+            claims_supported: &crate::oidc::CLAIMS_SUPPORTED,
+            response_modes_supported: &["query"],
+            claims_parameter_supported: Some(false),
+            request_parameter_supported: Some(false),
+            request_uri_parameter_supported: Some(false),
+            ..self
         }
     }
 

@@ -58,7 +58,7 @@ mod exchange;
 mod introspect;
 mod json;
 mod metadata;
-mod params;
+pub(crate) mod params;
 pub mod pkce;
 mod policy;
 mod revoke;
@@ -92,8 +92,9 @@ pub use introspect::{
     Introspection, IntrospectionDone, IntrospectionNeedClient, IntrospectionNeedToken,
     IntrospectionResponse, TokenQuery, TokenTypeHint, introspection_endpoint, is_active,
 };
+pub(crate) use json::render as render_json;
 pub use json::{JsonError, JsonStr, JsonStrList, MAX_DEPTH, Unescape};
-pub use metadata::{Metadata, MetadataDocument};
+pub use metadata::{ID_TOKEN_ALGS, Metadata, MetadataDocument};
 pub use pkce::{ChallengeMethod, CodeVerifier, MalformedVerifier, s256_challenge};
 pub use policy::{MAX_CODE_TTL, Policy};
 pub use revoke::{

@@ -252,6 +252,7 @@ mod tests {
             issued_at: UnixTime(0),
             expires_at: None,
             retired: false,
+            auth_time: None,
         }))
         .unwrap();
         s

@@ -91,6 +91,7 @@ fn code_record(code: &str, now: UnixTime) -> Result<CodeRecord, Failure> {
         issued_at: now,
         expires_at: now.saturating_add(600),
         consumed: false,
+        oidc: None,
     })
 }
 
@@ -252,6 +253,7 @@ fn rfc6749_6_refresh_request() -> Result<(), Failure> {
         issued_at: UnixTime(0),
         expires_at: None,
         retired: false,
+        auth_time: None,
     }))
     .or_fail("store the refresh token")?;
     let d = token_endpoint(

@@ -173,6 +173,9 @@ pub struct ClientRecord {
     /// A resource server: may introspect tokens issued to any client (RFC
     /// 7662 §4). Other clients see only their own tokens.
     pub resource_server: bool,
+    /// The algorithm its id_tokens are signed with (OpenID Connect
+    /// Registration `id_token_signed_response_alg`; RS256 by default).
+    pub id_token_alg: crate::jose::Alg,
 }
 
 impl ClientRecord {
@@ -200,6 +203,7 @@ impl ClientRecord {
             allow_plain_pkce: false,
             allow_no_pkce: false,
             resource_server: false,
+            id_token_alg: crate::jose::Alg::Rs256,
         })
     }
 
@@ -220,6 +224,7 @@ impl fmt::Debug for ClientRecord {
             .field("allow_plain_pkce", &self.allow_plain_pkce)
             .field("allow_no_pkce", &self.allow_no_pkce)
             .field("resource_server", &self.resource_server)
+            .field("id_token_alg", &self.id_token_alg)
             .finish()
     }
 }
@@ -281,6 +286,9 @@ pub struct CodeRecord {
     pub expires_at: UnixTime,
     /// Whether it has been exchanged already.
     pub consumed: bool,
+    /// For an OpenID Connect request (`openid` in scope): its `nonce` and
+    /// the `auth_time` of the login that approved it.
+    pub oidc: Option<crate::oidc::OidcGrant>,
 }
 
 impl CodeRecord {
@@ -330,6 +338,9 @@ pub struct RefreshRecord {
     /// Whether it has been used (rotated) already; presenting it again
     /// revokes the family (RFC 9700 §4.14.2).
     pub retired: bool,
+    /// For an OpenID Connect grant: the `auth_time` of the login, repeated
+    /// in every id_token a refresh issues (OpenID Connect Core 1.0 §12.2).
+    pub auth_time: Option<UnixTime>,
 }
 
 /// Where a device authorization stands (RFC 8628 §3.3–§3.5).
@@ -814,6 +825,7 @@ mod tests {
             issued_at: UnixTime(0),
             expires_at: UnixTime(600),
             consumed: false,
+            oidc: None,
         }
     }
 

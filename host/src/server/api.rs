@@ -66,7 +66,8 @@ impl Principal {
     }
 }
 
-async fn bearer_principal(s: &Shared, header_value: &str) -> Result<Principal, Response> {
+/// The principal behind a `Bearer` header value.
+pub async fn bearer_principal(s: &Shared, header_value: &str) -> Result<Principal, Response> {
     let token = BearerToken::from_header(Some(header_value)).map_err(|e| bearer_error(e, None))?;
     let hash = token.hash();
     let record = match s.access_cache.get(&hash) {

@@ -19,9 +19,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use latch_core::UnixTime;
 
 /// The session id of a validly signed, unexpired session cookie.
-fn session_id(s: &Shared, headers: &HeaderMap) -> Option<String> {
+pub fn session_id(s: &Shared, headers: &HeaderMap) -> Option<String> {
     session::cookie(headers, s.cookies().session())
         .and_then(|v| session::session_user(&s.keys.session, v, http::now().as_secs()))
 }
@@ -29,10 +30,16 @@ fn session_id(s: &Shared, headers: &HeaderMap) -> Option<String> {
 /// The logged-in user: a signed session cookie whose session still exists
 /// on the server (logout, or an operator, can end it).
 pub async fn session_user(s: &Shared, headers: &HeaderMap) -> Option<String> {
+    session(s, headers).await.map(|(u, _)| u)
+}
+
+/// The session's user and when they entered the password (the session's
+/// start: OpenID Connect's `auth_time`).
+pub async fn session(s: &Shared, headers: &HeaderMap) -> Option<(String, UnixTime)> {
     let id = session_id(s, headers)?;
     let now = i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX);
     match s.db.login_session(&crypto::token_hash(&id), now).await {
-        Ok(user) => user,
+        Ok(found) => found.map(|(u, t)| (u, UnixTime(u64::try_from(t).unwrap_or(0)))),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
             None
@@ -128,17 +135,34 @@ impl LoginFailure {
     }
 }
 
+/// Who approved a form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedIn {
+    /// The username.
+    pub user: String,
+    /// Whether the password was entered in this form (start a session).
+    pub fresh: bool,
+    /// When the password was entered (now, or the session's start).
+    pub auth_time: UnixTime,
+}
+
 /// Checks the form's login: the session's user, or username + password
-/// from `addr` (the client address the limits count).
+/// from `addr` (the client address the limits count). `password_required`
+/// (OpenID `prompt=login`, `max_age`): a session does not count.
 pub async fn login(
     s: &Shared,
     headers: &HeaderMap,
     addr: &str,
     username: Option<&str>,
     password: Option<&str>,
-) -> Result<(String, bool), LoginFailure> {
-    if let Some(u) = session_user(s, headers).await {
-        return Ok((u, false));
+    password_required: bool,
+) -> Result<LoggedIn, LoginFailure> {
+    if !password_required && let Some((user, auth_time)) = session(s, headers).await {
+        return Ok(LoggedIn {
+            user,
+            fresh: false,
+            auth_time,
+        });
     }
     let (Some(u), Some(p)) = (username, password) else {
         return Err(LoginFailure::Message("Enter your username and password."));
@@ -167,7 +191,11 @@ pub async fn login(
     let exists = stored.is_some();
     let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
     if verify_password_off_runtime(s, p, hash).await && exists {
-        Ok((u.to_owned(), true))
+        Ok(LoggedIn {
+            user: u.to_owned(),
+            fresh: true,
+            auth_time: http::now(),
+        })
     } else {
         s.limits.login_user.fail(&user_key);
         s.limits.login_addr.fail(&addr_key);

@@ -24,6 +24,7 @@ pub mod listen;
 pub mod login;
 pub mod oauth1;
 pub mod oauth2;
+pub mod oidc;
 pub mod pages;
 pub mod session;
 pub mod state;
@@ -150,6 +151,10 @@ pub fn router(state: Shared) -> Router {
             "/.well-known/oauth-authorization-server",
             get(oauth2::metadata),
         )
+        .route("/.well-known/openid-configuration", get(oauth2::metadata))
+        .route(oidc::JWKS, get(oidc::jwks))
+        .route(oidc::USERINFO, get(oidc::userinfo).post(oidc::userinfo))
+        .route(oidc::LOGOUT, get(oidc::logout_page).post(oidc::logout))
         .route(
             oauth2::AUTHORIZE,
             get(oauth2::authorize_page).post(oauth2::authorize_submit),
@@ -202,7 +207,11 @@ async fn healthz() -> axum::Json<serde_json::Value> {
 /// or 503 with the failing check, for load balancers and orchestrators.
 async fn readyz(axum::extract::State(s): axum::extract::State<Shared>) -> Response {
     use axum::response::IntoResponse;
-    match s.db.ready().await {
+    let ready = match s.db.ready().await {
+        Ok(()) if !s.signing.ready() => Err("signing keys not loaded".to_owned()),
+        other => other,
+    };
+    match ready {
         Ok(()) => axum::Json(serde_json::json!({
             "status": "ready",
             "checks": {"database": "ok", "migrations": "ok", "keys": "ok"}
@@ -324,8 +333,17 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         None => None,
     };
     let db = Db::open(&url).await?;
+    let secret_box = SecretBox::new(&keys.secret_box);
+    // OpenID Connect: every user has a public `sub`; signing keys exist.
+    db.backfill_subs(|| admin::new_sub().unwrap_or_default())
+        .await?;
+    let now = i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX);
+    let signing = crate::signing::SigningKeys::load_or_create(&db, &secret_box, now)
+        .await
+        .map_err(|e| AdminError::Input(e.to_string()))?;
     let state = AppState {
-        secret_box: SecretBox::new(&keys.secret_box),
+        signing,
+        secret_box,
         db,
         keys,
         issuer,
@@ -380,6 +398,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
     let local = listener
         .local_addr()
         .map_err(|e| AdminError::Input(format!("cannot read the bound address: {e}")))?;
+    // Pick up key rotations made by `latch keys rotate` or another replica.
+    let reload = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::signing::RELOAD_EVERY);
+        loop {
+            tick.tick().await;
+            let now = i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX);
+            if let Err(e) = reload.signing.reload(now).await {
+                tracing::warn!(error = %e, "reloading the signing keys failed");
+            }
+        }
+    });
     // Forget nonces whose timestamps can no longer be accepted.
     let purge = state.clone();
     tokio::spawn(async move {

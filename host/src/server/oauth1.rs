@@ -331,10 +331,11 @@ pub async fn authorize_submit(
         &addr,
         form.username.as_deref(),
         form.password.as_deref(),
+        false,
     )
     .await
     {
-        Ok(u) => u,
+        Ok(l) => (l.user, l.fresh),
         Err(failure) => {
             if let Some(r) = failure.too_many() {
                 return r;

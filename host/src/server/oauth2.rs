@@ -4,7 +4,7 @@
 //! response it renders.
 
 use super::http::{self, html, internal, is_form, redirect_to, render};
-use super::login::{consent_page, login, session_consent_page, with_session};
+use super::login::{self, consent_page, login, session_consent_page, with_session};
 use super::pages;
 use super::state::Shared;
 use crate::store::{ApplyError, client_record};
@@ -17,6 +17,7 @@ use latch_core::oauth2::{
     DeviceVerification, Exchange, Introspection, Metadata, OAuthError, Rejection, Revocation,
     TokenQuery, TokenRecord, TokenRequest,
 };
+use latch_core::oidc::Step;
 
 /// Path of each endpoint (found by clients through the metadata document).
 pub const AUTHORIZE: &str = "/oauth2/authorize";
@@ -66,7 +67,9 @@ fn error_json(e: OAuthError, basic: bool) -> Response {
     )
 }
 
-fn render_into(f: impl Fn(&mut [u8]) -> Result<usize, latch_core::BufferTooSmall>) -> Vec<u8> {
+pub(crate) fn render_into(
+    f: impl Fn(&mut [u8]) -> Result<usize, latch_core::BufferTooSmall>,
+) -> Vec<u8> {
     let mut buf = vec![0u8; 1024];
     loop {
         match f(&mut buf) {
@@ -79,7 +82,9 @@ fn render_into(f: impl Fn(&mut [u8]) -> Result<usize, latch_core::BufferTooSmall
     }
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414) and
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4):
+/// one document with the OpenID fields (DESIGN.md).
 pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> Response {
     let i = &s.issuer;
     let (authorize, token, device, introspect, revoke) = (
@@ -96,6 +101,7 @@ pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> 
         Err(e) => return internal(e),
     };
     let mut union: std::collections::BTreeSet<&str> = s.scopes.keys().map(String::as_str).collect();
+    union.extend(latch_core::oidc::OIDC_SCOPES);
     union.extend(
         registered
             .iter()
@@ -103,7 +109,12 @@ pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> 
             .filter(|x| !x.is_empty()),
     );
     let scopes: Vec<&str> = union.into_iter().collect();
-    let mut m = Metadata::new(i, &authorize, &token);
+    let (userinfo, jwks, logout) = (
+        format!("{i}{}", super::oidc::USERINFO),
+        format!("{i}{}", super::oidc::JWKS),
+        format!("{i}{}", super::oidc::LOGOUT),
+    );
+    let mut m = Metadata::new(i, &authorize, &token).with_openid(&userinfo, &jwks, &logout);
     m.device_authorization_endpoint = Some(&device);
     m.introspection_endpoint = Some(&introspect);
     m.revocation_endpoint = Some(&revoke);
@@ -281,11 +292,31 @@ pub async fn token(
         oauth2::Done::storage_failed,
     )
     .await;
-    json(
-        done.http_status(),
-        done.needs_basic_challenge(),
-        render_into(|b| done.render(b)),
-    )
+    let body = match done.tokens() {
+        Some(t) if t.id_token.is_some() => match signed_id_token(&s, t).await {
+            Ok(jws) => render_into(|b| t.render_with(None, Some(&jws), b)),
+            Err(r) => return r,
+        },
+        _ => render_into(|b| done.render(b)),
+    };
+    json(done.http_status(), done.needs_basic_challenge(), body)
+}
+
+/// Signs the id_token the core decided on (OpenID Connect Core 1.0
+/// §3.1.3.3): the user's public `sub`, then the client's algorithm.
+async fn signed_id_token(s: &Shared, t: &oauth2::IssuedTokens) -> Result<String, Response> {
+    let Some(claims) = &t.id_token else {
+        return Err(internal("no id_token claims"));
+    };
+    let user = match s.db.user(&claims.subject).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return Err(internal("the user behind this grant is gone")),
+        Err(e) => return Err(internal(e)),
+    };
+    let payload = render_into(|b| claims.render_payload(&s.issuer, &user.sub, b));
+    s.signing
+        .sign(claims.alg, "JWT", &payload, http::now().as_secs())
+        .map_err(internal)
 }
 
 /// `POST /oauth2/device_authorization` (RFC 8628 §3.1–3.2).
@@ -480,8 +511,19 @@ pub async fn authorize_page(
         Ok(v) => v,
         Err(r) => return rejection(&s, &r),
     };
+    // OpenID Connect Core §3.1.2.3: log in, consent, or (prompt=none) an
+    // error back to the client — decided by the core.
+    let session = login::session(&s, &headers).await;
+    let step = match valid.next_step(session.as_ref().map(|(_, t)| *t), http::now()) {
+        Ok(step) => step,
+        Err(r) => return rejection(&s, &r),
+    };
     let name = client_name(&s, valid.client_id()).await;
-    session_consent_page(
+    let user = match (step, &session) {
+        (Step::Consent, Some((u, _))) => Some(u.as_str()),
+        _ => None,
+    };
+    consent_page(
         &s,
         &headers,
         StatusCode::OK,
@@ -489,10 +531,11 @@ pub async fn authorize_page(
             client_name: &name,
             scopes: s.describe(valid.scope()),
             hidden: vec![("request", query)],
+            user,
+            login_hint: valid.oidc().and_then(|o| o.login_hint.as_deref()),
             ..pages::Consent::default()
         },
     )
-    .await
 }
 
 /// The submitted consent form (`Debug` leaves the password out).
@@ -569,16 +612,23 @@ pub async fn authorize_submit(
             );
         }
     }
-    let (user, fresh) = match login(
+    // prompt=login or an old session (max_age): only a password entered
+    // in this form counts.
+    let password_required = valid
+        .oidc()
+        .zip(login::session(&s, &headers).await)
+        .is_some_and(|(o, (_, t))| o.needs_fresh_login(t, http::now()));
+    let logged_in = match login(
         &s,
         &headers,
         &addr,
         form.username.as_deref(),
         form.password.as_deref(),
+        password_required || valid.oidc().is_some_and(|o| o.prompt.login),
     )
     .await
     {
-        Ok(u) => u,
+        Ok(l) => l,
         Err(failure) => {
             if let Some(r) = failure.too_many() {
                 return r;
@@ -594,12 +644,20 @@ pub async fn authorize_submit(
                     scopes: s.describe(valid.scope()),
                     hidden: vec![("request", &query)],
                     error: Some(msg),
+                    login_hint: valid.oidc().and_then(|o| o.login_hint.as_deref()),
                     ..pages::Consent::default()
                 },
             );
         }
     };
-    let approval = match valid.approve(&user, http::now(), &s.oauth2_policy, &mut SysRng) {
+    let (user, fresh) = (&logged_in.user, logged_in.fresh);
+    let approval = match valid.approve_at(
+        user,
+        logged_in.auth_time,
+        http::now(),
+        &s.oauth2_policy,
+        &mut SysRng,
+    ) {
         Ok(a) => a,
         Err(r) => return rejection(&s, &r),
     };
@@ -609,7 +667,7 @@ pub async fn authorize_submit(
     let to = render(|w| approval.write_location(&s.issuer, w));
     let resp = redirect_to(&String::from_utf8_lossy(&to));
     if fresh {
-        with_session(&s, resp, &user).await
+        with_session(&s, resp, user).await
     } else {
         resp
     }
@@ -779,6 +837,7 @@ pub async fn device_submit(
         &addr,
         form.username.as_deref(),
         form.password.as_deref(),
+        false,
     )
     .await;
     if let Err(failure) = &logged_in
@@ -787,7 +846,7 @@ pub async fn device_submit(
         return r;
     }
     let fresh = match &logged_in {
-        Ok((u, true)) => Some(u.clone()),
+        Ok(l) if l.fresh => Some(l.user.clone()),
         _ => None,
     };
     let with_login = async |resp: Response| match &fresh {
@@ -798,8 +857,8 @@ pub async fn device_submit(
         let status = StatusCode::OK;
         return with_login(device_step_two(&s, &headers, status, &found, None).await).await;
     }
-    let (user, _) = match &logged_in {
-        Ok(u) => u.clone(),
+    let user = match &logged_in {
+        Ok(l) => l.user.clone(),
         Err(failure) => {
             return device_step_two(
                 &s,

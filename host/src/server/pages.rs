@@ -54,6 +54,8 @@ pub struct Consent<'a> {
     pub error: Option<&'a str>,
     /// Whether to ask for a device's user code.
     pub user_code: Option<&'a str>,
+    /// The username to prefill (OpenID Connect `login_hint`).
+    pub login_hint: Option<&'a str>,
 }
 
 /// The login + consent form: one `<form method="post">` with `username`,
@@ -120,12 +122,13 @@ pub fn consent(c: &Consent<'_>) -> String {
     }
     match c.user {
         Some(u) => body.push_str(&format!("<p>Signed in as <strong>{}</strong>.</p>", escape(u))),
-        None => body.push_str(
+        None => body.push_str(&format!(
             "<label for=\"username\">Username</label>\
-             <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+             <input type=\"text\" id=\"username\" name=\"username\" value=\"{}\" autocomplete=\"username\" required>\
              <label for=\"password\">Password</label>\
              <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>",
-        ),
+            escape(c.login_hint.unwrap_or(""))
+        )),
     }
     body.push_str(
         "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
@@ -136,15 +139,30 @@ pub fn consent(c: &Consent<'_>) -> String {
 
 /// The sign-out page: one POST form with the CSRF token.
 pub fn logout(user: Option<&str>, csrf: &str) -> String {
+    logout_with(user, csrf, &[])
+}
+
+/// The sign-out page carrying hidden inputs (an OpenID logout request).
+pub fn logout_with(user: Option<&str>, csrf: &str, hidden: &[(&str, &str)]) -> String {
     let who = match user {
         Some(u) => format!("<p>Signed in as <strong>{}</strong>.</p>", escape(u)),
         None => "<p>You are not signed in.</p>".to_owned(),
     };
+    let fields: String = hidden
+        .iter()
+        .map(|(n, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(n),
+                escape(v)
+            )
+        })
+        .collect();
     page(
         "Sign out",
         &format!(
-            "<h1>Sign out</h1>{who}<form method=\"post\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <div class=\"buttons\"><button type=\"submit\">Sign out</button></div></form>",
+            "<h1>Sign out</h1>{who}<form method=\"post\">{fields}<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"logout\">Sign out</button></div></form>",
             escape(csrf)
         ),
     )

@@ -35,6 +35,8 @@ pub struct AppState {
     /// removed while the server runs, and new ones are never cached absent).
     pub client_cache:
         quick_cache::sync::Cache<String, (latch_core::oauth2::ClientRecord, std::time::Instant)>,
+    /// The id_token and JWT signing keys (re-read every few seconds).
+    pub signing: crate::signing::SigningKeys,
 }
 
 /// A cache of access-token records for protected resources, so that a

@@ -1,0 +1,37 @@
+//! OpenID Connect 1.0, provider side: the decisions an OpenID Provider
+//! makes on top of OAuth 2.0's authorization code flow.
+//!
+//! | module | what | spec |
+//! | --- | --- | --- |
+//! | [`request`] | `nonce`, `prompt`, `max_age`, `login_hint`; log in, consent, or `login_required`/`consent_required` | OpenID Connect Core 1.0 §3.1.2.1, §3.1.2.3, §3.1.2.6 |
+//! | [`id_token`] | the id_token's claims, `at_hash` | Core §2, §3.1.3.3, §3.1.3.6, §12.2 |
+//! | [`logout`] | RP-initiated logout: the client, the post-logout redirect | RP-Initiated Logout 1.0 §2, §3 |
+//! | [`userinfo`] | claims released per scope, the UserInfo body | Core §5.1, §5.3, §5.4 |
+//!
+//! The authorization request's OpenID parameters are parsed by
+//! [`crate::oauth2::AuthorizationRequest`] when the requested scope holds
+//! `openid` ([`crate::oauth2::ValidAuthorization::oidc`]); the code record
+//! keeps `nonce` and `auth_time` ([`OidcGrant`]), the refresh record keeps
+//! `auth_time`, and the token exchange produces [`IdTokenClaims`] for the
+//! shell to sign with [`crate::jose`].
+
+pub mod id_token;
+pub mod logout;
+pub mod request;
+pub mod userinfo;
+
+pub use id_token::{IdTokenClaims, at_hash};
+pub use logout::{AfterLogout, LogoutRequest};
+pub use request::{MAX_LOGIN_HINT, MAX_NONCE, Nonce, OidcRequest, Prompt, Step};
+pub use userinfo::{CLAIMS_SUPPORTED, OIDC_SCOPES, UserClaims, may_read_userinfo};
+
+use crate::time::UnixTime;
+
+/// What an authorization code issued for an OpenID request remembers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcGrant {
+    /// The request's `nonce`, for the id_token.
+    pub nonce: Option<Nonce>,
+    /// When the user last entered a password (`auth_time`).
+    pub auth_time: UnixTime,
+}
