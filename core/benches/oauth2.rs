@@ -88,6 +88,7 @@ fn bench(c: &mut Criterion) {
             refresh_token: Some(Token::from_bytes(&[2; 32])),
             scope: "read write".try_into().unwrap(),
             id_token: None,
+            jwt_access_token: None,
         };
         b.iter(|| {
             let mut out = [0u8; 256];

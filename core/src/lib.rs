@@ -1,8 +1,8 @@
 //! # latch-core
 //!
-//! The protocol core of Latch: OAuth 1.0a (RFC 5849) and OAuth 2.0 (RFC 6749
-//! and its companions), as a sans-IO library that runs the same on a server and on a
-//! microcontroller.
+//! The protocol core of Latch: OAuth 1.0a (RFC 5849), OAuth 2.0 (RFC 6749
+//! and its companions), JOSE and OpenID Connect, as a sans-IO library that
+//! runs the same on a server and on a microcontroller.
 //!
 //! ## Contract
 //!
@@ -33,6 +33,7 @@
 //! | [`http`] | HTTP/1.1 client framing: request writer, incremental response reader with in-place de-chunking | RFC 9112 §3, §4, §6, §7.1 |
 //! | [`oauth1`] | signing, `Authorization` header, provider verification, nonces | RFC 5849 |
 //! | [`oauth2`] | authorization server decisions (authorize, token exchange state machine, device flow, introspection, revocation, bearer, metadata) and the device-flow / authorization-code + PKCE client | RFC 6749, 6750, 7009, 7636, 7662, 8414, 8628, 9207, 9700 |
+//! | [`jose`] | JWS compact serialization built into and parsed from caller buffers; ES256 and EdDSA signing and verification in the core, RS256 through a [`jose::Signer`]/[`jose::Verifier`] the shell supplies; JWK and JWK Set render/parse; JWK thumbprints; registered JWT claims checked against `now` | RFC 7515, 7517, 7518, 7519, 7638, 8037 |
 //! | [`oidc`] | OpenID Provider decisions: `prompt`/`max_age`/`nonce`, id_token claims and `at_hash`, UserInfo claims per scope | OpenID Connect Core 1.0 §3.1, §5 |
 #![no_std]
 #![forbid(unsafe_code)]

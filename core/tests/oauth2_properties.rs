@@ -104,6 +104,7 @@ proptest! {
             refresh_token: r.map(|r| Token::from_bytes(&r)),
             scope: bounded::<256>(&scope),
             id_token: None,
+            jwt_access_token: None,
         };
         let body = render(|o| issued.render(o));
         let parsed = TokenResponse::parse(&body).unwrap();

@@ -221,3 +221,72 @@ fn an_old_login_cannot_approve_a_max_age_request() {
         .unwrap();
     assert_eq!(ok.record().oidc.as_ref().unwrap().auth_time, now);
 }
+
+/// RFC 9068: a JWT client gets access token claims; binding the signed
+/// token re-keys the stored record by the JWT's hash and recomputes the
+/// id_token's `at_hash` over it.
+#[test]
+fn jwt_access_token_claims_and_binding() {
+    let mut s = Mem::new();
+    let mut c = ClientRecord::new(
+        "rp",
+        Some("rp-secret"),
+        &["https://rp.example/cb"],
+        "openid profile email read",
+        GrantTypes::ALL,
+    )
+    .unwrap();
+    c.jwt_access_tokens = true;
+    c.id_token_alg = Alg::EdDsa;
+    s.add_client(c).unwrap();
+    let now = UnixTime(1_700_000_000);
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let q = query("&scope=openid%20read");
+    let req = AuthorizationRequest::parse(q.as_bytes()).unwrap();
+    let client = s.client("rp").unwrap();
+    let valid = req.validate(Some(&client), &Policy::DEFAULT).unwrap();
+    let approval = valid
+        .approve_at("alice", now, now, &Policy::DEFAULT, &mut rng)
+        .unwrap();
+    s.apply(&approval.write()).unwrap();
+    let body = format!(
+        "grant_type=authorization_code&code={}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&code_verifier={VERIFIER}",
+        approval.code().as_str()
+    );
+    // (token_endpoint makes the writes itself; a shell binds first.)
+    let mut done = token_endpoint(
+        &mut s,
+        Some("Basic cnA6cnAtc2VjcmV0"),
+        body.as_bytes(),
+        now,
+        &Policy::DEFAULT,
+        &mut rng,
+    );
+    let t = done.tokens().unwrap().clone();
+    let claims = t.jwt_access_token.clone().expect("a JWT client");
+    assert_eq!(claims.subject.as_deref(), Some("alice"));
+    assert_eq!(claims.scope.as_str(), "openid read");
+    assert_eq!(claims.jti.len(), 43);
+    assert_eq!(claims.auth_time, Some(now));
+    let id = t.id_token.clone().unwrap();
+    assert_eq!(id.alg, Alg::EdDsa);
+    assert_eq!(id.at_hash, at_hash(Alg::EdDsa, t.access_token.as_str()));
+
+    done.bind_access_token("header.payload.signature");
+    let stored = done
+        .writes()
+        .iter()
+        .find_map(|w| match w {
+            latch_core::oauth2::Write::StoreAccessToken(a) => Some(a.hash),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        stored,
+        latch_core::oauth2::TokenHash::of(b"header.payload.signature")
+    );
+    assert_eq!(
+        done.tokens().unwrap().id_token.as_ref().unwrap().at_hash,
+        at_hash(Alg::EdDsa, "header.payload.signature")
+    );
+}

@@ -196,6 +196,7 @@ fn roundtrip(r: Render<'_>) {
                 refresh_token: refresh.map(|r| Token::from_bytes(&r)),
                 scope,
                 id_token: None,
+                jwt_access_token: None,
             };
             let body = render(|out| t.render(out));
             let p = TokenResponse::parse(&body).expect("own token response parses");

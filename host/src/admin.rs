@@ -129,6 +129,8 @@ pub struct NewClient {
     pub id_token_alg: Option<String>,
     /// `--post-logout-redirect-uri`: where RP-initiated logout may return.
     pub post_logout_redirect_uris: Vec<String>,
+    /// `--access-token-format`: opaque or jwt (default: the server's).
+    pub access_token_format: Option<String>,
 }
 
 /// The id_token algorithms a client may register.
@@ -178,6 +180,14 @@ pub fn check_client(c: &NewClient) -> Result<String, AdminError> {
     {
         return Err(AdminError::Input(format!(
             "--id-token-alg must be one of RS256, ES256, EdDSA (got {alg:?})"
+        )));
+    }
+    if let Some(f) = &c.access_token_format
+        && f != "opaque"
+        && f != "jwt"
+    {
+        return Err(AdminError::Input(format!(
+            "--access-token-format must be opaque or jwt (got {f:?})"
         )));
     }
     if c.post_logout_redirect_uris.len() > latch_core::oauth2::MAX_REDIRECT_URIS {
@@ -241,6 +251,10 @@ pub async fn add_client(db: &Db, keys: &Keys, c: &NewClient) -> Result<IssuedCli
         resource_server: c.resource_server,
         id_token_alg: c.id_token_alg.clone().unwrap_or_else(|| "RS256".into()),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        access_token_format: c
+            .access_token_format
+            .clone()
+            .unwrap_or_else(|| "default".into()),
     })
     .await?;
     Ok(IssuedClient {
@@ -336,7 +350,13 @@ mod tests {
             resource_server: false,
             id_token_alg: None,
             post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+            access_token_format: None,
         };
+        let fmt = NewClient {
+            access_token_format: Some("paseto".into()),
+            ..ok.clone()
+        };
+        assert!(check_client(&fmt).is_err());
         assert_eq!(check_client(&ok).unwrap(), "read write");
         let alg = NewClient {
             id_token_alg: Some("HS256".into()),

@@ -34,6 +34,7 @@
 //! device_code_ttl = 600
 //! device_interval = 5                # RFC 8628 §3.2 `interval`
 //! key_rotation_delay = 3600          # `latch keys rotate`: new key signs after this
+//! access_token_format = "opaque"     # or "jwt" (RFC 9068)
 //! # scopes advertised in scopes_supported (with the registered clients'),
 //! # with the words the consent pages show for them:
 //! scopes = { read = "Read your photos", write = "Upload photos" }
@@ -267,6 +268,9 @@ pub struct OAuth2Config {
     /// Seconds between `latch keys rotate` publishing a new signing key
     /// and that key signing (default 3600; 0: at once).
     pub key_rotation_delay: Option<u64>,
+    /// `"opaque"` (default) or `"jwt"` (RFC 9068) access tokens, for
+    /// clients registered without `--access-token-format`.
+    pub access_token_format: Option<String>,
 }
 
 /// The default `[oauth2] key_rotation_delay`: an hour, longer than any
@@ -274,6 +278,18 @@ pub struct OAuth2Config {
 pub const DEFAULT_KEY_ROTATION_DELAY: u64 = 3600;
 
 impl OAuth2Config {
+    /// Whether access tokens are JWTs by default; an unknown format is bad
+    /// configuration.
+    pub fn jwt_access_tokens(&self) -> Result<bool, ConfigError> {
+        match self.access_token_format.as_deref() {
+            None | Some("opaque") => Ok(false),
+            Some("jwt") => Ok(true),
+            Some(other) => Err(ConfigError::OAuth2(format!(
+                "access_token_format must be \"opaque\" or \"jwt\", not {other:?}"
+            ))),
+        }
+    }
+
     /// `key_rotation_delay`, or its default.
     pub fn key_rotation_delay(&self) -> u64 {
         self.key_rotation_delay

@@ -74,6 +74,9 @@ pub struct ClientRow {
     pub id_token_alg: String,
     /// Where RP-initiated logout may send the browser afterwards.
     pub post_logout_redirect_uris: Vec<String>,
+    /// `opaque`, `jwt` or `default` (the server's `[oauth2]
+    /// access_token_format`).
+    pub access_token_format: String,
 }
 
 /// What the OpenID claims say about a user.
@@ -227,8 +230,8 @@ impl Db {
     /// Inserts a client; a duplicate id is [`DbError::Duplicate`].
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO clients (id, name, secret_box, public, redirect_uris, scope, created_at, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris, access_token_format) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -243,6 +246,7 @@ impl Db {
         .bind(i64::from(c.resource_server))
         .bind(&c.id_token_alg)
         .bind(c.post_logout_redirect_uris.join("\n"))
+        .bind(&c.access_token_format)
         .execute(&self.writer)
         .await
         .map_err(|e| duplicate(e, || format!("client {}", c.id)))?;
@@ -277,7 +281,7 @@ impl Db {
     /// Looks a client up by id.
     pub async fn client(&self, id: &str) -> Result<Option<ClientRow>, DbError> {
         let row = sqlx::query(
-            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris FROM clients WHERE id = $1",
+            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris, access_token_format FROM clients WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -299,6 +303,7 @@ impl Db {
                 post_logout_redirect_uris: lines(
                     &r.try_get::<String, _>("post_logout_redirect_uris")?,
                 ),
+                access_token_format: r.try_get("access_token_format")?,
             })
         })
         .transpose()
@@ -769,11 +774,13 @@ mod tests {
             resource_server: true,
             id_token_alg: "ES256".into(),
             post_logout_redirect_uris: vec!["https://a/bye".into()],
+            access_token_format: "jwt".into(),
         };
         db.insert_client(&c).await.unwrap();
         let got = db.client("cid").await.unwrap().unwrap();
         assert_eq!(got.redirect_uris, c.redirect_uris);
         assert_eq!(got.id_token_alg, "ES256");
+        assert_eq!(got.access_token_format, "jwt");
         assert_eq!(got.post_logout_redirect_uris, c.post_logout_redirect_uris);
         assert!(got.allow_no_pkce && got.resource_server && !got.allow_plain_pkce);
         assert_eq!(got.secret_box.as_deref(), Some("box"));

@@ -111,6 +111,9 @@ enum ClientCommand {
         /// Where OpenID RP-initiated logout may send the browser; repeatable.
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
+        /// Access tokens for this client: opaque or jwt (RFC 9068); default: the server's `[oauth2] access_token_format`.
+        #[arg(long, value_name = "FORMAT")]
+        access_token_format: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -315,6 +318,7 @@ fn main() -> ExitCode {
             allow_no_pkce,
             id_token_alg,
             post_logout_redirect_uris,
+            access_token_format,
             db,
         }) => {
             let new = NewClient {
@@ -326,6 +330,7 @@ fn main() -> ExitCode {
                 resource_server,
                 id_token_alg,
                 post_logout_redirect_uris,
+                access_token_format,
             };
             if let Err(e) = admin::check_client(&new) {
                 return fail_with(e.exit_code(), &e.to_string());

@@ -68,9 +68,12 @@ pub fn grant_types_from(names: &str) -> GrantTypes {
 /// The core's view of a client row: the secret is opened and hashed (the
 /// core compares SHA-256 digests in constant time). `None` if the row does
 /// not fit the core's capacities (the CLI refuses such clients).
+/// `jwt_by_default`: `[oauth2] access_token_format = "jwt"`, for clients
+/// registered without a format of their own.
 pub fn client_record(
     row: &ClientRow,
     secret_box: &SecretBox,
+    jwt_by_default: bool,
 ) -> Result<Option<ClientRecord>, DbError> {
     let secret = match &row.secret_box {
         Some(b) => Some(
@@ -95,6 +98,11 @@ pub fn client_record(
     record.resource_server = row.resource_server && !row.public;
     record.id_token_alg =
         latch_core::jose::Alg::parse(&row.id_token_alg).unwrap_or(latch_core::jose::Alg::Rs256);
+    record.jwt_access_tokens = match row.access_token_format.as_str() {
+        "jwt" => true,
+        "opaque" => false,
+        _ => jwt_by_default,
+    };
     Ok(Some(record))
 }
 

@@ -264,6 +264,7 @@ fn router_answers_every_request_below_500_with_error_bodies() {
                 resource_server: false,
                 id_token_alg: None,
                 post_logout_redirect_uris: vec![],
+                access_token_format: None,
             },
         )
         .await

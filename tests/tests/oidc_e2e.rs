@@ -23,12 +23,16 @@ fn rp_script() -> PathBuf {
 }
 
 async fn provider(backend: Backend, tls: bool, alg: &str) -> (Server, Client) {
+    provider_with(backend, tls, alg, &[]).await
+}
+
+async fn provider_with(backend: Backend, tls: bool, alg: &str, extra: &[&str]) -> (Server, Client) {
     let server = if tls {
         Server::start_tls(backend).await
     } else {
         Server::start_with(backend).await
     };
-    let c = server.add_client(&[
+    let mut client_args = vec![
         "--name",
         "Relying Party",
         "--redirect-uri",
@@ -39,7 +43,9 @@ async fn provider(backend: Backend, tls: bool, alg: &str) -> (Server, Client) {
         "openid profile email read",
         "--id-token-alg",
         alg,
-    ]);
+    ];
+    client_args.extend_from_slice(extra);
+    let c = server.add_client(&client_args);
     let mut args = vec![
         "user",
         "add",
@@ -58,7 +64,7 @@ async fn provider(backend: Backend, tls: bool, alg: &str) -> (Server, Client) {
 }
 
 /// Runs the Node relying party; returns its JSON summary.
-async fn relying_party(server: &Server, c: &Client, alg: &str, tls: bool) -> Value {
+async fn relying_party(server: &Server, c: &Client, alg: &str, tls: bool, jwt: bool) -> Value {
     let mut cmd = tokio::process::Command::new("bash");
     cmd.arg(rp_script())
         .args(["--issuer", &server.base])
@@ -74,6 +80,9 @@ async fn relying_party(server: &Server, c: &Client, alg: &str, tls: bool) -> Val
         .env("OIDC_RP_PASSWORD", "wonderland");
     if tls {
         cmd.args(["--ca", &test_ca().path.display().to_string()]);
+    }
+    if jwt {
+        cmd.arg("--jwt-access-token");
     }
     let out = cmd.output().await.expect("run the relying party");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -96,13 +105,24 @@ async fn relying_party(server: &Server, c: &Client, alg: &str, tls: bool) -> Val
 /// response, the id_token (signature by `kid` from the JWK Set, `iss`,
 /// `aud`, `exp`, `iat`, `nonce`), `at_hash`, userinfo, refresh (same
 /// `sub`, no `nonce`), RP-initiated logout, and `prompt=none` before login
-/// and after logout (`login_required`).
+/// and after logout (`login_required`). One client gets RFC 9068 JWT
+/// access tokens, which panva's `jose` verifies against the JWK Set
+/// (`typ: at+jwt`, `iss`, `aud`, `sub`, `client_id`, `scope`, `jti`).
 #[tokio::test]
 async fn openid_client_logs_in_on_every_backend_and_algorithm() {
     for backend in backends() {
-        for (alg, tls) in [("RS256", false), ("ES256", true), ("EdDSA", false)] {
-            let (server, c) = provider(backend, tls, alg).await;
-            let s = relying_party(&server, &c, alg, tls).await;
+        for (alg, tls, jwt) in [
+            ("RS256", false, false),
+            ("ES256", true, true),
+            ("EdDSA", false, false),
+        ] {
+            let extra: &[&str] = if jwt {
+                &["--access-token-format", "jwt"]
+            } else {
+                &[]
+            };
+            let (server, c) = provider_with(backend, tls, alg, extra).await;
+            let s = relying_party(&server, &c, alg, tls, jwt).await;
             assert_eq!(s["ok"], true, "{s}");
             assert_eq!(s["id_token_alg"], alg);
             assert_eq!(s["at_hash"], true);
@@ -113,8 +133,122 @@ async fn openid_client_logs_in_on_every_backend_and_algorithm() {
             assert_eq!(s["userinfo"]["sub"], sub);
             assert_eq!(s["userinfo"]["preferred_username"], "alice");
             assert_eq!(s["userinfo"]["email_verified"], true);
+            if jwt {
+                assert!(
+                    s["steps"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&"jwt_access_token".into())
+                );
+            }
         }
     }
+}
+
+/// RFC 9068 access tokens from `[oauth2] access_token_format = "jwt"`:
+/// the token is a JWS with `typ: at+jwt` and the RFC's claims; Latch's own
+/// resources and introspection accept it; once revoked, Latch refuses it
+/// at once (an offline resource server would only learn at `exp`).
+#[tokio::test]
+async fn jwt_access_tokens_are_accepted_and_revocable() {
+    let server = Server::start_configured(
+        Backend::Sqlite,
+        false,
+        "[oauth2]\naccess_token_format = \"jwt\"\n",
+    )
+    .await;
+    let svc = server.add_client(&["--name", "Service", "--scope", "read"]);
+    let opaque = server.add_client(&[
+        "--name",
+        "Legacy",
+        "--scope",
+        "read",
+        "--access-token-format",
+        "opaque",
+    ]);
+    let token = |c: Client| {
+        let u = server.url("/oauth2/token");
+        async move {
+            http()
+                .post(u)
+                .basic_auth(&c.id, Some(&c.secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        token(opaque).await.split('.').count(),
+        1,
+        "opaque for Legacy"
+    );
+    let jwt = token(svc.clone()).await;
+    let header = jwt_part(&jwt, 0);
+    let claims = jwt_part(&jwt, 1);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(claims["iss"], server.base.as_str());
+    assert_eq!(claims["client_id"], svc.id.as_str());
+    assert_eq!(
+        claims["sub"],
+        svc.id.as_str(),
+        "client_credentials: sub is the client"
+    );
+    assert_eq!(claims["scope"], "read");
+    assert!(claims["jti"].as_str().unwrap().len() == 43);
+    assert!(claims["exp"].as_u64().unwrap() > claims["iat"].as_u64().unwrap());
+
+    let info = |t: String| {
+        let u = server.url("/api/info");
+        async move {
+            http()
+                .get(u)
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(info(jwt.clone()).await, 200);
+    let introspect = http()
+        .post(server.url("/oauth2/introspect"))
+        .basic_auth(&svc.id, Some(&svc.secret))
+        .form(&[("token", jwt.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(introspect["active"], true);
+    // A JWT with a flipped signature byte is not a token Latch issued.
+    let mut forged = jwt.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    assert_eq!(info(String::from_utf8(forged).unwrap()).await, 401);
+
+    let revoked = http()
+        .post(server.url("/oauth2/revoke"))
+        .basic_auth(&svc.id, Some(&svc.secret))
+        .form(&[("token", jwt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        info(jwt.clone()).await,
+        401,
+        "revocation is honoured at once"
+    );
 }
 
 async fn discovery(server: &Server) -> Value {
@@ -191,9 +325,9 @@ async fn prompt_none_prompt_login_and_max_age() {
     // password again.
     let q = log_in(&b, &authorize_url(&server, &c, ""), false).await;
     assert!(param(&q, "code").is_some());
-    // max_age counts whole seconds: let one pass since the login.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     for extra in ["&prompt=login", "&max_age=0"] {
+        // max_age counts whole seconds: let one pass since the last login.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         let url = authorize_url(&server, &c, extra);
         // Submitting without a password is refused although a session exists.
         let page = b.get(&url).send().await.unwrap().text().await.unwrap();
@@ -399,4 +533,78 @@ async fn rp_initiated_logout() {
     // A forged hint is refused.
     let forged = format!("{end}?id_token_hint={}x", &id_token[..id_token.len() - 1]);
     assert_eq!(b.get(&forged).send().await.unwrap().status(), 400);
+}
+
+/// The Rust relying party: the `openidconnect` crate (ramosbugs) discovers
+/// Latch, builds the authorization URL with PKCE and a nonce, exchanges the
+/// code, verifies the id_token with its own verifier (signature from the
+/// JWK Set, `iss`, `aud`, `exp`, `nonce`, `at_hash`), and reads userinfo.
+#[tokio::test]
+async fn openidconnect_crate_logs_in() {
+    use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
+    use openidconnect::{
+        AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+        IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
+        TokenResponse,
+    };
+    for backend in backends() {
+        let (server, c) = provider(backend, true, "RS256").await;
+        let http = latch_tests::OAuth2Http::default();
+        let meta = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(server.base.clone()).unwrap(),
+            &http,
+        )
+        .await
+        .expect("discovery");
+        let client = CoreClient::from_provider_metadata(
+            meta,
+            ClientId::new(c.id.clone()),
+            Some(ClientSecret::new(c.secret.clone())),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let q = log_in(&browser(), url.as_str(), true).await;
+        assert_eq!(param(&q, "state"), Some(state.secret().as_str()));
+        let token = client
+            .exchange_code(AuthorizationCode::new(param(&q, "code").unwrap().into()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .expect("token response");
+        let id_token = token.id_token().expect("an id_token");
+        let verifier = client.id_token_verifier();
+        let claims = id_token
+            .claims(&verifier, &nonce)
+            .expect("openidconnect verifies the id_token");
+        let expected = AccessTokenHash::from_token(
+            token.access_token(),
+            id_token.signing_alg().unwrap(),
+            id_token.signing_key(&verifier).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims.access_token_hash(), Some(&expected));
+        assert!(claims.auth_time().is_some());
+        let sub = claims.subject().clone();
+        assert_ne!(sub.as_str(), "alice");
+        let info: openidconnect::core::CoreUserInfoClaims = client
+            .user_info(token.access_token().clone(), Some(sub.clone()))
+            .unwrap()
+            .request_async(&http)
+            .await
+            .expect("userinfo");
+        assert_eq!(info.subject(), &sub);
+        assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice"));
+        assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
+    }
 }

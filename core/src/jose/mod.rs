@@ -27,10 +27,11 @@
 //!   understood. Keys are never taken from the header (`jwk`, `jku`,
 //!   `x5c`, `x5u` are ignored); the caller picks one, e.g. by `kid` from a
 //!   [`JwkSet`].
-//! * Headers, claims and JWKs are checked against the JSON grammar before
-//!   they are read, a member named twice is refused, and member names must
-//!   be written without escapes (see [`crate::json`]'s notes), so two
-//!   readers of the same signed bytes cannot disagree about them.
+//! * Headers, claims and JWKs are checked against the whole JSON grammar
+//!   (RFC 8259) before they are read, a member named twice is refused, and
+//!   member names must be written without escapes (so that `"\u0063rit"`
+//!   cannot hide a `crit`), so two readers of the same signed bytes cannot
+//!   disagree about them.
 //! * Base64url must be unpadded and canonical (RFC 7515 §2, §C): unused
 //!   trailing bits are zero, so one token has one spelling.
 //! * Sizes are bounded: [`MAX_JWS_LEN`], [`MAX_HEADER_LEN`],

@@ -59,7 +59,7 @@ use super::store::{
 use super::token_material::{Token, TokenHash};
 use super::token_request::{GrantRequest, TokenRequest};
 use crate::buf::BufferTooSmall;
-use crate::oidc::{IdTokenClaims, OidcGrant, at_hash};
+use crate::oidc::{AccessTokenClaims, IdTokenClaims, OidcGrant, at_hash};
 use crate::text::Text;
 use crate::time::UnixTime;
 use rand_core::TryCryptoRng;
@@ -86,6 +86,9 @@ pub struct IssuedTokens {
     /// OpenID grant (OpenID Connect Core 1.0 §3.1.3.3, §12.2): the shell
     /// signs them and passes the JWS to [`render_with`](Self::render_with).
     pub id_token: Option<IdTokenClaims>,
+    /// For a client registered for JWT access tokens (RFC 9068): the
+    /// claims to sign; see [`Done::bind_access_token`].
+    pub jwt_access_token: Option<AccessTokenClaims>,
 }
 
 #[derive(serde::Serialize)]
@@ -201,6 +204,25 @@ impl Done {
         &self.writes
     }
 
+    /// The access token will be sent as `sent` — the signed JWT for
+    /// [`IssuedTokens::jwt_access_token`] (RFC 9068): the stored record is
+    /// keyed by its SHA-256 instead of the opaque token's, and the
+    /// id_token's `at_hash` covers it. Call before making the writes; then
+    /// render with [`IssuedTokens::render_with`]`(Some(sent), …)`.
+    pub fn bind_access_token(&mut self, sent: &str) {
+        let hash = TokenHash::of(sent.as_bytes());
+        for w in self.writes.as_mut_slice() {
+            if let Write::StoreAccessToken(a) = w {
+                a.hash = hash;
+            }
+        }
+        if let Outcome::Tokens(t) = &mut self.outcome
+            && let Some(id) = &mut t.id_token
+        {
+            id.at_hash = at_hash(id.alg, sent);
+        }
+    }
+
     /// Whether the answer needs `WWW-Authenticate: Basic realm=…`
     /// (`invalid_client` after an HTTP Basic attempt, RFC 6749 §5.2).
     pub fn needs_basic_challenge(&self) -> bool {
@@ -269,6 +291,36 @@ struct ClientFacts {
     refresh_allowed: bool,
     method: AuthMethod,
     id_token_alg: crate::jose::Alg,
+    jwt_access_tokens: bool,
+}
+
+/// The `jti` of a JWT access token: base64url of the opaque token's hash.
+fn jti(token: &Token) -> heapless::String<43> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let mut out = [0u8; 43];
+    let mut s = heapless::String::new();
+    if let Ok(enc) = Base64UrlUnpadded::encode(&token.hash().0, &mut out) {
+        let _ = s.push_str(enc);
+    }
+    s
+}
+
+fn jwt_claims(
+    ctx: &Ctx,
+    client_id: &ClientId,
+    subject: Option<Subject>,
+    scope: &Scope,
+    auth_time: Option<UnixTime>,
+) -> AccessTokenClaims {
+    AccessTokenClaims {
+        subject,
+        client_id: client_id.clone(),
+        scope: scope.clone(),
+        jti: jti(&ctx.access),
+        issued_at: ctx.now,
+        expires_at: ctx.now.saturating_add(ctx.policy.access_token_ttl),
+        auth_time,
+    }
 }
 
 /// A token exchange in progress; see the module docs.
@@ -353,6 +405,7 @@ impl<'r> NeedClient<'r> {
             refresh_allowed: client.grant_types.contains(GrantType::RefreshToken),
             method,
             id_token_alg: client.id_token_alg,
+            jwt_access_tokens: client.jwt_access_tokens,
         };
         let (kind, presented) = match request.grant {
             GrantRequest::AuthorizationCode { code, .. } => (GrantKind::AuthorizationCode, code),
@@ -609,6 +662,15 @@ impl NeedGrant<'_> {
             _ => None,
         };
         let auth_time = oidc.map(|o| o.auth_time);
+        let jwt_access_token = self.client.jwt_access_tokens.then(|| {
+            jwt_claims(
+                ctx,
+                &self.client.client_id,
+                subject.clone(),
+                &scope,
+                auth_time,
+            )
+        });
         let access = access_record(ctx, &self.client.client_id, family, subject.clone(), &scope);
         let (writes, refresh_token) = match refresh_scope {
             Some(refresh_scope) => {
@@ -644,6 +706,7 @@ impl NeedGrant<'_> {
                 refresh_token,
                 scope,
                 id_token,
+                jwt_access_token,
             }),
             writes,
             basic: self.client.method == AuthMethod::ClientSecretBasic,
@@ -689,6 +752,9 @@ fn client_credentials(
     };
     let family = FamilyId::of(&ctx.access.hash());
     let access = access_record(ctx, &facts.client_id, family, None, &scope);
+    let jwt_access_token = facts
+        .jwt_access_tokens
+        .then(|| jwt_claims(ctx, &facts.client_id, None, &scope, None));
     Done {
         outcome: Outcome::Tokens(IssuedTokens {
             access_token: ctx.access.clone(),
@@ -696,6 +762,7 @@ fn client_credentials(
             refresh_token: None,
             scope,
             id_token: None,
+            jwt_access_token,
         }),
         writes: Writes::one(Write::StoreAccessToken(access)),
         basic: facts.method == AuthMethod::ClientSecretBasic,

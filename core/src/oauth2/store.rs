@@ -176,6 +176,9 @@ pub struct ClientRecord {
     /// The algorithm its id_tokens are signed with (OpenID Connect
     /// Registration `id_token_signed_response_alg`; RS256 by default).
     pub id_token_alg: crate::jose::Alg,
+    /// Issue RFC 9068 JWT access tokens to this client instead of opaque
+    /// ones.
+    pub jwt_access_tokens: bool,
 }
 
 impl ClientRecord {
@@ -204,6 +207,7 @@ impl ClientRecord {
             allow_no_pkce: false,
             resource_server: false,
             id_token_alg: crate::jose::Alg::Rs256,
+            jwt_access_tokens: false,
         })
     }
 
@@ -225,6 +229,7 @@ impl fmt::Debug for ClientRecord {
             .field("allow_no_pkce", &self.allow_no_pkce)
             .field("resource_server", &self.resource_server)
             .field("id_token_alg", &self.id_token_alg)
+            .field("jwt_access_tokens", &self.jwt_access_tokens)
             .finish()
     }
 }
@@ -529,6 +534,11 @@ impl Writes {
 
     pub(crate) fn three(a: Write, b: Write, c: Write) -> Writes {
         Writes(heapless::Vec::from_array([a, b, c]))
+    }
+
+    /// The writes, to change in place (the core's own rewrites only).
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Write] {
+        self.0.as_mut_slice()
     }
 
     /// The writes.

@@ -4,6 +4,7 @@
 //! | module | what | spec |
 //! | --- | --- | --- |
 //! | [`request`] | `nonce`, `prompt`, `max_age`, `login_hint`; log in, consent, or `login_required`/`consent_required` | OpenID Connect Core 1.0 §3.1.2.1, §3.1.2.3, §3.1.2.6 |
+//! | [`access_token`] | RFC 9068 JWT access token claims | RFC 9068 §2 |
 //! | [`id_token`] | the id_token's claims, `at_hash` | Core §2, §3.1.3.3, §3.1.3.6, §12.2 |
 //! | [`logout`] | RP-initiated logout: the client, the post-logout redirect | RP-Initiated Logout 1.0 §2, §3 |
 //! | [`userinfo`] | claims released per scope, the UserInfo body | Core §5.1, §5.3, §5.4 |
@@ -15,11 +16,13 @@
 //! `auth_time`, and the token exchange produces [`IdTokenClaims`] for the
 //! shell to sign with [`crate::jose`].
 
+pub mod access_token;
 pub mod id_token;
 pub mod logout;
 pub mod request;
 pub mod userinfo;
 
+pub use access_token::AccessTokenClaims;
 pub use id_token::{IdTokenClaims, at_hash};
 pub use logout::{AfterLogout, LogoutRequest};
 pub use request::{MAX_LOGIN_HINT, MAX_NONCE, Nonce, OidcRequest, Prompt, Step};

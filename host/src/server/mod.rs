@@ -284,6 +284,10 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         Some(c) => c.policy()?,
         None => latch_core::oauth2::Policy::default(),
     };
+    let jwt_access_tokens = match &file.oauth2 {
+        Some(c) => c.jwt_access_tokens()?,
+        None => false,
+    };
     let scopes = match file.oauth2.as_ref().and_then(|o| o.scopes.as_ref()) {
         Some(c) => c.entries()?.into_iter().collect(),
         None => std::collections::BTreeMap::new(),
@@ -343,6 +347,7 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         .map_err(|e| AdminError::Input(e.to_string()))?;
     let state = AppState {
         signing,
+        jwt_access_tokens,
         secret_box,
         db,
         keys,

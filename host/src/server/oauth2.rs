@@ -135,7 +135,9 @@ async fn load_client(s: &Shared, id: &str) -> Result<Option<ClientRecord>, Respo
         return Ok(Some(c));
     }
     let record = match s.db.client(id).await {
-        Ok(Some(row)) => client_record(&row, &s.secret_box).map_err(internal)?,
+        Ok(Some(row)) => {
+            client_record(&row, &s.secret_box, s.jwt_access_tokens).map_err(internal)?
+        }
         Ok(None) => None,
         Err(e) => return Err(internal(e)),
     };
@@ -284,6 +286,19 @@ pub async fn token(
         };
     };
     note_client_auth(&s, asked.as_deref(), done.error());
+    // RFC 9068: sign the JWT access token first, so that the stored record
+    // is keyed by it and the id_token's at_hash covers it.
+    let mut done = done;
+    let jwt = match done.tokens().and_then(|t| t.jwt_access_token.clone()) {
+        Some(claims) => match signed_access_token(&s, &claims).await {
+            Ok(jwt) => {
+                done.bind_access_token(&jwt);
+                Some(jwt)
+            }
+            Err(r) => return r,
+        },
+        None => None,
+    };
     let done = settle(
         &s,
         done,
@@ -293,27 +308,59 @@ pub async fn token(
     )
     .await;
     let body = match done.tokens() {
-        Some(t) if t.id_token.is_some() => match signed_id_token(&s, t).await {
-            Ok(jws) => render_into(|b| t.render_with(None, Some(&jws), b)),
-            Err(r) => return r,
-        },
-        _ => render_into(|b| done.render(b)),
+        Some(t) => {
+            let id_token = match &t.id_token {
+                Some(claims) => match signed_id_token(&s, claims).await {
+                    Ok(jws) => Some(jws),
+                    Err(r) => return r,
+                },
+                None => None,
+            };
+            render_into(|b| t.render_with(jwt.as_deref(), id_token.as_deref(), b))
+        }
+        None => render_into(|b| done.render(b)),
     };
     json(done.http_status(), done.needs_basic_challenge(), body)
 }
 
+/// The public `sub` of the user a grant names.
+async fn public_sub(s: &Shared, user: &str) -> Result<String, Response> {
+    match s.db.user(user).await {
+        Ok(Some(u)) => Ok(u.sub),
+        Ok(None) => Err(internal("the user behind this grant is gone")),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Signs an RFC 9068 access token (`typ: at+jwt`) with the server's
+/// RS256 key, the algorithm every resource server supports.
+async fn signed_access_token(
+    s: &Shared,
+    claims: &latch_core::oidc::AccessTokenClaims,
+) -> Result<String, Response> {
+    let sub = match &claims.subject {
+        Some(u) => public_sub(s, u).await?,
+        None => String::new(),
+    };
+    let payload = render_into(|b| claims.render_payload(&s.issuer, &sub, b));
+    s.signing
+        .sign(
+            latch_core::jose::Alg::Rs256,
+            "at+jwt",
+            &payload,
+            http::now().as_secs(),
+        )
+        .map_err(internal)
+}
+
 /// Signs the id_token the core decided on (OpenID Connect Core 1.0
 /// §3.1.3.3): the user's public `sub`, then the client's algorithm.
-async fn signed_id_token(s: &Shared, t: &oauth2::IssuedTokens) -> Result<String, Response> {
-    let Some(claims) = &t.id_token else {
-        return Err(internal("no id_token claims"));
-    };
-    let user = match s.db.user(&claims.subject).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Err(internal("the user behind this grant is gone")),
-        Err(e) => return Err(internal(e)),
-    };
-    let payload = render_into(|b| claims.render_payload(&s.issuer, &user.sub, b));
+async fn signed_id_token(
+    s: &Shared,
+    claims: &latch_core::oidc::IdTokenClaims,
+) -> Result<String, Response> {
+    let sub = public_sub(s, &claims.subject).await?;
+    let payload = render_into(|b| claims.render_payload(&s.issuer, &sub, b));
     s.signing
         .sign(claims.alg, "JWT", &payload, http::now().as_secs())
         .map_err(internal)

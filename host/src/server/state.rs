@@ -37,6 +37,9 @@ pub struct AppState {
         quick_cache::sync::Cache<String, (latch_core::oauth2::ClientRecord, std::time::Instant)>,
     /// The id_token and JWT signing keys (re-read every few seconds).
     pub signing: crate::signing::SigningKeys,
+    /// `[oauth2] access_token_format = "jwt"`: RFC 9068 access tokens for
+    /// every client registered without a format of its own.
+    pub jwt_access_tokens: bool,
 }
 
 /// A cache of access-token records for protected resources, so that a
