@@ -296,6 +296,64 @@ def main():
     p(f"| ≥ 3× the Node peer (every endpoint) | worst {x(worst_node)} | {goal(worst_node >= 3)} |")
     p()
 
+    # --- OpenID Connect ------------------------------------------------------
+    if ("latch", "refresh_oidc") in runs:
+        p("## OpenID Connect under load")
+        p()
+        p("The same Latch server (SQLite, plain HTTP), in the same run. Refresh-token")
+        p("rotation with and without `openid` in the scope: with it, every answer carries")
+        p("a newly signed id_token (RS256, 2048-bit RSA through aws-lc-rs; the user's")
+        p("public `sub` is looked up per request). Each wrk thread keeps a pool of live")
+        p("refresh tokens minted through the consent page (`bench/oidc/seed.py`); each")
+        p("request spends one and its answer puts the rotated one back")
+        p("(`bench/oidc/refresh.lua`), so every request is a real, durable rotation.")
+        p("Then client_credentials issuance with RFC 9068 JWT access tokens (RS256) beside")
+        p("the opaque run above.")
+        p()
+        p("| run | requests/s | p50 | p99 | errors | cost of signing |")
+        p("| --- | ---: | ---: | ---: | ---: | ---: |")
+        def rps_of(d):
+            return d["requests"] / (d["duration_us"] / 1e6)
+        pairs = [
+            (("latch", "refresh_plain"), "refresh, no id_token", None),
+            (("latch", "refresh_oidc"), "refresh + id_token (RS256)", ("latch", "refresh_plain")),
+            (("latch", "token"), "client_credentials, opaque", None),
+            (("latch_jwt", "token"), "client_credentials, JWT access token (RS256)", ("latch", "token")),
+        ]
+        for key, desc, base in pairs:
+            if key not in runs:
+                continue
+            d = runs[key]
+            errs = sum(d["errors"].values())
+            cost = "—"
+            if base and base in runs:
+                a, b = rps_of(runs[base]), rps_of(d)
+                if a > 0 and b > 0:
+                    cost = f"+{(1e6 / b - 1e6 / a):.0f} µs/request"
+            p(f"| {desc} | {rps_of(d):,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | {errs:,} | {cost} |")
+        p()
+        p("In the core, without the server (criterion, `cargo bench -p latch-core --bench")
+        p("jose` and `--bench oauth2`): see the next table.")
+        p()
+        jose_rows = [
+            ("jose/es256_sign", "ES256 sign (id_token-sized claims)"),
+            ("jose/es256_verify", "ES256 parse + verify"),
+            ("jose/eddsa_sign", "EdDSA sign"),
+            ("jose/eddsa_verify", "EdDSA parse + verify"),
+            ("oauth2/code_exchange_basic_pkce_s256", "code exchange (PKCE S256), no id_token"),
+            ("oauth2/code_exchange_openid_es256", "code exchange + id_token signed ES256"),
+            ("oauth2/code_exchange_openid_eddsa", "code exchange + id_token signed EdDSA"),
+        ]
+        p("| operation (in the core) | time |")
+        p("| --- | ---: |")
+        for path, desc in jose_rows:
+            g, n = path.split("/")
+            try:
+                p(f"| {desc} | {t(criterion(crit, g, n))} |")
+            except (FileNotFoundError, KeyError):
+                p(f"| {desc} | not measured |")
+        p()
+
     # --- TLS -----------------------------------------------------------------
     if ("latch_tls", "token") in runs:
         p("## Latch over TLS")

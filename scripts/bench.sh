@@ -2,6 +2,8 @@
 # Regenerates every table of BENCHMARKS.md in one run on this machine:
 #   1. criterion (core/benches/peers.rs): OAuth1 sign (Latch, oauth1-request,
 #      the HMAC floor) and verify, OAuth2 grants against the in-memory store;
+#      core/benches/jose.rs and oauth2.rs: ES256/EdDSA sign and verify, the
+#      code exchange with and without an id_token;
 #   2. oauthlib (bench/python/oauthlib_sign.py): Client.sign and endpoint
 #      validation of the same requests, timed with timeit;
 #   3. wrk on loopback against `latch serve` (SQLite), the Authlib + Flask
@@ -11,7 +13,8 @@
 #      requests/s, p50/p99, errors, idle and peak RSS; then Latch again over
 #      TLS (--tls-self-signed: rustls, ECDSA P-256 leaf) with keep-alive, and
 #      both Latch servers with a new connection per request (`Connection:
-#      close`) to price a full TCP + TLS handshake;
+#      close`) to price a full TCP + TLS handshake; and the OpenID runs:
+#      refresh rotation with and without an id_token, JWT access tokens;
 #   bash scripts/bench.sh [SECONDS] [CONNECTIONS]    (defaults 30, 64)
 # SECONDS is per endpoint per server; BENCH_MEASURE_SECS (default 4) is
 # criterion's measurement time per benchmark. About 9 minutes with the
@@ -43,6 +46,9 @@ cargo build --release -q -p latch-host
 bin=target/release/latch
 BENCH_MEASURE_SECS="${BENCH_MEASURE_SECS:-4}" cargo bench -q -p latch-core --bench peers 2>&1 |
     grep -E '^signature |time:' >"$out/criterion.log"
+# JOSE and the OpenID code exchange in the core (criterion's own timing).
+cargo bench -q -p latch-core --bench jose -- --measurement-time "${BENCH_MEASURE_SECS:-4}" >/dev/null 2>&1
+cargo bench -q -p latch-core --bench oauth2 -- --measurement-time "${BENCH_MEASURE_SECS:-4}" code_exchange >/dev/null 2>&1
 
 # --- 2. oauthlib, and `latch sign` on the same inputs ---------------------
 "$py" bench/python/oauthlib_sign.py --seconds 2 >"$out/oauthlib.json"
@@ -122,9 +128,11 @@ load() {
         echo "wrk.body = \"token=$token\""
         echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
         echo "wrk.headers[\"Authorization\"] = \"Basic $basic\""; } >"$lua"; path=/oauth2/introspect ;;
+    refresh_*) cat bench/oidc/refresh.lua >"$lua"; path=/oauth2/token ;;
     esac
     cat "$dir/report.lua" >>"$lua"
-    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$scheme://127.0.0.1:$port$path" >"$dir/wrk.out" 2>&1 &
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$scheme://127.0.0.1:$port$path" \
+        -- "${wrk_args[@]}" >"$dir/wrk.out" 2>&1 &
     wrk_pid=$!
     while kill -0 "$wrk_pid" 2>/dev/null; do
         r=$(rss)
@@ -136,6 +144,8 @@ load() {
         python3 -c 'import json,sys; d=json.load(sys.stdin); d.update(server=sys.argv[1], endpoint=sys.argv[2], peak_rss_kb=int(sys.argv[3])); print(json.dumps(d))' \
             "$name" "$endpoint" "$peak" >>"$out/load.jsonl"
 }
+
+wrk_args=()
 
 # measure NAME PORT [TOKEN] [ENDPOINT...]: these endpoints (default: the
 # three) against the server already started on PORT; ping and introspection
@@ -164,6 +174,34 @@ basic=$(printf '%s:%s' "$id" "$secret" | base64 -w0)
 LATCH_LOG=warn $bin serve --listen 127.0.0.1:18181 --db "$db" >"$dir/latch.out" 2>"$dir/latch.err" &
 server=$!
 measure latch 18181 "" token ping introspect ping_close
+
+# OpenID Connect on the same server: refresh-token rotation with and
+# without an id_token (RS256, signed per request), and client_credentials
+# with RFC 9068 JWT access tokens (RS256) beside the opaque run above. Each
+# refresh request spends a live token from its thread's pool
+# (bench/oidc/refresh.lua) and puts the rotated one back.
+$bin user add bench --password bench-password --db "$db" >/dev/null
+for kind in oidc plain; do
+    scope="read"; [ "$kind" = oidc ] && scope="openid read"
+    rp=$($bin client add --name "rp-$kind" --redirect-uri http://127.0.0.1:9/cb --scope "$scope" --db "$db")
+    rp_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$rp")
+    rp_secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secret"])' "$rp")
+    mkdir -p "$dir/pool_$kind"
+    python3 bench/oidc/seed.py http://127.0.0.1:18181 "$rp_id" "$rp_secret" bench bench-password "$scope" \
+        $((2 * conns)) http://127.0.0.1:9/cb >"$dir/pool_$kind/all"
+    for t in $(seq 0 $((threads - 1))); do
+        awk -v t="$t" -v n="$threads" 'NR % n == t' "$dir/pool_$kind/all" >"$dir/pool_$kind/tokens_$t"
+    done
+    wrk_args=("$dir/pool_$kind" "$(printf '%s:%s' "$rp_id" "$rp_secret" | base64 -w0)")
+    load latch 18181 "refresh_$kind"
+    wrk_args=()
+done
+jwt=$($bin client add --name bench-jwt --scope "read write" --access-token-format jwt --db "$db")
+saved_basic=$basic
+basic=$(printf '%s:%s' "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$jwt")" \
+    "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_secret"])' "$jwt")" | base64 -w0)
+load latch_jwt 18181 token
+basic=$saved_basic
 stop_server
 
 # Latch over TLS: the same database, a self-signed CA and leaf beside it.

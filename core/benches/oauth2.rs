@@ -20,7 +20,7 @@ use std::hint::black_box;
 
 #[path = "fixtures/mod.rs"]
 mod fixtures;
-use fixtures::{BASIC, CODE, Mem, NOW, store_with_code};
+use fixtures::{BASIC, CODE, Mem, NOW, store_with_code, store_with_openid_code};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -59,6 +59,77 @@ fn bench(c: &mut Criterion) {
                     let n = done.render(&mut out).unwrap();
                     assert_eq!(done.http_status(), 200);
                     black_box((n, out))
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+
+    // The same exchange for an OpenID request, with the id_token signed in
+    // the core (ES256, EdDSA): claims rendered, JWS built, token body with
+    // the id_token rendered — what the server adds per code.
+    for (name, alg) in [
+        ("code_exchange_openid_es256", latch_core::jose::Alg::Es256),
+        ("code_exchange_openid_eddsa", latch_core::jose::Alg::EdDsa),
+    ] {
+        let template = store_with_openid_code(
+            Some(PkceChallenge {
+                method: ChallengeMethod::S256,
+                value: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                    .try_into()
+                    .unwrap(),
+            }),
+            Some(alg),
+        );
+        let mut es = latch_core::jose::Es256Key::from_bytes(&[7; 32]).unwrap();
+        let mut ed = latch_core::jose::Ed25519Key::from_seed(&[7; 32]);
+        g.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || template.clone(),
+                |s| {
+                    let done = token_endpoint(
+                        s,
+                        Some(BASIC),
+                        black_box(body_pkce.as_bytes()),
+                        NOW,
+                        &policy,
+                        &mut rng,
+                    );
+                    let t = done.tokens().unwrap();
+                    let claims = t.id_token.as_ref().unwrap();
+                    let mut payload = [0u8; 512];
+                    let n = claims
+                        .render_payload(
+                            "https://server.example.com",
+                            "u-248289761001",
+                            &mut payload,
+                        )
+                        .unwrap();
+                    let header = latch_core::jose::JwsHeader {
+                        kid: Some("k1"),
+                        typ: Some("JWT"),
+                        ..latch_core::jose::JwsHeader::new(claims.alg)
+                    };
+                    let mut jws = [0u8; 1024];
+                    let m = match claims.alg {
+                        latch_core::jose::Alg::Es256 => latch_core::jose::sign_compact(
+                            &header,
+                            &payload[..n],
+                            &mut es,
+                            &mut jws,
+                        ),
+                        _ => latch_core::jose::sign_compact(
+                            &header,
+                            &payload[..n],
+                            &mut ed,
+                            &mut jws,
+                        ),
+                    }
+                    .unwrap();
+                    let id_token = std::str::from_utf8(&jws[..m]).unwrap();
+                    let mut out = [0u8; 2048];
+                    let k = t.render_with(None, Some(id_token), &mut out).unwrap();
+                    black_box((k, out))
                 },
                 BatchSize::SmallInput,
             )
