@@ -354,6 +354,22 @@ def main():
                 p(f"| {desc} | not measured |")
         p()
 
+    js = os.path.join(out_dir, "jose_size.txt")
+    if os.path.exists(js) and open(js).read().strip():
+        p("### The flash cost of `latch_core::jose` on the MCU")
+        p()
+        p("A tiny `no_std` probe for thumbv7em-none-eabihf built as firmware ships (opt-level")
+        p("\"s\", fat LTO, one codegen unit, panic = abort), once per variant; flash is")
+        p("`.vector_table + .text + .rodata + .data`, against a baseline with the same runtime")
+        p("and no call into latch-core (`bash scripts/jose_size.sh`). p256 and ed25519-dalek")
+        p("are built without precomputed tables (flash over speed).")
+        p()
+        p("```")
+        with open(js) as f:
+            p(f.read().rstrip())
+        p("```")
+        p()
+
     # --- TLS -----------------------------------------------------------------
     if ("latch_tls", "token") in runs:
         p("## Latch over TLS")

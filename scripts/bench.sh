@@ -236,6 +236,8 @@ stop_server
 # --- 4. the firmware: flash, static RAM and stack (scripts/firmware.sh) ------
 # Sizes are counted, not timed: the busy machine does not change them.
 bash scripts/firmware.sh size 2>/dev/null | grep -E '^(\| |$)' >"$out/firmware_size.md"
+# The flash cost of latch_core::jose on the MCU (scripts/jose_size.sh).
+bash scripts/jose_size.sh >"$out/jose_size.txt" 2>/dev/null || true
 
 uptime >"$out/load_end"
 {
