@@ -608,3 +608,108 @@ async fn openidconnect_crate_logs_in() {
         assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
     }
 }
+
+/// UserInfo's errors are RFC 6750 challenges: no token is 401 with
+/// `WWW-Authenticate: Bearer`; a token without `openid` is 403
+/// `insufficient_scope`; a client_credentials token (no user) is 401
+/// `invalid_token`. POST is served like GET. Discovery names the endpoint
+/// and the document is the same at both well-known paths.
+#[tokio::test]
+async fn userinfo_errors_and_discovery() {
+    let (server, c) = provider(Backend::Sqlite, false, "RS256").await;
+    let d = discovery(&server).await;
+    let oauth: Value = http()
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d, oauth, "one document at both paths");
+    assert_eq!(d["userinfo_endpoint"], server.url("/oauth2/userinfo"));
+    assert_eq!(d["jwks_uri"], server.url("/oauth2/jwks"));
+    assert_eq!(d["subject_types_supported"], serde_json::json!(["public"]));
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "ES256", "EdDSA"])
+    );
+    assert!(
+        d["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"openid".into())
+    );
+    let userinfo = server.url("/oauth2/userinfo");
+
+    let none = http().get(&userinfo).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert!(
+        none.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+
+    let cc: Value = http()
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&c.id, Some(&c.secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http()
+        .get(&userinfo)
+        .bearer_auth(cc["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "no user behind a client_credentials token");
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    // A user's token without openid: insufficient_scope.
+    let b = browser();
+    let url = authorize_url(&server, &c, "").replace("scope=openid", "scope=read");
+    let q = log_in(&b, &url, true).await;
+    let t = redeem(&server, &c, param(&q, "code").unwrap()).await;
+    assert!(t.get("id_token").is_none(), "no openid, no id_token");
+    let r = http()
+        .post(&userinfo)
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+
+    // With openid: POST answers the claims.
+    let q = log_in(&b, &authorize_url(&server, &c, ""), false).await;
+    let t = redeem(&server, &c, param(&q, "code").unwrap()).await;
+    let r = http()
+        .post(&userinfo)
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let claims: Value = r.json().await.unwrap();
+    assert_eq!(
+        claims["sub"],
+        jwt_part(t["id_token"].as_str().unwrap(), 1)["sub"]
+    );
+    // Scope openid only: no profile or email claims.
+    assert!(claims.get("preferred_username").is_none() && claims.get("email").is_none());
+}
