@@ -135,34 +135,19 @@ impl Loaded {
 
     /// The public JWK (with `kid`, `alg`, `use: sig`), rendered.
     fn jwk_json(&self) -> String {
-        let (n, e);
-        let key = match &self.material {
-            Material::Rsa(kp) => {
-                (n, e) = Self::rsa_parts(kp);
-                PublicKey::Rsa { n: &n, e: &e }
+        with_public_key(&self.material, |key| {
+            let jwk = Jwk {
+                key,
+                kid: Some(&self.kid),
+                alg: Some(self.alg),
+                use_sig: true,
+            };
+            let mut buf = vec![0u8; 2048];
+            match jwk.render(&mut buf) {
+                Ok(len) => String::from_utf8_lossy(&buf[..len]).into_owned(),
+                Err(_) => String::new(),
             }
-            Material::Es256(k) => {
-                let p = k.public();
-                PublicKey::Ec {
-                    x: *p.x(),
-                    y: *p.y(),
-                }
-            }
-            Material::EdDsa(k) => PublicKey::Okp {
-                x: k.public().to_bytes(),
-            },
-        };
-        let jwk = Jwk {
-            key,
-            kid: Some(&self.kid),
-            alg: Some(self.alg),
-            use_sig: true,
-        };
-        let mut buf = vec![0u8; 2048];
-        match jwk.render(&mut buf) {
-            Ok(len) => String::from_utf8_lossy(&buf[..len]).into_owned(),
-            Err(_) => String::new(),
-        }
+        })
     }
 
     fn sign(&self, header: &JwsHeader<'_>, payload: &[u8]) -> Result<String, JoseError> {
@@ -185,31 +170,38 @@ impl Loaded {
     }
 }
 
-fn thumbprint_kid(material: &Material, alg: Alg) -> String {
-    let (n, e);
-    let key = match material {
+/// Calls `f` with the public half of `material` as the core's JWK key.
+fn with_public_key<R>(material: &Material, f: impl FnOnce(PublicKey<'_>) -> R) -> R {
+    match material {
         Material::Rsa(kp) => {
-            (n, e) = Loaded::rsa_parts(kp);
-            PublicKey::Rsa { n: &n, e: &e }
+            let (n, e) = Loaded::rsa_parts(kp);
+            f(PublicKey::Rsa { n: &n, e: &e })
         }
         Material::Es256(k) => {
             let p = k.public();
-            PublicKey::Ec {
+            f(PublicKey::Ec {
                 x: *p.x(),
                 y: *p.y(),
-            }
+            })
         }
-        Material::EdDsa(k) => PublicKey::Okp {
+        Material::EdDsa(k) => f(PublicKey::Okp {
             x: k.public().to_bytes(),
-        },
-    };
-    let jwk = Jwk {
-        key,
-        kid: None,
-        alg: Some(alg),
-        use_sig: true,
-    };
-    jwk.thumbprint_b64().to_string()
+        }),
+    }
+}
+
+/// A key's `kid`: its RFC 7638 thumbprint.
+fn thumbprint_kid(material: &Material, alg: Alg) -> String {
+    with_public_key(material, |key| {
+        Jwk {
+            key,
+            kid: None,
+            alg: Some(alg),
+            use_sig: true,
+        }
+        .thumbprint_b64()
+        .to_string()
+    })
 }
 
 fn generate(alg: Alg) -> Result<(Material, Vec<u8>), SigningError> {
