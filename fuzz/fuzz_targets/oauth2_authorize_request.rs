@@ -4,8 +4,11 @@
 //! (error or code) only ever goes to a registered URI and carries the
 //! request's `state` and the issuer; an accepted request names a
 //! registered URI, the client's own id, a scope within the client's, and
-//! PKCE where the client or policy needs it. Input: one selector byte
-//! (client, policy), then the query.
+//! PKCE where the client or policy needs it. With `openid` in the scope
+//! (OpenID Connect Core §3.1.2.1): the nonce kept is the one sent, `prompt`
+//! and `max_age` are well-formed, and the login/consent decision and the
+//! approval agree with a model of `prompt`/`max_age`. Input: one selector
+//! byte (client, policy, session age), then the query.
 #![no_main]
 use latch_core::oauth2::{
     AuthorizationRequest, ChallengeMethod, ClientRecord, ErrorCode, GrantType, GrantTypes, Policy,
@@ -18,7 +21,7 @@ use std::sync::LazyLock;
 
 const ISSUER: &str = "https://server.example.com";
 const NOW: UnixTime = UnixTime(1_700_000_000);
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 11] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -26,6 +29,10 @@ const NAMES: [&str; 7] = [
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
 ];
 
 static CLIENTS: LazyLock<[ClientRecord; 3]> = LazyLock::new(|| {
@@ -46,7 +53,7 @@ static CLIENTS: LazyLock<[ClientRecord; 3]> = LazyLock::new(|| {
             "http://127.0.0.1:8080/",
             "https://client.example.com/cb2?",
         ],
-        "read write dolphin",
+        "read write dolphin openid profile",
         GrantTypes::ALL,
     )
     .unwrap();
@@ -84,6 +91,55 @@ fn appended(location: &str, uri: &str) -> Vec<(String, String)> {
 
 fn decoded(t: Option<Text<'_>>) -> Option<String> {
     t.map(|t| String::from_utf8(t.decoded().collect()).unwrap())
+}
+
+/// The OpenID part of an accepted request against a model.
+fn check_openid(v: &latch_core::oauth2::ValidAuthorization<'_>, query: &[u8], selector: u8) {
+    use latch_core::oidc::Step;
+    let Some(o) = v.oidc() else {
+        assert!(!scope::contains(v.scope(), "openid"));
+        return;
+    };
+    assert!(scope::contains(v.scope(), "openid"));
+    let sent = |n: &str| latch_fuzz::sent_value(query, n).map(|b| String::from_utf8(b).unwrap());
+    assert_eq!(o.nonce.as_deref().map(str::to_owned), sent("nonce"));
+    let prompt = sent("prompt").unwrap_or_default();
+    let words: Vec<&str> = prompt.split(' ').filter(|w| !w.is_empty()).collect();
+    assert_eq!(o.prompt.none, words.contains(&"none"));
+    assert_eq!(o.prompt.login, words.contains(&"login"));
+    assert!(!o.prompt.none || words.iter().all(|w| *w == "none"));
+    assert_eq!(
+        o.max_age,
+        sent("max_age").map(|m| m.parse::<u64>().unwrap())
+    );
+    // A session that started `age` seconds ago, or none.
+    let age = u64::from(selector >> 4) * 40;
+    let session = (selector & 2 == 0).then(|| UnixTime(NOW.0 - age));
+    let too_old = |t: UnixTime| o.prompt.login || o.max_age.is_some_and(|m| NOW.0 - t.0 > m);
+    match (v.next_step(session, NOW), session) {
+        (Ok(Step::Login), s) => assert!(!o.prompt.none && s.is_none_or(too_old)),
+        (Ok(Step::Consent), Some(t)) => assert!(!o.prompt.none && !too_old(t)),
+        (Ok(Step::Consent), None) => panic!("consent without a session"),
+        (Err(r), s) => {
+            assert!(o.prompt.none, "only prompt=none refuses to show a page");
+            let code = r.error().code;
+            match s {
+                Some(t) if !too_old(t) => assert_eq!(code, ErrorCode::ConsentRequired),
+                _ => assert_eq!(code, ErrorCode::LoginRequired),
+            }
+        }
+    }
+    // Approving with a login older than the request allows is refused.
+    if let Some(t) = session {
+        let mut rng = FuzzRng::new(u64::from(selector));
+        let r = v.approve_at("alice", t, NOW, &Policy::DEFAULT, &mut rng);
+        assert_eq!(r.is_ok(), t == NOW || !too_old(t));
+        if let Ok(a) = r {
+            let g = a.record().oidc.as_ref().unwrap();
+            assert_eq!(g.auth_time, t);
+            assert_eq!(g.nonce, o.nonce);
+        }
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -140,6 +196,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             assert_eq!(decoded(v.state()), state);
+            check_openid(&v, query, selector);
 
             let mut rng = FuzzRng::new(u64::from(selector));
             let approval = v.approve("alice", NOW, &policy, &mut rng).unwrap();
