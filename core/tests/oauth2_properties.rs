@@ -47,7 +47,7 @@ fn render(f: impl FnOnce(&mut [u8]) -> Result<usize, latch_core::BufferTooSmall>
     buf
 }
 
-const CODES: [ErrorCode; 18] = [
+const CODES: [ErrorCode; 21] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -66,6 +66,9 @@ const CODES: [ErrorCode; 18] = [
     ErrorCode::UnsupportedTokenType,
     ErrorCode::LoginRequired,
     ErrorCode::ConsentRequired,
+    ErrorCode::RequestNotSupported,
+    ErrorCode::RequestUriNotSupported,
+    ErrorCode::RegistrationNotSupported,
 ];
 
 fn store() -> MemoryStore<2, 8> {

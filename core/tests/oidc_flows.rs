@@ -193,6 +193,26 @@ fn prompt_and_max_age_decisions() {
         step(&query("&scope=read&prompt=none"), None, now),
         Ok(Step::Login)
     );
+    // Request objects and registration are not supported, and say so.
+    for (extra, code) in [
+        (
+            "&request=eyJhbGciOiJub25lIn0.e30.",
+            ErrorCode::RequestNotSupported,
+        ),
+        (
+            "&request_uri=https%3A%2F%2Frp.example%2Fr",
+            ErrorCode::RequestUriNotSupported,
+        ),
+        ("&registration=%7B%7D", ErrorCode::RegistrationNotSupported),
+    ] {
+        let q = query(&format!("&scope=openid{extra}"));
+        let s = store();
+        let req = AuthorizationRequest::parse(q.as_bytes()).unwrap();
+        let client = s.client("rp").unwrap();
+        let err = req.validate(Some(&client), &Policy::DEFAULT).unwrap_err();
+        assert_eq!(err.error().code, code);
+        assert!(matches!(err, Rejection::Redirect(_)));
+    }
     // A malformed prompt is an error redirect.
     let req_q = query("&scope=openid&prompt=none%20login");
     let s = store();

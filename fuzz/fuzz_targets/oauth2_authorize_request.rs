@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 
 const ISSUER: &str = "https://server.example.com";
 const NOW: UnixTime = UnixTime(1_700_000_000);
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 14] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -33,6 +33,9 @@ const NAMES: [&str; 11] = [
     "prompt",
     "max_age",
     "login_hint",
+    "request",
+    "request_uri",
+    "registration",
 ];
 
 static CLIENTS: LazyLock<[ClientRecord; 3]> = LazyLock::new(|| {
@@ -101,6 +104,9 @@ fn check_openid(v: &latch_core::oauth2::ValidAuthorization<'_>, query: &[u8], se
         return;
     };
     assert!(scope::contains(v.scope(), "openid"));
+    for unsupported in ["request", "request_uri", "registration"] {
+        assert_eq!(latch_fuzz::count_sent(query, unsupported), 0);
+    }
     let sent = |n: &str| latch_fuzz::sent_value(query, n).map(|b| String::from_utf8(b).unwrap());
     assert_eq!(o.nonce.as_deref().map(str::to_owned), sent("nonce"));
     let prompt = sent("prompt").unwrap_or_default();

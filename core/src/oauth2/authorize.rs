@@ -56,7 +56,7 @@ use crate::text::Text;
 use crate::time::UnixTime;
 use rand_core::TryCryptoRng;
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 14] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -68,6 +68,9 @@ const NAMES: [&str; 11] = [
     "prompt",
     "max_age",
     "login_hint",
+    "request",
+    "request_uri",
+    "registration",
 ];
 const RESPONSE_TYPE: usize = 0;
 const CLIENT_ID: usize = 1;
@@ -80,6 +83,9 @@ const NONCE: usize = 7;
 const PROMPT: usize = 8;
 const MAX_AGE: usize = 9;
 const LOGIN_HINT: usize = 10;
+const REQUEST: usize = 11;
+const REQUEST_URI: usize = 12;
+const REGISTRATION: usize = 13;
 
 /// Whether `host` (as written in a URL) is a loopback address: an IPv4
 /// literal in `127.0.0.0/8`, `[::1]`, or `localhost` (any case).
@@ -123,7 +129,7 @@ pub fn redirect_uri_matches(registered: &str, sent: &str) -> bool {
 /// A parsed authorization request, not yet validated.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizationRequest<'a> {
-    params: Collected<'a, 11>,
+    params: Collected<'a, 14>,
 }
 
 /// Why an authorization request was refused; see the module docs.
@@ -329,6 +335,17 @@ impl<'a> AuthorizationRequest<'a> {
         // OpenID Connect Core 1.0 §3.1.2.1: the OpenID parameters matter
         // only for an OpenID request.
         let oidc = if scope::contains(&scope, "openid") {
+            // §3.1.2.6, §6, §7.2.1: what Latch does not implement is said,
+            // not silently ignored.
+            for (i, code) in [
+                (REQUEST, ErrorCode::RequestNotSupported),
+                (REQUEST_URI, ErrorCode::RequestUriNotSupported),
+                (REGISTRATION, ErrorCode::RegistrationNotSupported),
+            ] {
+                if self.params.get(i).is_some() {
+                    return Err(redirect(OAuthError::new(code)));
+                }
+            }
             Some(
                 OidcRequest::parse(
                     self.params.get(NONCE),

@@ -66,10 +66,18 @@ pub enum ErrorCode {
     /// `consent_required`: `prompt=none` but consent must be asked for
     /// (OpenID Connect Core 1.0 §3.1.2.6).
     ConsentRequired,
+    /// `request_not_supported`: a `request` object was sent (OpenID
+    /// Connect Core 1.0 §3.1.2.6, §6).
+    RequestNotSupported,
+    /// `request_uri_not_supported` (OpenID Connect Core 1.0 §3.1.2.6, §6).
+    RequestUriNotSupported,
+    /// `registration_not_supported` (OpenID Connect Core 1.0 §3.1.2.6,
+    /// §7.2.1).
+    RegistrationNotSupported,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 18] = [
+    const ALL: [ErrorCode; 21] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -88,6 +96,9 @@ impl ErrorCode {
         ErrorCode::UnsupportedTokenType,
         ErrorCode::LoginRequired,
         ErrorCode::ConsentRequired,
+        ErrorCode::RequestNotSupported,
+        ErrorCode::RequestUriNotSupported,
+        ErrorCode::RegistrationNotSupported,
     ];
 
     /// The code as it appears in the `error` parameter.
@@ -111,6 +122,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::RegistrationNotSupported => "registration_not_supported",
         }
     }
 
