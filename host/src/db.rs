@@ -695,24 +695,54 @@ impl Db {
         Ok(())
     }
 
-    /// Forgets expired login sessions.
-    pub async fn purge_login_sessions(&self, now: i64) -> Result<u64, DbError> {
-        let r = sqlx::query("DELETE FROM login_sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(r.rows_affected())
-    }
-
-    /// Forgets nonces whose timestamps can no longer be accepted.
-    pub async fn purge_nonces(&self, now: i64) -> Result<u64, DbError> {
-        let r = sqlx::query("DELETE FROM oauth1_nonces WHERE forget_after < $1")
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(r.rows_affected())
+    /// Deletes every expired row (codes, tokens, device codes, OAuth1
+    /// temporary credentials, nonces, login sessions) in batches of
+    /// [`PURGE_BATCH`] — each batch its own short statement, so a large
+    /// backlog never holds SQLite's write lock for long — through the
+    /// expiry indexes (migration 0007). Returns how many rows went.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, DbError> {
+        let mut total = 0;
+        for (table, key, expired) in PURGES {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expired} LIMIT $2)"
+            );
+            loop {
+                let n = sqlx::query(&sql)
+                    .bind(now)
+                    .bind(PURGE_BATCH)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                total += n;
+                if n < u64::try_from(PURGE_BATCH).unwrap_or(u64::MAX) {
+                    break;
+                }
+            }
+        }
+        Ok(total)
     }
 }
+
+/// Rows deleted per purge statement.
+pub const PURGE_BATCH: i64 = 1000;
+
+/// What expires, per table: (table, primary key, the expiry condition with
+/// `$1` = now). Refresh tokens without an expiry live until revoked; a
+/// consumed code is kept until it expires, so that its reuse is still
+/// detected.
+pub const PURGES: [(&str, &str, &str); 7] = [
+    ("oauth2_codes", "hash", "expires_at < $1"),
+    ("oauth2_access_tokens", "hash", "expires_at < $1"),
+    (
+        "oauth2_refresh_tokens",
+        "hash",
+        "expires_at IS NOT NULL AND expires_at < $1",
+    ),
+    ("oauth2_devices", "hash", "expires_at < $1"),
+    ("oauth1_temporary", "token_hash", "expires_at < $1"),
+    ("oauth1_nonces", "nonce_key", "forget_after < $1"),
+    ("login_sessions", "id_hash", "expires_at <= $1"),
+];
 
 async fn record_nonce(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -822,6 +852,88 @@ mod tests {
         assert_eq!(db.backfill_subs(|| "sub-old".into()).await.unwrap(), 1);
         assert_eq!(db.backfill_subs(|| "again".into()).await.unwrap(), 0);
         assert_eq!(db.user("old").await.unwrap().unwrap().sub, "sub-old");
+    }
+
+    /// Issue 18 item 8: churned short-lived rows do not pile up. Every
+    /// table with expiring rows gets thousands of expired rows (more than a
+    /// purge batch) and a few live ones; one purge leaves only the live
+    /// ones, and each purge query finds its rows through an index.
+    #[tokio::test]
+    async fn purge_keeps_tables_bounded() {
+        let (_dir, db) = temp_db().await;
+        let rows: [(&str, &str); 7] = [
+            (
+                "oauth2_codes",
+                "INSERT INTO oauth2_codes (hash, client_id, subject, scope, redirect_uri, redirect_uri_sent, issued_at, expires_at, consumed) VALUES ($1, 'c', 'u', 's', 'r', 0, 0, $2, 0)",
+            ),
+            (
+                "oauth2_access_tokens",
+                "INSERT INTO oauth2_access_tokens (hash, family, client_id, scope, issued_at, expires_at) VALUES ($1, 'f', 'c', 's', 0, $2)",
+            ),
+            (
+                "oauth2_refresh_tokens",
+                "INSERT INTO oauth2_refresh_tokens (hash, family, client_id, scope, issued_at, expires_at, retired) VALUES ($1, 'f', 'c', 's', 0, $2, 0)",
+            ),
+            (
+                "oauth2_devices",
+                "INSERT INTO oauth2_devices (hash, user_code, client_id, scope, issued_at, expires_at, poll_interval, status) VALUES ($1, 'BCDFGHJK', 'c', 's', 0, $2, 5, 'pending')",
+            ),
+            (
+                "oauth1_temporary",
+                "INSERT INTO oauth1_temporary (token_hash, secret_box, client_id, callback, expires_at) VALUES ($1, 'b', 'c', 'oob', $2)",
+            ),
+            (
+                "oauth1_nonces",
+                "INSERT INTO oauth1_nonces (nonce_key, forget_after) VALUES ($1, $2)",
+            ),
+            (
+                "login_sessions",
+                "INSERT INTO login_sessions (id_hash, username, created_at, expires_at) VALUES ($1, 'u', 0, $2)",
+            ),
+        ];
+        let now = 1_000_000;
+        let expired = 2 * PURGE_BATCH + 7;
+        for (_, insert) in rows {
+            let mut tx = db.writer().begin().await.unwrap();
+            for i in 0..expired + 3 {
+                // The last three rows are still live.
+                let at = if i < expired { now - 1 - i } else { now + 60 };
+                sqlx::query(insert)
+                    .bind(format!("k{i}"))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+        let gone = db.purge_expired(now).await.unwrap();
+        assert_eq!(gone, u64::try_from(7 * expired).unwrap());
+        for (table, _) in rows {
+            let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            assert_eq!(left, 3, "{table}: only the live rows stay");
+        }
+        assert_eq!(db.purge_expired(now).await.unwrap(), 0);
+        for (table, key, cond) in PURGES {
+            let plan: Vec<String> = sqlx::query(&format!(
+                "EXPLAIN QUERY PLAN SELECT {key} FROM {table} WHERE {} LIMIT 10",
+                cond.replace("$1", "0")
+            ))
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect();
+            assert!(
+                plan.iter()
+                    .any(|d| d.contains("USING") && d.contains("INDEX")),
+                "{table}: {plan:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -293,20 +293,6 @@ impl Db {
         tx.commit().await.map_err(DbError::from)?;
         Ok(())
     }
-
-    /// Removes expired codes, tokens and device codes.
-    pub async fn purge_oauth2(&self, now: UnixTime) -> Result<(), DbError> {
-        let t = secs(now);
-        for sql in [
-            "DELETE FROM oauth2_codes WHERE expires_at < $1",
-            "DELETE FROM oauth2_access_tokens WHERE expires_at < $1",
-            "DELETE FROM oauth2_refresh_tokens WHERE expires_at IS NOT NULL AND expires_at < $1",
-            "DELETE FROM oauth2_devices WHERE expires_at < $1",
-        ] {
-            sqlx::query(sql).bind(t).execute(self.writer()).await?;
-        }
-        Ok(())
-    }
 }
 
 /// Why applying writes failed.

@@ -415,21 +415,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
             }
         }
     });
-    // Forget nonces whose timestamps can no longer be accepted.
+    // Expired codes, tokens, device codes, OAuth1 temporary credentials,
+    // nonces and sessions go every minute (db::PURGES).
     let purge = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
             let now = i64::try_from(http::now().as_secs()).unwrap_or(i64::MAX);
-            if let Err(e) = purge.db.purge_nonces(now).await {
-                tracing::warn!(error = %e, "nonce purge failed");
-            }
-            if let Err(e) = purge.db.purge_oauth2(http::now()).await {
-                tracing::warn!(error = %e, "token purge failed");
-            }
-            if let Err(e) = purge.db.purge_login_sessions(now).await {
-                tracing::warn!(error = %e, "session purge failed");
+            if let Err(e) = purge.db.purge_expired(now).await {
+                tracing::warn!(error = %e, "purging expired rows failed");
             }
         }
     });
