@@ -46,6 +46,9 @@ enum Command {
         /// Allow plain HTTP on a non-loopback address (lab networks only).
         #[arg(long)]
         allow_insecure_http: bool,
+        /// Log lines on stderr: readable text (default) or one JSON object per line.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
     },
     /// Print the OAuth 1.0a Authorization header value for a request.
     Sign(SignArgs),
@@ -58,6 +61,16 @@ enum Command {
     /// Manage the id_token / JWT signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON formatter), for
+    /// log collectors.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -263,15 +276,19 @@ fn main() -> ExitCode {
             tls_key,
             tls_self_signed,
             allow_insecure_http,
+            log_format,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_env("LATCH_LOG")
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .init();
+            let filter = tracing_subscriber::EnvFilter::try_from_env("LATCH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+            let logs = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            match log_format {
+                LogFormat::Json => logs.json().with_current_span(false).init(),
+                LogFormat::Text => logs
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .init(),
+            }
             let args = latch_host::server::ServeArgs {
                 config,
                 listen,
