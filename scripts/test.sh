@@ -61,7 +61,7 @@ trap 'bash scripts/pg.sh stop >/dev/null 2>&1' EXIT
 
 step "cargo test --workspace (end-to-end suite on SQLite and PostgreSQL)"
 log=$(mktemp)
-cargo test --workspace 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1); if ($i ~ /^ignored/) s += $(i-1) } }
      END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
