@@ -81,6 +81,25 @@ pub async fn session_consent_page(
     )
 }
 
+/// Renders a page with a form: `render` gets the CSRF form token bound to
+/// the browser's CSRF cookie, which is set here when it is new.
+pub fn page_with_csrf(
+    s: &Shared,
+    headers: &HeaderMap,
+    status: StatusCode,
+    render: impl FnOnce(&str) -> String,
+) -> Response {
+    let (csrf, fresh) = csrf_cookie(s, headers);
+    let token = session::csrf_token(&s.keys.session, &csrf);
+    let mut resp = html(status, render(&token));
+    if fresh
+        && let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().csrf(), &csrf, 86400))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
 /// Renders the consent page, setting the CSRF cookie if it is new.
 pub fn consent_page(
     s: &Shared,
@@ -88,21 +107,12 @@ pub fn consent_page(
     status: StatusCode,
     page: pages::Consent<'_>,
 ) -> Response {
-    let (csrf, fresh) = csrf_cookie(s, headers);
-    let token = session::csrf_token(&s.keys.session, &csrf);
-    let mut resp = html(
-        status,
+    page_with_csrf(s, headers, status, |token| {
         pages::consent(&pages::Consent {
-            csrf: &token,
+            csrf: token,
             ..page
-        }),
-    );
-    if fresh
-        && let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().csrf(), &csrf, 86400))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+        })
+    })
 }
 
 /// Why a login did not succeed.
@@ -147,17 +157,20 @@ pub struct LoggedIn {
 }
 
 /// Checks the form's login: the session's user, or username + password
-/// from `addr` (the client address the limits count). `password_required`
-/// (OpenID `prompt=login`, `max_age`): a session does not count.
+/// from `addr` (the client address the limits count). A session whose
+/// login `too_old` says is too old for the request (OpenID `prompt=login`,
+/// `max_age`) does not count: only a password entered now does.
 pub async fn login(
     s: &Shared,
     headers: &HeaderMap,
     addr: &str,
     username: Option<&str>,
     password: Option<&str>,
-    password_required: bool,
+    too_old: impl FnOnce(UnixTime) -> bool,
 ) -> Result<LoggedIn, LoginFailure> {
-    if !password_required && let Some((user, auth_time)) = session(s, headers).await {
+    if let Some((user, auth_time)) = session(s, headers).await
+        && !too_old(auth_time)
+    {
         return Ok(LoggedIn {
             user,
             fresh: false,
@@ -310,15 +323,9 @@ impl PageForm for LogoutForm {
 /// third-party page cannot sign the user out).
 pub async fn logout_page(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let user = session_user(&s, &headers).await;
-    let (csrf, fresh) = csrf_cookie(&s, &headers);
-    let token = session::csrf_token(&s.keys.session, &csrf);
-    let mut resp = html(StatusCode::OK, pages::logout(user.as_deref(), &token));
-    if fresh
-        && let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().csrf(), &csrf, 86400))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    page_with_csrf(&s, &headers, StatusCode::OK, |token| {
+        pages::logout(user.as_deref(), token)
+    })
 }
 
 /// `POST /logout`: ends the server-side session and clears its cookie.
@@ -326,15 +333,26 @@ pub async fn logout(State(s): State<Shared>, headers: HeaderMap, body: Bytes) ->
     if let Err(r) = read_page_form::<LogoutForm>(&s, &headers, &body, "Cannot sign out") {
         return r;
     }
-    if let Some(id) = session_id(&s, &headers)
+    end_session(&s, &headers, None).await
+}
+
+/// Ends the session named by the request's cookie (its row is deleted)
+/// and answers with a redirect to `after`, or a "signed out" page,
+/// clearing the session cookie. Both logouts (`/logout`, OpenID's
+/// `/oauth2/logout`) end here.
+pub async fn end_session(s: &Shared, headers: &HeaderMap, after: Option<String>) -> Response {
+    if let Some(id) = session_id(s, headers)
         && let Err(e) = s.db.delete_login_session(&crypto::token_hash(&id)).await
     {
         return internal(e);
     }
-    let mut resp = html(
-        StatusCode::OK,
-        pages::done("Signed out", "You are signed out of this server."),
-    );
+    let mut resp = match after {
+        Some(to) => super::http::redirect_to(&to),
+        None => html(
+            StatusCode::OK,
+            pages::done("Signed out", "You are signed out of this server."),
+        ),
+    };
     if let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().session(), "", 0)) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }

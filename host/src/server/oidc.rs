@@ -8,9 +8,8 @@
 
 use super::api::bearer_error;
 use super::http::{self, html, internal, redirect_to, render};
-use super::login::{self, PageForm, csrf_cookie, read_page_form};
+use super::login::{self, PageForm, end_session, page_with_csrf, read_page_form};
 use super::pages;
-use super::session;
 use super::state::Shared;
 use crate::crypto;
 use axum::body::Bytes;
@@ -145,27 +144,6 @@ async fn check_logout(s: &Shared, query: &str) -> Result<CheckedLogout, Response
     Ok(CheckedLogout { after, hint_sub })
 }
 
-/// Ends the session named by the request's cookie and answers: a redirect
-/// to `after` or a page, clearing the session cookie.
-async fn end_session(s: &Shared, headers: &HeaderMap, after: Option<String>) -> Response {
-    if let Some(id) = login::session_id(s, headers)
-        && let Err(e) = s.db.delete_login_session(&crypto::token_hash(&id)).await
-    {
-        return internal(e);
-    }
-    let mut resp = match after {
-        Some(to) => redirect_to(&to),
-        None => html(
-            StatusCode::OK,
-            pages::done("Signed out", "You are signed out of this server."),
-        ),
-    };
-    if let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().session(), "", 0)) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
-}
-
 /// `GET /oauth2/logout` (RP-Initiated Logout 1.0 §2): checks the request;
 /// with an `id_token_hint` of this session's user it ends the session at
 /// once, otherwise it asks the signed-in user to confirm (§2: the OP MUST
@@ -196,18 +174,9 @@ pub async fn logout_page(State(s): State<Shared>, uri: Uri, headers: HeaderMap) 
             Err(e) => return internal(e),
         }
     }
-    let (csrf, fresh) = csrf_cookie(&s, &headers);
-    let token = session::csrf_token(&s.keys.session, &csrf);
-    let mut resp = html(
-        StatusCode::OK,
-        pages::logout_with(Some(&user), &token, &[("request", query)]),
-    );
-    if fresh
-        && let Ok(v) = HeaderValue::from_str(&s.cookies().set(s.cookies().csrf(), &csrf, 86400))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    page_with_csrf(&s, &headers, StatusCode::OK, |token| {
+        pages::logout_with(Some(&user), token, &[("request", query)])
+    })
 }
 
 /// The logout confirmation form.
