@@ -331,7 +331,7 @@ pub async fn authorize_submit(
         &addr,
         form.username.as_deref(),
         form.password.as_deref(),
-        false,
+        |_| false,
     )
     .await
     {

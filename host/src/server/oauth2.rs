@@ -289,8 +289,21 @@ pub async fn token(
     // RFC 9068: sign the JWT access token first, so that the stored record
     // is keyed by it and the id_token's at_hash covers it.
     let mut done = done;
+    // The user's public `sub`, looked up once for whichever tokens name it
+    // (both carry the grant's user).
+    let user = done.tokens().and_then(|t| match &t.id_token {
+        Some(c) => Some(c.subject.clone()),
+        None => t.jwt_access_token.as_ref().and_then(|c| c.subject.clone()),
+    });
+    let sub = match &user {
+        Some(u) => match public_sub(&s, u).await {
+            Ok(sub) => sub,
+            Err(r) => return r,
+        },
+        None => String::new(),
+    };
     let jwt = match done.tokens().and_then(|t| t.jwt_access_token.clone()) {
-        Some(claims) => match signed_access_token(&s, &claims).await {
+        Some(claims) => match signed_access_token(&s, &claims, &sub) {
             Ok(jwt) => {
                 done.bind_access_token(&jwt);
                 Some(jwt)
@@ -310,7 +323,7 @@ pub async fn token(
     let body = match done.tokens() {
         Some(t) => {
             let id_token = match &t.id_token {
-                Some(claims) => match signed_id_token(&s, claims).await {
+                Some(claims) => match signed_id_token(&s, claims, &sub) {
                     Ok(jws) => Some(jws),
                     Err(r) => return r,
                 },
@@ -333,16 +346,14 @@ async fn public_sub(s: &Shared, user: &str) -> Result<String, Response> {
 }
 
 /// Signs an RFC 9068 access token (`typ: at+jwt`) with the server's
-/// RS256 key, the algorithm every resource server supports.
-async fn signed_access_token(
+/// RS256 key, the algorithm every resource server supports. `sub`: the
+/// user's public subject (unused for client credentials).
+fn signed_access_token(
     s: &Shared,
     claims: &latch_core::oidc::AccessTokenClaims,
+    sub: &str,
 ) -> Result<String, Response> {
-    let sub = match &claims.subject {
-        Some(u) => public_sub(s, u).await?,
-        None => String::new(),
-    };
-    let payload = render_into(|b| claims.render_payload(&s.issuer, &sub, b));
+    let payload = render_into(|b| claims.render_payload(&s.issuer, sub, b));
     s.signing
         .sign(
             latch_core::jose::Alg::Rs256,
@@ -354,13 +365,13 @@ async fn signed_access_token(
 }
 
 /// Signs the id_token the core decided on (OpenID Connect Core 1.0
-/// §3.1.3.3): the user's public `sub`, then the client's algorithm.
-async fn signed_id_token(
+/// §3.1.3.3) with the user's public `sub` and the client's algorithm.
+fn signed_id_token(
     s: &Shared,
     claims: &latch_core::oidc::IdTokenClaims,
+    sub: &str,
 ) -> Result<String, Response> {
-    let sub = public_sub(s, &claims.subject).await?;
-    let payload = render_into(|b| claims.render_payload(&s.issuer, &sub, b));
+    let payload = render_into(|b| claims.render_payload(&s.issuer, sub, b));
     s.signing
         .sign(claims.alg, "JWT", &payload, http::now().as_secs())
         .map_err(internal)
@@ -660,18 +671,18 @@ pub async fn authorize_submit(
         }
     }
     // prompt=login or an old session (max_age): only a password entered
-    // in this form counts.
-    let password_required = valid
-        .oidc()
-        .zip(login::session(&s, &headers).await)
-        .is_some_and(|(o, (_, t))| o.needs_fresh_login(t, http::now()));
+    // in this form counts (the core's rule, OidcRequest::needs_fresh_login).
     let logged_in = match login(
         &s,
         &headers,
         &addr,
         form.username.as_deref(),
         form.password.as_deref(),
-        password_required || valid.oidc().is_some_and(|o| o.prompt.login),
+        |auth_time| {
+            valid
+                .oidc()
+                .is_some_and(|o| o.needs_fresh_login(auth_time, http::now()))
+        },
     )
     .await
     {
@@ -884,7 +895,7 @@ pub async fn device_submit(
         &addr,
         form.username.as_deref(),
         form.password.as_deref(),
-        false,
+        |_| false,
     )
     .await;
     if let Err(failure) = &logged_in
