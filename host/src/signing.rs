@@ -231,6 +231,11 @@ fn generate(alg: Alg) -> Result<(Material, Vec<u8>), SigningError> {
     }
 }
 
+/// A stored time as seconds (a negative one, never written, as 0).
+fn unix(t: i64) -> u64 {
+    u64::try_from(t).unwrap_or(0)
+}
+
 fn open_row(row: &SigningKeyRow, secret_box: &SecretBox) -> Result<Loaded, SigningError> {
     let bad = |why: &str| SigningError::Key {
         kid: row.kid.clone(),
@@ -261,12 +266,11 @@ fn open_row(row: &SigningKeyRow, secret_box: &SecretBox) -> Result<Loaded, Signi
                 .map_err(|_| bad("not an Ed25519 seed"))?,
         )),
     };
-    let secs = |t: i64| u64::try_from(t).unwrap_or(0);
     Ok(Loaded {
         kid: row.kid.clone(),
         alg,
-        activates_at: secs(row.activates_at),
-        retires_at: row.retires_at.map(secs),
+        activates_at: unix(row.activates_at),
+        retires_at: row.retires_at.map(unix),
         material,
     })
 }
@@ -381,8 +385,20 @@ impl SigningKeys {
     }
 
     /// Re-reads the table (a rotation by the CLI or another replica).
+    /// Keys are opened (unsealed, parsed) only when the set changed.
     pub async fn reload(&self, now: i64) -> Result<(), SigningError> {
         let rows = self.db.signing_keys(now).await?;
+        let unchanged = self.keys.read().is_ok_and(|k| {
+            k.len() == rows.len()
+                && k.iter().zip(&rows).all(|(l, r)| {
+                    l.kid == r.kid
+                        && l.activates_at == unix(r.activates_at)
+                        && l.retires_at == r.retires_at.map(unix)
+                })
+        });
+        if unchanged {
+            return Ok(());
+        }
         let loaded = rows
             .iter()
             .map(|r| open_row(r, &self.secret_box))
