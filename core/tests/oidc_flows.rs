@@ -260,28 +260,8 @@ fn jwt_access_token_claims_and_binding() {
     c.id_token_alg = Alg::EdDsa;
     s.add_client(c).unwrap();
     let now = UnixTime(1_700_000_000);
-    let mut rng = ChaCha20Rng::seed_from_u64(9);
-    let q = query("&scope=openid%20read");
-    let req = AuthorizationRequest::parse(q.as_bytes()).unwrap();
-    let client = s.client("rp").unwrap();
-    let valid = req.validate(Some(&client), &Policy::DEFAULT).unwrap();
-    let approval = valid
-        .approve_at("alice", now, now, &Policy::DEFAULT, &mut rng)
-        .unwrap();
-    s.apply(&approval.write()).unwrap();
-    let body = format!(
-        "grant_type=authorization_code&code={}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&code_verifier={VERIFIER}",
-        approval.code().as_str()
-    );
     // (token_endpoint makes the writes itself; a shell binds first.)
-    let mut done = token_endpoint(
-        &mut s,
-        Some("Basic cnA6cnAtc2VjcmV0"),
-        body.as_bytes(),
-        now,
-        &Policy::DEFAULT,
-        &mut rng,
-    );
+    let mut done = code_flow(&mut s, &query("&scope=openid%20read"), now, now);
     let t = done.tokens().unwrap().clone();
     let claims = t.jwt_access_token.clone().expect("a JWT client");
     assert_eq!(claims.subject.as_deref(), Some("alice"));

@@ -557,6 +557,11 @@ pub async fn post_authorized(url: &str, authorization: &str) -> (u16, Vec<u8>) {
     (status, resp.bytes().await.expect("body").to_vec())
 }
 
+/// The value of `k` among parameters such as [`location_params`]'s.
+pub fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
 /// The query parameters of a `Location` header.
 pub fn location_params(resp: &reqwest::Response) -> Vec<(String, String)> {
     let loc = resp

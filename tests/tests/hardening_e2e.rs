@@ -3,7 +3,7 @@
 //! PostgreSQL).
 
 use latch_tests::{
-    Backend, Server, backends, browser, hidden_inputs, http, location_params, submit_consent,
+    Backend, Server, backends, browser, hidden_inputs, http, location_params, param, submit_consent,
 };
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -420,10 +420,6 @@ async fn approve(server: &Server, authorize: &str) -> Vec<(String, String)> {
     .await;
     assert_eq!(r.status(), 303);
     location_params(&r)
-}
-
-fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
 /// 5. PKCE is required from confidential clients too, unless one is

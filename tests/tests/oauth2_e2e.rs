@@ -3,7 +3,9 @@
 //! through the RFC 8414 metadata document, and the HTML form driven as a
 //! browser would. Runs on SQLite and, when available, PostgreSQL.
 
-use latch_tests::{Backend, Client, Server, backends, browser, hidden_inputs, location_params};
+use latch_tests::{
+    Backend, Client, Server, backends, browser, hidden_inputs, location_params, param,
+};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
@@ -98,10 +100,6 @@ async fn consent(auth_url: &str, decision: &str) -> Vec<(String, String)> {
         "a credential POST answers 303 (RFC 9700 §4.12)"
     );
     location_params(&resp)
-}
-
-fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
 async fn introspect(server: &Server, c: &Client, token: &str) -> Value {

@@ -9,7 +9,7 @@
 //! * `prompt=none`, `max_age`, key rotation and logout each end to end.
 
 use latch_tests::{
-    Backend, Client, Server, backends, browser, hidden_inputs, http, latch, location_params,
+    Backend, Client, Server, backends, browser, hidden_inputs, http, latch, location_params, param,
     test_ca,
 };
 use serde_json::Value;
@@ -272,10 +272,6 @@ fn authorize_url(server: &Server, c: &Client, extra: &str) -> String {
         url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
         std::str::from_utf8(&challenge).unwrap()
     )
-}
-
-fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
 /// Logs alice in on the consent page of `url` with `b`; returns the
