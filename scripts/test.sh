@@ -52,6 +52,11 @@ if [ -n "$missing" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
+step "Chromium and chromedriver for the headless-browser test (tests/tests/account_browser.rs)"
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
 step "fuzz every target briefly (scripts/fuzz.sh; longer campaigns: scripts/fuzz.sh 600)"
 bash scripts/fuzz.sh "${LATCH_FUZZ_SECONDS:-15}"
 

@@ -289,7 +289,7 @@ proptest! {
         let _ = d.render("https://x/device", &mut out);
         let d = introspection_endpoint(&s, header.as_deref(), &bytes, UnixTime(now));
         let _ = d.render(&mut out);
-        let d = revocation_endpoint(&mut s, header.as_deref(), &bytes);
+        let d = revocation_endpoint(&mut s, header.as_deref(), &bytes, UnixTime(now));
         let _ = d.render(&mut out);
     }
 

@@ -285,6 +285,7 @@ fn code_reuse_is_invalid_grant_and_revokes_every_token_from_it() {
     assert_eq!(refreshed.http_status(), 200);
     let second = spa_exchange(&mut s, &code, T0);
     assert_eq!(err(&second), Some(ErrorCode::InvalidGrant));
+    assert!(second.reuse_detected() && !first.reuse_detected());
     assert!(
         second
             .writes()
@@ -530,9 +531,15 @@ fn refresh_reuse_revokes_family() {
     // Another, unrelated family survives.
     let other_code = spa_code(&mut s);
     assert_eq!(spa_exchange(&mut s, &other_code, T0).http_status(), 200);
+    assert!(!second.reuse_detected());
     let reuse = refresh(&mut s, rt1.as_str(), "");
     assert_eq!(err(&reuse), Some(ErrorCode::InvalidGrant));
+    assert!(reuse.reuse_detected());
     let after = refresh(&mut s, rt2.as_str(), "");
+    assert!(
+        !after.reuse_detected(),
+        "an unknown token is not a reuse: its family is gone already"
+    );
     assert_eq!(
         err(&after),
         Some(ErrorCode::InvalidGrant),

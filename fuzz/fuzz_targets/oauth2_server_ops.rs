@@ -635,7 +635,7 @@ impl World {
         let present = self.model.present(t);
         let (kind, family) = (t.kind, t.family);
         let owner = t.who;
-        let done = revocation_endpoint(&mut *self.store, header, body.as_bytes());
+        let done = revocation_endpoint(&mut *self.store, header, body.as_bytes(), self.clock.now());
         if present && caller != owner {
             let e = done.error().map(|e| e.code);
             assert_eq!(

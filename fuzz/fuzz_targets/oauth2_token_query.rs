@@ -160,7 +160,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let before = rows(&s);
-    let r = revocation_endpoint(&mut s, header, body);
+    let r = revocation_endpoint(&mut s, header, body, NOW);
     if r.http_status() == 200 {
         let again = introspection_endpoint(&s, header, body, NOW);
         assert!(

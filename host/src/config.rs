@@ -39,6 +39,12 @@
 //! # with the words the consent pages show for them:
 //! scopes = { read = "Read your photos", write = "Upload photos" }
 //! # or just names: scopes = ["read", "write"]
+//!
+//! [admin]                            # off when absent
+//! listen = "127.0.0.1:9090"          # /metrics, /healthz, /readyz, /admin/
+//!
+//! [audit]
+//! retention_days = 90                # audit_events older than this are purged
 //! ```
 
 use crate::keys::KeyConfig;
@@ -52,7 +58,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "sqlite://latch.db";
 
 /// The configuration file's contents; every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// `ADDR:PORT` to listen on.
@@ -69,10 +75,53 @@ pub struct FileConfig {
     pub tls: Option<TlsConfig>,
     /// Connection and abuse limits.
     pub limits: Option<LimitsConfig>,
+    /// The admin listener (metrics, health, admin API).
+    pub admin: Option<AdminConfig>,
+    /// The audit log of security events.
+    pub audit: Option<AuditConfig>,
+}
+
+/// `[admin]`: the admin listener, off when absent. It serves `/metrics`,
+/// `/healthz`, `/readyz` and the admin API under `/admin/` (Bearer token
+/// with scope `latch:admin`).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `ADDR:PORT` of the admin listener; meant for a loopback or private
+    /// address (plain HTTP unless the main listener has TLS, then the same
+    /// certificate).
+    pub listen: Option<String>,
+}
+
+/// The default `[audit] retention_days`.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
+
+/// `[audit]`: security events are kept in the database (`audit_events`)
+/// and written to the log (target `latch::audit`).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Days an audit event is kept before the purge removes it (default
+    /// 90; at least 1).
+    pub retention_days: Option<u64>,
+}
+
+impl AuditConfig {
+    /// `retention_days` in seconds; 0 is refused.
+    pub fn retention_secs(&self) -> Result<u64, ConfigError> {
+        match self.retention_days {
+            Some(0) => Err(ConfigError::Setting(
+                "audit",
+                "retention_days must be at least 1".into(),
+            )),
+            Some(d) => Ok(d.saturating_mul(86_400)),
+            None => Ok(DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
+        }
+    }
 }
 
 /// `[limits]`: how long and how many (rate limits: see the fields).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Seconds a client may take to send a request head (default 10).
@@ -193,7 +242,7 @@ impl LimitsConfig {
 }
 
 /// `[tls]`: the certificate chain and key, PEM (both or neither).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// The certificate chain, leaf first.
@@ -250,7 +299,7 @@ pub fn resolve_tls(
 
 /// `[oauth2]`: token, code and device-flow timings, seconds. Anything left
 /// out keeps [`latch_core::oauth2::Policy::DEFAULT`]'s value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Config {
     /// Access token lifetime (`expires_in`).
@@ -298,7 +347,7 @@ impl OAuth2Config {
 }
 
 /// `[oauth2] scopes`: names, or a table of name = "description".
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ScopesConfig {
     /// `["read", "write"]`.
@@ -404,6 +453,9 @@ pub enum ConfigError {
     /// A `[limits]` value is out of range.
     #[error("invalid [limits] setting: {0}")]
     Limits(String),
+    /// A value of another section (`[admin]`, `[audit]`) is out of range.
+    #[error("invalid [{0}] setting: {1}")]
+    Setting(&'static str, String),
     /// `[tls]` or the TLS flags are incomplete or contradictory.
     #[error("invalid TLS settings: {0}")]
     Tls(String),

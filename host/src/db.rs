@@ -77,6 +77,9 @@ pub struct ClientRow {
     /// `opaque`, `jwt` or `default` (the server's `[oauth2]
     /// access_token_format`).
     pub access_token_format: String,
+    /// The sealed secret before the last `rotate-secret`, and the Unix
+    /// second it stops being accepted.
+    pub previous_secret: Option<(String, i64)>,
 }
 
 /// What the OpenID claims say about a user.
@@ -281,7 +284,7 @@ impl Db {
     /// Looks a client up by id.
     pub async fn client(&self, id: &str) -> Result<Option<ClientRow>, DbError> {
         let row = sqlx::query(
-            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris, access_token_format FROM clients WHERE id = $1",
+            "SELECT id, name, secret_box, public, redirect_uris, scope, grant_types, allow_plain_pkce, allow_no_pkce, resource_server, id_token_alg, post_logout_redirect_uris, access_token_format, previous_secret_box, previous_secret_until FROM clients WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -304,6 +307,13 @@ impl Db {
                     &r.try_get::<String, _>("post_logout_redirect_uris")?,
                 ),
                 access_token_format: r.try_get("access_token_format")?,
+                previous_secret: match (
+                    r.try_get::<Option<String>, _>("previous_secret_box")?,
+                    r.try_get::<Option<i64>, _>("previous_secret_until")?,
+                ) {
+                    (Some(b), Some(until)) => Some((b, until)),
+                    _ => None,
+                },
             })
         })
         .transpose()
@@ -436,12 +446,14 @@ impl Db {
         Ok(())
     }
 
-    /// A user's password hash.
+    /// A user's password hash; `None` for an unknown or disabled user, so
+    /// that a disabled user's login fails exactly like an unknown one.
     pub async fn password_hash(&self, username: &str) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT password_hash FROM users WHERE username = $1 AND disabled = 0")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
     }
 
@@ -670,7 +682,8 @@ impl Db {
         now: i64,
     ) -> Result<Option<(String, i64)>, DbError> {
         let row = sqlx::query(
-            "SELECT username, created_at FROM login_sessions WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT s.username, s.created_at FROM login_sessions s JOIN users u ON u.username = s.username \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
         )
         .bind(id_hash)
         .bind(now)
@@ -805,6 +818,7 @@ mod tests {
             id_token_alg: "ES256".into(),
             post_logout_redirect_uris: vec!["https://a/bye".into()],
             access_token_format: "jwt".into(),
+            previous_secret: None,
         };
         db.insert_client(&c).await.unwrap();
         let got = db.client("cid").await.unwrap().unwrap();

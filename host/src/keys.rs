@@ -29,7 +29,8 @@ impl fmt::Debug for Keys {
 }
 
 /// The keys as they appear in TOML (base64).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct KeyConfig {
     /// base64 of 32 bytes.
     pub secret_box_key: String,

@@ -1,11 +1,13 @@
 //! # latch-host
 //!
-//! The tokio shell around [`latch_core`]: the `latch` command-line tool and,
-//! as later issues land, the authorization server and the axum integration.
+//! The tokio shell around [`latch_core`]: the `latch` command-line tool, the
+//! authorization server (`server`), its administration (`admin`, `audit`)
+//! and the consumer side (`consumer`).
 //! The shell moves bytes and reads clocks and RNGs; every protocol decision
 //! is made by the core.
 
 pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod consumer;
 pub mod crypto;

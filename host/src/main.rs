@@ -1,7 +1,8 @@
 //! The `latch` command line (DESIGN.md, "CLI contract").
 
 use clap::{Parser, Subcommand, error::ErrorKind};
-use latch_host::admin::{self, AdminError, NewClient};
+use latch_host::admin::{self, AdminError, NewClient, ops, render};
+use latch_host::audit::Event;
 use latch_host::config::{self, FileConfig};
 use latch_host::db::Db;
 use latch_host::sign::{SignInput, authorization_header};
@@ -61,6 +62,58 @@ enum Command {
     /// Manage the id_token / JWT signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Revoke tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// See what users granted to clients.
+    #[command(subcommand)]
+    Grant(GrantCommand),
+}
+
+/// `--json`: machine-readable output instead of a table.
+#[derive(clap::Args)]
+struct JsonFlag {
+    /// Print JSON instead of a readable table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Revoke everything issued to a client, everything a user holds, or
+    /// one token (with its whole refresh family).
+    Revoke {
+        /// Every token, code and device code issued to this client.
+        #[arg(long, value_name = "ID", group = "target")]
+        client: Option<String>,
+        /// Every token this user holds, with any client.
+        #[arg(long, value_name = "NAME", group = "target")]
+        user: Option<String>,
+        /// One access or refresh token (OAuth 2.0: its whole family) or OAuth 1.0a token.
+        #[arg(long, value_name = "T", group = "target", allow_hyphen_values = true)]
+        token: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantCommand {
+    /// List what users approved for clients and still hold.
+    List {
+        /// Only this user's grants.
+        #[arg(long, value_name = "NAME", conflicts_with = "client")]
+        user: Option<String>,
+        /// Only grants to this client.
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// `--log-format`.
@@ -130,6 +183,70 @@ enum ClientCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// List the registered clients.
+    List {
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show one client (never its secret).
+    Show {
+        /// The client_id.
+        id: String,
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Change a client; lists given replace the registered ones.
+    Update {
+        /// The client_id.
+        id: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Redirect URI; repeatable; replaces the registered list.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed scopes, space-separated.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Post-logout redirect URI; repeatable; replaces the registered list.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// The id_token signing algorithm: RS256, ES256 or EdDSA.
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<String>,
+        /// opaque or jwt.
+        #[arg(long, value_name = "FORMAT")]
+        access_token_format: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a client and revoke everything issued to it.
+    Remove {
+        /// The client_id.
+        id: String,
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Give a confidential client a new secret; prints
+    /// {"client_id": ..., "client_secret": ...}.
+    RotateSecret {
+        /// The client_id.
+        id: String,
+        /// Seconds the old secret keeps working (OAuth 2.0 client
+        /// authentication; default 0: it stops at once; at most 30 days).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        grace: u64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +274,55 @@ enum UserCommand {
         /// The e-mail address is verified (`email_verified`: true).
         #[arg(long)]
         email_verified: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the users.
+    List {
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a user's password.
+    Passwd {
+        /// The user name.
+        username: String,
+        /// The new password (visible in the process list; prefer --password-stdin).
+        #[arg(
+            long,
+            required_unless_present = "password_stdin",
+            conflicts_with = "password_stdin"
+        )]
+        password: Option<String>,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Stop a user from logging in; revokes what they hold and ends their sessions.
+    Disable {
+        /// The user name.
+        username: String,
+        #[command(flatten)]
+        out: JsonFlag,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Let a disabled user log in again.
+    Enable {
+        /// The user name.
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a user, revoking what they hold and ending their sessions.
+    Remove {
+        /// The user name.
+        username: String,
+        #[command(flatten)]
+        out: JsonFlag,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -238,6 +404,60 @@ fn runtime() -> tokio::runtime::Runtime {
             eprintln!("latch: cannot start the async runtime: {e}");
             std::process::exit(1)
         })
+}
+
+/// Opens the database, runs `f`, closes the database (flushing SQLite).
+fn with_db(
+    args: &DbArgs,
+    f: impl AsyncFnOnce(&Db, &latch_host::keys::Keys) -> Result<(), AdminError>,
+) -> ExitCode {
+    admin_result(runtime().block_on(async {
+        let (db, keys) = open(args).await?;
+        let r = f(&db, &keys).await;
+        db.close().await;
+        r
+    }))
+}
+
+/// The audit log's actor for a command-line change: `cli:` and the OS user.
+fn cli_actor() -> String {
+    let who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{who}")
+}
+
+/// Records an administrative change in the audit log.
+async fn audit(db: &Db, event: Event) -> Result<(), AdminError> {
+    latch_host::audit::record_now(db, event).await?;
+    Ok(())
+}
+
+/// Prints `value` as one line of JSON, or `readable` without `--json`.
+fn print<T: serde::Serialize>(out: &JsonFlag, value: &T, readable: impl FnOnce(&T) -> String) {
+    if out.json {
+        println!("{}", serde_json::to_string(value).unwrap_or_default());
+    } else {
+        println!("{}", readable(value));
+    }
+}
+
+/// A password from `--password` or the first line of standard input.
+fn read_password(password: Option<String>) -> Result<String, ExitCode> {
+    let password = match password {
+        Some(p) => p,
+        None => {
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                return Err(fail(&format!("cannot read the password from stdin: {e}")));
+            }
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.is_empty() {
+        return Err(fail("the password must not be empty"));
+    }
+    Ok(password)
 }
 
 fn admin_result(r: Result<(), AdminError>) -> ExitCode {
@@ -355,8 +575,19 @@ fn main() -> ExitCode {
             admin_result(runtime().block_on(async {
                 let (db, keys) = open(&db).await?;
                 let issued = admin::add_client(&db, &keys, &new).await;
+                let audited = match &issued {
+                    Ok(c) => {
+                        audit(
+                            &db,
+                            Event::new("client.added", cli_actor()).client(&c.client_id),
+                        )
+                        .await
+                    }
+                    Err(_) => Ok(()),
+                };
                 db.close().await;
                 let issued = issued?;
+                audited?;
                 println!("{}", serde_json::to_string(&issued).unwrap_or_default());
                 Ok(())
             }))
@@ -395,6 +626,166 @@ fn main() -> ExitCode {
                 Ok(())
             }))
         }
+        Command::Client(ClientCommand::List { out, db }) => with_db(&db, async |db, _| {
+            print(&out, &db.list_clients().await?, |l| render::clients(l));
+            Ok(())
+        }),
+        Command::Client(ClientCommand::Show { id, out, db }) => with_db(&db, async |db, _| {
+            print(&out, &ops::show_client(db, &id).await?, render::client);
+            Ok(())
+        }),
+        Command::Client(ClientCommand::Update {
+            id,
+            name,
+            redirect_uris,
+            scope,
+            post_logout_redirect_uris,
+            id_token_alg,
+            access_token_format,
+            out,
+            db,
+        }) => {
+            let update = ops::ClientUpdate {
+                name,
+                redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
+                scope,
+                post_logout_redirect_uris: (!post_logout_redirect_uris.is_empty())
+                    .then_some(post_logout_redirect_uris),
+                id_token_alg,
+                access_token_format,
+            };
+            with_db(&db, async |db, _| {
+                let c = ops::update_client(db, &id, &update).await?;
+                audit(
+                    db,
+                    Event::new("client.updated", cli_actor())
+                        .client(&id)
+                        .detail(update.changed()),
+                )
+                .await?;
+                print(&out, &c, render::client);
+                Ok(())
+            })
+        }
+        Command::Client(ClientCommand::Remove { id, out, db }) => with_db(&db, async |db, _| {
+            let r = ops::remove_client(db, &id).await?;
+            audit(
+                db,
+                Event::new("client.removed", cli_actor())
+                    .client(&id)
+                    .detail(r.summary()),
+            )
+            .await?;
+            print(&out, &r, |r| {
+                render::revoked(&format!("removed client {id}"), r)
+            });
+            Ok(())
+        }),
+        Command::Client(ClientCommand::RotateSecret { id, grace, db }) => {
+            with_db(&db, async |db, keys| {
+                let rotated = ops::rotate_secret(db, keys, &id, grace).await?;
+                audit(
+                    db,
+                    Event::new("client.secret_rotated", cli_actor())
+                        .client(&id)
+                        .detail(format!("grace {grace} s")),
+                )
+                .await?;
+                println!("{}", serde_json::to_string(&rotated).unwrap_or_default());
+                Ok(())
+            })
+        }
+        Command::User(UserCommand::List { out, db }) => with_db(&db, async |db, _| {
+            print(&out, &db.list_users().await?, |l| render::users(l));
+            Ok(())
+        }),
+        Command::User(UserCommand::Passwd {
+            username,
+            password,
+            password_stdin: _,
+            db,
+        }) => {
+            let password = match read_password(password) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            with_db(&db, async |db, _| {
+                ops::set_password(db, &username, &password).await?;
+                audit(
+                    db,
+                    Event::new("user.password_changed", cli_actor()).user(&username),
+                )
+                .await
+            })
+        }
+        Command::User(UserCommand::Disable { username, out, db }) => with_db(&db, async |db, _| {
+            let r = ops::set_disabled(db, &username, true).await?;
+            audit(
+                db,
+                Event::new("user.disabled", cli_actor())
+                    .user(&username)
+                    .detail(r.summary()),
+            )
+            .await?;
+            print(&out, &r, |r| {
+                render::revoked(&format!("disabled user {username}"), r)
+            });
+            Ok(())
+        }),
+        Command::User(UserCommand::Enable { username, db }) => with_db(&db, async |db, _| {
+            ops::set_disabled(db, &username, false).await?;
+            audit(db, Event::new("user.enabled", cli_actor()).user(&username)).await
+        }),
+        Command::User(UserCommand::Remove { username, out, db }) => with_db(&db, async |db, _| {
+            let r = ops::remove_user(db, &username).await?;
+            audit(
+                db,
+                Event::new("user.removed", cli_actor())
+                    .user(&username)
+                    .detail(r.summary()),
+            )
+            .await?;
+            print(&out, &r, |r| {
+                render::revoked(&format!("removed user {username}"), r)
+            });
+            Ok(())
+        }),
+        Command::Token(TokenCommand::Revoke {
+            client,
+            user,
+            token,
+            out,
+            db,
+        }) => {
+            let target = match (client, user, token) {
+                (Some(c), None, None) => ops::Target::Client(c),
+                (None, Some(u), None) => ops::Target::User(u),
+                (None, None, Some(t)) => ops::Target::Token(t),
+                _ => return fail("token revoke needs exactly one of --client, --user, --token"),
+            };
+            with_db(&db, async |db, _| {
+                let r = ops::revoke(db, &target).await?;
+                let mut event = Event::new("token.revoked", cli_actor()).detail(r.summary());
+                match &target {
+                    ops::Target::Client(c) => event = event.client(c),
+                    ops::Target::User(u) => event = event.user(u),
+                    _ => {}
+                }
+                audit(db, event).await?;
+                print(&out, &r, |r| format!("revoked {}", r.summary()));
+                Ok(())
+            })
+        }
+        Command::Grant(GrantCommand::List {
+            user,
+            client,
+            out,
+            db,
+        }) => with_db(&db, async |db, _| {
+            let grants = ops::grants(db, user.as_deref(), client.as_deref()).await?;
+            print(&out, &grants, |g| render::grants(g));
+            Ok(())
+        }),
         Command::User(UserCommand::Add {
             username,
             password,
@@ -430,7 +821,10 @@ fn main() -> ExitCode {
             }
             admin_result(runtime().block_on(async {
                 let (db, _keys) = open(&db).await?;
-                let added = admin::add_user(&db, &username, &password, &profile).await;
+                let mut added = admin::add_user(&db, &username, &password, &profile).await;
+                if added.is_ok() {
+                    added = audit(&db, Event::new("user.added", cli_actor()).user(&username)).await;
+                }
                 db.close().await;
                 added
             }))

@@ -93,6 +93,15 @@ pub fn client_record(
     ) else {
         return Ok(None);
     };
+    if let Some((sealed, until)) = &row.previous_secret {
+        let old = secret_box
+            .open(&row.id, sealed)
+            .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?;
+        record.previous_secret = Some(latch_core::oauth2::PreviousSecret {
+            hash: TokenHash::of(old.as_bytes()),
+            until: time(*until),
+        });
+    }
     record.allow_plain_pkce = row.allow_plain_pkce;
     record.allow_no_pkce = row.allow_no_pkce && !row.public;
     record.resource_server = row.resource_server && !row.public;
@@ -360,6 +369,7 @@ impl GroupWriter {
                         Err(_) => break,
                     }
                 }
+                crate::server::metrics::group_commit(batch.len());
                 let results = commit_batch(&pool, &batch).await;
                 for (job, r) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(r);

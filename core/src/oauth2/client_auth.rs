@@ -24,6 +24,7 @@
 use super::error::{OAuthError, invalid_client, invalid_request};
 use super::store::{ClientId, ClientRecord};
 use super::token_material::TokenHash;
+use crate::UnixTime;
 use crate::buf::Sink;
 use crate::percent::{self, Mode};
 use crate::text::Text;
@@ -201,9 +202,17 @@ impl<'a> ClientCredentials<'a> {
         self.method
     }
 
-    /// Checks the credentials against the client's record (constant-time
-    /// secret comparison). `None` — no such client — is `invalid_client`.
-    pub fn authenticate(&self, client: Option<&ClientRecord>) -> Result<(), OAuthError> {
+    /// Checks the credentials against the client's record at `now`
+    /// (constant-time secret comparison; a rotated-out secret counts only
+    /// before its [`PreviousSecret::until`]). `None` — no such client — is
+    /// `invalid_client`.
+    ///
+    /// [`PreviousSecret::until`]: super::PreviousSecret::until
+    pub fn authenticate(
+        &self,
+        client: Option<&ClientRecord>,
+        now: UnixTime,
+    ) -> Result<(), OAuthError> {
         let Some(client) = client else {
             return Err(AUTHENTICATION_FAILED);
         };
@@ -212,8 +221,21 @@ impl<'a> ClientCredentials<'a> {
         }
         match (&client.secret_hash, self.secret) {
             (None, None) => Ok(()),
-            (Some(expected), Some(presented)) if TokenHash::of_text(&presented).ct_eq(expected) => {
-                Ok(())
+            (Some(expected), Some(presented)) => {
+                let presented = TokenHash::of_text(&presented);
+                // While an old secret is in its grace period both
+                // comparisons run: the time taken does not tell which
+                // secret matched.
+                let current = presented.ct_eq(expected);
+                let previous = client
+                    .previous_secret
+                    .filter(|p| now < p.until)
+                    .is_some_and(|p| presented.ct_eq(&p.hash));
+                if current | previous {
+                    Ok(())
+                } else {
+                    Err(AUTHENTICATION_FAILED)
+                }
             }
             _ => Err(AUTHENTICATION_FAILED),
         }
@@ -321,10 +343,10 @@ mod tests {
             buf[..n].to_vec()
         };
         let outcomes = [
-            creds("ghost", Some("x")).authenticate(None),
-            creds("app", Some("wrong")).authenticate(Some(&confidential)),
-            creds("app", None).authenticate(Some(&confidential)),
-            creds("spa", Some("x")).authenticate(Some(&public)),
+            creds("ghost", Some("x")).authenticate(None, UnixTime(0)),
+            creds("app", Some("wrong")).authenticate(Some(&confidential), UnixTime(0)),
+            creds("app", None).authenticate(Some(&confidential), UnixTime(0)),
+            creds("spa", Some("x")).authenticate(Some(&public), UnixTime(0)),
         ];
         let first = render(outcomes[0].unwrap_err());
         for o in outcomes {
@@ -332,10 +354,14 @@ mod tests {
         }
         assert!(
             creds("app", Some("right"))
-                .authenticate(Some(&confidential))
+                .authenticate(Some(&confidential), UnixTime(0))
                 .is_ok()
         );
-        assert!(creds("spa", None).authenticate(Some(&public)).is_ok());
+        assert!(
+            creds("spa", None)
+                .authenticate(Some(&public), UnixTime(0))
+                .is_ok()
+        );
     }
 
     /// RFC 6749 §2.3.1's example header: `s6BhdRkqt3` / `gX1fBat3bV`.
@@ -416,11 +442,38 @@ mod tests {
         let bad = ClientCredentials::resolve(None, id, Some(Text::plain("gX1fBat3bW"))).unwrap();
         let none = ClientCredentials::resolve(None, id, None).unwrap();
         assert_eq!(good.method(), AuthMethod::ClientSecretPost);
-        assert_eq!(good.authenticate(Some(&conf)), Ok(()));
-        assert!(bad.authenticate(Some(&conf)).is_err());
-        assert!(none.authenticate(Some(&conf)).is_err());
-        assert_eq!(none.authenticate(Some(&public)), Ok(()));
-        assert!(good.authenticate(Some(&public)).is_err());
-        assert!(good.authenticate(None).is_err());
+        assert_eq!(good.authenticate(Some(&conf), UnixTime(0)), Ok(()));
+        assert!(bad.authenticate(Some(&conf), UnixTime(0)).is_err());
+        assert!(none.authenticate(Some(&conf), UnixTime(0)).is_err());
+        assert_eq!(none.authenticate(Some(&public), UnixTime(0)), Ok(()));
+        assert!(good.authenticate(Some(&public), UnixTime(0)).is_err());
+        assert!(good.authenticate(None, UnixTime(0)).is_err());
+    }
+
+    /// After `rotate-secret --grace`, the old secret works until the
+    /// grace period ends and never after; the new one works throughout.
+    #[test]
+    fn a_rotated_out_secret_counts_only_within_its_grace() {
+        let mut conf =
+            ClientRecord::new("s6BhdRkqt3", Some("new-secret"), &[], "", GrantTypes::ALL).unwrap();
+        conf.previous_secret = Some(crate::oauth2::PreviousSecret {
+            hash: TokenHash::of(b"gX1fBat3bV"),
+            until: UnixTime(1_000),
+        });
+        let id = Some(Text::plain("s6BhdRkqt3"));
+        let old = ClientCredentials::resolve(None, id, Some(Text::plain("gX1fBat3bV"))).unwrap();
+        let new = ClientCredentials::resolve(None, id, Some(Text::plain("new-secret"))).unwrap();
+        let wrong = ClientCredentials::resolve(None, id, Some(Text::plain("gX1fBat3bW"))).unwrap();
+        assert_eq!(old.authenticate(Some(&conf), UnixTime(999)), Ok(()));
+        assert!(old.authenticate(Some(&conf), UnixTime(1_000)).is_err());
+        assert_eq!(new.authenticate(Some(&conf), UnixTime(999)), Ok(()));
+        assert_eq!(new.authenticate(Some(&conf), UnixTime(5_000)), Ok(()));
+        assert!(wrong.authenticate(Some(&conf), UnixTime(0)).is_err());
+        let mut shown = heapless::String::<512>::new();
+        core::fmt::write(&mut shown, format_args!("{conf:?}")).unwrap();
+        assert!(
+            !shown.contains("hash") && shown.contains("until"),
+            "{shown}"
+        );
     }
 }

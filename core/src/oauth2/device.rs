@@ -235,7 +235,7 @@ impl DeviceNeedClient<'_> {
     /// Finishes with the client's record (`None`: no such client).
     pub fn provide_client(self, client: Option<&ClientRecord>) -> DeviceDone {
         let method = self.request.client.method();
-        if let Err(e) = self.request.client.authenticate(client) {
+        if let Err(e) = self.request.client.authenticate(client, self.now) {
             return DeviceDone::failed(e, method);
         }
         let Some(client) = client else {

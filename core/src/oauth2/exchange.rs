@@ -240,6 +240,19 @@ impl Done {
         }
     }
 
+    /// Whether this answer is a detected reuse: a redeemed code, a rotated
+    /// refresh token or a redeemed device code presented again (or lost
+    /// to a concurrent redemption), refused with its whole family revoked
+    /// (RFC 9700 §4.14.2, RFC 6749 §4.1.2).
+    pub fn reuse_detected(&self) -> bool {
+        matches!(self.outcome, Outcome::Error(_))
+            && self
+                .writes
+                .as_slice()
+                .iter()
+                .any(|w| matches!(w, Write::RevokeFamily { .. }))
+    }
+
     /// The answer to send instead when a conditional write reported
     /// [`StoreError::Conflict`]: another request redeemed the same code,
     /// refresh token or device code first, which is reuse — `invalid_grant`,
@@ -384,7 +397,7 @@ impl<'r> NeedClient<'r> {
         let NeedClient { request, ctx } = self;
         let method = request.client.method();
         let fail = |e: OAuthError| Exchange::Done(Done::error_with(e, Writes::none(), method));
-        if let Err(e) = request.client.authenticate(client) {
+        if let Err(e) = request.client.authenticate(client, ctx.now) {
             return fail(e);
         }
         let Some(client) = client else {

@@ -248,7 +248,7 @@ impl<'r> IntrospectionNeedClient<'r> {
     /// Continues with the client's record (`None`: no such client).
     pub fn provide_client(self, client: Option<&ClientRecord>) -> Introspection<'r> {
         let method = self.query.client.method();
-        match (self.query.client.authenticate(client), client) {
+        match (self.query.client.authenticate(client, self.now), client) {
             (Err(e), _) => Introspection::Done(IntrospectionDone::failed(e, method)),
             (Ok(()), _) if method == AuthMethod::None => {
                 Introspection::Done(IntrospectionDone::failed(PUBLIC_REFUSED, method))

@@ -104,8 +104,8 @@ pub use scope::{MAX_SCOPE, Scope};
 pub use store::{
     AccessRecord, ClientId, ClientRecord, CodeRecord, DeviceRecord, DeviceStatus, FamilyId,
     GrantKind, GrantRecord, GrantType, GrantTypes, MAX_CLIENT_ID, MAX_REDIRECT_URI,
-    MAX_REDIRECT_URIS, MAX_SUBJECT, MAX_WRITES, MemoryStore, PkceChallenge, RedirectUri,
-    RefreshRecord, Store, StoreError, Subject, TokenRecord, Write, Writes,
+    MAX_REDIRECT_URIS, MAX_SUBJECT, MAX_WRITES, MemoryStore, PkceChallenge, PreviousSecret,
+    RedirectUri, RefreshRecord, Store, StoreError, Subject, TokenRecord, Write, Writes,
 };
 pub use token_material::{
     TOKEN_LEN, Token, TokenHash, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode, UserCodeDisplay,

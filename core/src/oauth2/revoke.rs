@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! TokenQuery::parse(body, basic)?
-//! Revocation::start(query)
+//! Revocation::start(query, now)
 //!   NeedClient --provide_client--> NeedToken { hash, hint } --provide_token--> RevocationDone
 //! ```
 //!
@@ -88,9 +88,10 @@ pub enum Revocation<'r> {
 }
 
 impl<'r> Revocation<'r> {
-    /// Starts.
-    pub fn start(query: TokenQuery<'r>) -> Self {
-        Revocation::NeedClient(RevocationNeedClient { query })
+    /// Starts; `now` is when the client's credentials are checked (a
+    /// rotated-out secret counts only within its grace period).
+    pub fn start(query: TokenQuery<'r>, now: crate::UnixTime) -> Self {
+        Revocation::NeedClient(RevocationNeedClient { query, now })
     }
 }
 
@@ -98,6 +99,7 @@ impl<'r> Revocation<'r> {
 #[derive(Debug)]
 pub struct RevocationNeedClient<'r> {
     query: TokenQuery<'r>,
+    now: crate::UnixTime,
 }
 
 impl<'r> RevocationNeedClient<'r> {
@@ -109,7 +111,7 @@ impl<'r> RevocationNeedClient<'r> {
     /// Continues with the client's record (`None`: no such client).
     pub fn provide_client(self, client: Option<&ClientRecord>) -> Revocation<'r> {
         let method = self.query.client.method();
-        match (self.query.client.authenticate(client), client) {
+        match (self.query.client.authenticate(client, self.now), client) {
             (Ok(()), Some(c)) => Revocation::NeedToken(RevocationNeedToken {
                 hash: TokenHash::of_text(&self.query.token),
                 hint: self.query.hint,
@@ -182,6 +184,7 @@ pub fn revocation_endpoint<S: Store + ?Sized>(
     store: &mut S,
     authorization: Option<&str>,
     body: &[u8],
+    now: crate::UnixTime,
 ) -> RevocationDone {
     let mut scratch = [0u8; 256];
     let method = if authorization.is_some_and(super::client_auth::is_basic) {
@@ -195,7 +198,7 @@ pub fn revocation_endpoint<S: Store + ?Sized>(
         Ok(q) => q,
         Err(e) => return RevocationDone::failed(e, method),
     };
-    let mut step = Revocation::start(query);
+    let mut step = Revocation::start(query, now);
     let done = loop {
         step = match step {
             Revocation::NeedClient(n) => {
@@ -267,6 +270,7 @@ mod tests {
             &mut s,
             Some("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW"),
             b"token=45ghiukldjahdnhzdauz&token_type_hint=refresh_token",
+            UnixTime(0),
         );
         assert_eq!(d.http_status(), 200);
         assert_eq!(d.render(&mut []), Ok(0));
@@ -277,6 +281,7 @@ mod tests {
             &mut s,
             Some("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW"),
             b"token=45ghiukldjahdnhzdauz",
+            UnixTime(0),
         );
         assert_eq!(d.http_status(), 200);
     }
@@ -288,6 +293,7 @@ mod tests {
             &mut s,
             None,
             b"token=access-1&client_id=other&client_secret=o",
+            UnixTime(0),
         );
         assert_eq!(d.error().unwrap().code, ErrorCode::UnauthorizedClient);
         assert_eq!(s.access_tokens().len(), 1);
@@ -295,11 +301,17 @@ mod tests {
             &mut s,
             None,
             b"token=access-1&client_id=s6BhdRkqt3&client_secret=gX1fBat3bV",
+            UnixTime(0),
         );
         assert_eq!(d.http_status(), 200);
         assert!(s.access_tokens().is_empty());
         assert_eq!(s.refresh_tokens().len(), 1);
-        let d = revocation_endpoint(&mut s, None, b"token=access-1&client_id=s6BhdRkqt3");
+        let d = revocation_endpoint(
+            &mut s,
+            None,
+            b"token=access-1&client_id=s6BhdRkqt3",
+            UnixTime(0),
+        );
         assert_eq!(d.http_status(), 401);
     }
 }

@@ -156,6 +156,10 @@ pub struct ClientRecord {
     /// SHA-256 of the client secret for a confidential client; `None` for a
     /// public client (RFC 6749 §2.1), which authenticates with `none`.
     pub secret_hash: Option<TokenHash>,
+    /// The secret before the last rotation, still accepted until its time
+    /// (an operator's `rotate-secret --grace`), so a deployment can move to
+    /// the new secret without downtime.
+    pub previous_secret: Option<PreviousSecret>,
     /// The registered redirect URIs, matched exactly (RFC 9700 §4.1.3).
     pub redirect_uris: heapless::Vec<RedirectUri, MAX_REDIRECT_URIS>,
     /// The scopes the client may ask for; also the default scope.
@@ -200,6 +204,7 @@ impl ClientRecord {
         Ok(ClientRecord {
             client_id: copy(client_id)?,
             secret_hash: secret.map(|s| TokenHash::of(s.as_bytes())),
+            previous_secret: None,
             redirect_uris: uris,
             scope: copy(scope)?,
             grant_types,
@@ -217,11 +222,30 @@ impl ClientRecord {
     }
 }
 
+/// A client secret replaced by a newer one but accepted until `until`
+/// (exclusive), stored as its SHA-256 like the current one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PreviousSecret {
+    /// SHA-256 of the old secret.
+    pub hash: TokenHash,
+    /// The first second it is no longer accepted.
+    pub until: UnixTime,
+}
+
+impl fmt::Debug for PreviousSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreviousSecret")
+            .field("until", &self.until)
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for ClientRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientRecord")
             .field("client_id", &self.client_id)
             .field("public", &self.is_public())
+            .field("previous_secret", &self.previous_secret)
             .field("redirect_uris", &self.redirect_uris)
             .field("scope", &self.scope)
             .field("grant_types", &self.grant_types)

@@ -29,22 +29,27 @@ use std::time::{Duration, Instant};
 /// One limit: at most `max` failures per key in a `window`.
 #[derive(Debug)]
 pub struct FailureWindow {
+    /// The `limit` label of `latch_rate_limited_total`.
+    name: &'static str,
     max: u32,
     window: Duration,
     seen: quick_cache::sync::Cache<String, (Instant, u32)>,
 }
 
 impl FailureWindow {
-    /// A limit of `max` failures per `window`.
-    pub fn new(max: u32, window: Duration) -> Self {
+    /// A limit of `max` failures per `window`, called `name` in the metrics.
+    pub fn new(name: &'static str, max: u32, window: Duration) -> Self {
         FailureWindow {
+            name,
             max,
             window,
             seen: quick_cache::sync::Cache::new(100_000),
         }
     }
 
-    /// `Some(retry_after)` while `key` is over its limit.
+    /// `Some(retry_after)` while `key` is over its limit. Every caller then
+    /// refuses the attempt, so this is where refusals are counted
+    /// ([`super::metrics::rate_limited`]).
     pub fn blocked(&self, key: &str) -> Option<Duration> {
         let (start, count) = self.seen.get(key)?;
         let elapsed = start.elapsed();
@@ -52,7 +57,11 @@ impl FailureWindow {
             self.seen.remove(key);
             return None;
         }
-        (count >= self.max).then(|| self.window - elapsed)
+        let refused = (count >= self.max).then(|| self.window - elapsed);
+        if refused.is_some() {
+            super::metrics::rate_limited(self.name);
+        }
+        refused
     }
 
     /// Counts a failure for `key`.
@@ -123,10 +132,22 @@ impl Limits {
     /// The limits for these settings.
     pub fn new(s: &LimitSettings) -> Self {
         Limits {
-            login_user: FailureWindow::new(s.failed_logins_per_user, s.login_window),
-            login_addr: FailureWindow::new(s.failed_logins_per_address, s.login_window),
-            user_code_addr: FailureWindow::new(s.wrong_user_codes_per_address, s.user_code_window),
-            client_auth: FailureWindow::new(s.failed_client_auths, s.client_auth_window),
+            login_user: FailureWindow::new("login_user", s.failed_logins_per_user, s.login_window),
+            login_addr: FailureWindow::new(
+                "login_addr",
+                s.failed_logins_per_address,
+                s.login_window,
+            ),
+            user_code_addr: FailureWindow::new(
+                "user_code",
+                s.wrong_user_codes_per_address,
+                s.user_code_window,
+            ),
+            client_auth: FailureWindow::new(
+                "client_auth",
+                s.failed_client_auths,
+                s.client_auth_window,
+            ),
             trusted_proxies: s.trusted_proxies.clone(),
         }
     }
@@ -241,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_window_blocks_after_max_failures_until_it_ends() {
-        let w = FailureWindow::new(3, Duration::from_millis(300));
+        let w = FailureWindow::new("test", 3, Duration::from_millis(300));
         for _ in 0..3 {
             assert!(w.blocked("k").is_none());
             w.fail("k");

@@ -210,6 +210,16 @@ pub async fn login(
             auth_time: http::now(),
         })
     } else {
+        super::metrics::failed_login();
+        s.audit.record(
+            crate::audit::Event::new("login.failed", format!("address:{addr}"))
+                .user(u)
+                .detail(if exists {
+                    "wrong password"
+                } else {
+                    "unknown or disabled user"
+                }),
+        );
         s.limits.login_user.fail(&user_key);
         s.limits.login_addr.fail(&addr_key);
         Err(LoginFailure::Message("Invalid username or password."))

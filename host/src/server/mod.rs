@@ -17,11 +17,14 @@
 // an allocation to every error path.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
+pub mod admin_api;
 pub mod api;
 pub mod http;
 pub mod limits;
 pub mod listen;
 pub mod login;
+pub mod metrics;
 pub mod oauth1;
 pub mod oauth2;
 pub mod oidc;
@@ -177,6 +180,10 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/oauth1/access_token", post(oauth1::access_token))
         .route("/logout", get(login::logout_page).post(login::logout))
+        .route(account::ACCOUNT, get(account::page))
+        .route("/account/login", post(account::sign_in))
+        .route("/account/revoke", post(account::revoke))
+        .route("/account/sessions/end", post(account::end_session))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/ping", get(api::ping))
@@ -194,6 +201,26 @@ pub fn router(state: Shared) -> Router {
         app
     };
     app.layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(metrics::track))
+        .with_state(state)
+}
+
+/// The admin listener's routes (`[admin] listen`): the admin API under
+/// `/admin/`, Prometheus text at `/metrics`, and `/healthz`, `/readyz`.
+pub fn admin_router(state: Shared) -> Router {
+    admin_api::router()
+        .merge(metrics::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(middleware::from_fn(error_bodies))
+        .layer(middleware::from_fn(strict::strict_http))
+        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }
 
@@ -237,6 +264,8 @@ pub struct Prepared {
     pub state: Shared,
     /// Connection limits for the accept loop.
     pub limits: listen::ConnLimits,
+    /// The admin listener, when `[admin] listen` is set.
+    pub admin: Option<tokio::net::TcpListener>,
 }
 
 /// Where `--tls-self-signed` keeps its files: beside the keys (the SQLite
@@ -336,6 +365,30 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         )),
         None => None,
     };
+    let admin = match file.admin.as_ref().and_then(|a| a.listen.as_deref()) {
+        Some(addr) => {
+            let addr: std::net::SocketAddr = addr.parse().map_err(|_| {
+                AdminError::Input(format!(
+                    "invalid [admin] listen {addr:?} (expected ADDR:PORT)"
+                ))
+            })?;
+            if tls.is_none() && !addr.ip().is_loopback() && !args.allow_insecure_http {
+                return Err(AdminError::Input(format!(
+                    "[admin] listen {addr} is not a loopback address: admin tokens would cross the network in clear; configure [tls], use a loopback address, or pass --allow-insecure-http"
+                )));
+            }
+            Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| AdminError::Input(format!("cannot listen on {addr}: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let audit_retention = match &file.audit {
+        Some(a) => a.retention_secs()?,
+        None => config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400,
+    };
     let db = Db::open(&url).await?;
     let secret_box = SecretBox::new(&keys.secret_box);
     // OpenID Connect: every user has a public `sub`; signing keys exist.
@@ -345,6 +398,7 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
     let signing = crate::signing::SigningKeys::load_or_create(&db, &secret_box, now)
         .await
         .map_err(|e| AdminError::Input(e.to_string()))?;
+    let audit = crate::audit::AuditLog::start(db.clone());
     let state = AppState {
         signing,
         jwt_access_tokens,
@@ -361,12 +415,15 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
         ),
         client_cache: quick_cache::sync::Cache::new(10_000),
+        audit,
+        audit_retention,
     };
     Ok(Prepared {
         listener,
         tls,
         state: Arc::new(state),
         limits,
+        admin,
     })
 }
 
@@ -399,6 +456,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
         tls,
         state,
         limits,
+        admin,
     } = prepare(&args).await?;
     let local = listener
         .local_addr()
@@ -426,21 +484,55 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
             if let Err(e) = purge.db.purge_expired(now).await {
                 tracing::warn!(error = %e, "purging expired rows failed");
             }
+            let before =
+                now.saturating_sub(i64::try_from(purge.audit_retention).unwrap_or(i64::MAX));
+            if let Err(e) = purge.db.purge_audit(before).await {
+                tracing::warn!(error = %e, "purging old audit events failed");
+            }
         }
     });
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let _ = writeln!(out, "listening on {scheme}://{local}");
-        let _ = out.flush();
-    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let app = router(state.clone());
     let config = tls.map(|(config, store)| {
         store.watch();
         config
     });
-    listen::serve(listener, app, config, limits, shutdown_signal()).await;
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let admin_task = match admin {
+        Some(admin) => {
+            let at = admin
+                .local_addr()
+                .map_err(|e| AdminError::Input(format!("cannot read the bound address: {e}")))?;
+            tracing::info!(%at, "admin listener: /admin/, /metrics, /healthz, /readyz");
+            eprintln!("latch: admin listener on {scheme}://{at}");
+            Some(tokio::spawn(listen::serve(
+                admin,
+                admin_router(state.clone()),
+                config.clone(),
+                limits,
+                until_stopped(stopped.clone()),
+            )))
+        }
+        None => None,
+    };
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {scheme}://{local}");
+        let _ = out.flush();
+    }
+    listen::serve(listener, app, config, limits, until_stopped(stopped)).await;
+    if let Some(t) = admin_task {
+        let _ = t.await;
+    }
     state.db.close().await;
     Ok(())
 }

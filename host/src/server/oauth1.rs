@@ -319,6 +319,13 @@ pub async fn authorize_submit(
         if let Err(e) = s.db.delete_oauth1_temporary(&hash).await {
             return internal(e);
         }
+        let user = login::session_user(&s, &headers).await;
+        s.audit.record(crate::audit::consent(
+            false,
+            user.as_deref(),
+            &temp.client_id,
+            "oauth1",
+        ));
         return finish(
             &decision,
             "Access denied",
@@ -385,6 +392,12 @@ pub async fn authorize_submit(
         }
         Err(e) => return internal(e),
     }
+    s.audit.record(crate::audit::consent(
+        true,
+        Some(&user),
+        &temp.client_id,
+        "oauth1",
+    ));
     let resp = finish(
         &decision,
         "Access granted",
@@ -492,7 +505,10 @@ pub async fn access_token(
         )
         .await
     {
-        Ok(Some(true)) => http::form_response(render(|w| issued.write_response(w))),
+        Ok(Some(true)) => {
+            super::metrics::token_issued("oauth1", &client.id);
+            http::form_response(render(|w| issued.write_response(w)))
+        }
         Ok(Some(false)) => oauth1_error(Problem::TokenRejected),
         Ok(None) => oauth1_error(Problem::NonceUsed),
         Err(e) => internal(e),

@@ -132,8 +132,10 @@ async fn load_client(s: &Shared, id: &str) -> Result<Option<ClientRecord>, Respo
     if let Some((c, at)) = s.client_cache.get(id)
         && at.elapsed() < std::time::Duration::from_secs(5)
     {
+        super::metrics::cache("client", true);
         return Ok(Some(c));
     }
+    super::metrics::cache("client", false);
     let record = match s.db.client(id).await {
         Ok(Some(row)) => {
             client_record(&row, &s.secret_box, s.jwt_access_tokens).map_err(internal)?
@@ -212,11 +214,18 @@ fn client_auth_limited(s: &Shared, client_id: &str) -> Option<Response> {
         .map(super::limits::too_many_json)
 }
 
-/// Counts a failed client authentication for `client_id`.
-fn note_client_auth(s: &Shared, client_id: Option<&str>, error: Option<OAuthError>) {
+/// Counts a failed client authentication for `client_id` (its limit, and
+/// `latch_failed_client_auth_total` for `endpoint`).
+fn note_client_auth(
+    s: &Shared,
+    endpoint: &'static str,
+    client_id: Option<&str>,
+    error: Option<OAuthError>,
+) {
     if let (Some(id), Some(e)) = (client_id, error)
         && e.code == oauth2::ErrorCode::InvalidClient
     {
+        super::metrics::failed_client_auth(endpoint);
         s.limits.client_auth.fail(&format!("c:{id}"));
     }
 }
@@ -264,6 +273,7 @@ pub async fn token(
         Ok(r) => r,
         Err(e) => return error_json(e, basic_attempted),
     };
+    let grant_type = request.grant.grant_type();
     let mut exchange = Exchange::start(request, http::now(), &s.oauth2_policy, &mut SysRng);
     let mut asked = None;
     let done = loop {
@@ -285,7 +295,7 @@ pub async fn token(
             Exchange::Done(d) => break d,
         };
     };
-    note_client_auth(&s, asked.as_deref(), done.error());
+    note_client_auth(&s, "token", asked.as_deref(), done.error());
     // RFC 9068: sign the JWT access token first, so that the stored record
     // is keyed by it and the id_token's at_hash covers it.
     let mut done = done;
@@ -333,6 +343,23 @@ pub async fn token(
         }
         None => render_into(|b| done.render(b)),
     };
+    super::metrics::token_endpoint(grant_type, asked.as_deref(), &done);
+    if done.reuse_detected() {
+        let mut event = crate::audit::Event::new(
+            "grant.reused",
+            asked
+                .as_deref()
+                .map_or_else(|| "anonymous".to_owned(), |c| format!("client:{c}")),
+        )
+        .detail(format!(
+            "{} presented again; family revoked",
+            grant_type.as_str()
+        ));
+        if let Some(c) = asked.as_deref() {
+            event = event.client(c);
+        }
+        s.audit.record(event);
+    }
     json(done.http_status(), done.needs_basic_challenge(), body)
 }
 
@@ -407,6 +434,12 @@ pub async fn device_authorization(
                 Err(r) => return r,
             },
         };
+        if done
+            .error()
+            .is_some_and(|e| e.code == oauth2::ErrorCode::InvalidClient)
+        {
+            super::metrics::failed_client_auth("device_authorization");
+        }
         match s.db.apply(done.writes().as_slice()).await {
             Ok(()) => {
                 return json(
@@ -474,7 +507,7 @@ pub async fn introspect(
             Introspection::Done(d) => break d,
         };
     };
-    note_client_auth(&s, asked.as_deref(), done.error());
+    note_client_auth(&s, "introspection", asked.as_deref(), done.error());
     json(
         done.http_status(),
         done.needs_basic_challenge(),
@@ -497,7 +530,7 @@ pub async fn revoke(
         Ok(q) => q,
         Err(e) => return error_json(e, basic_attempted),
     };
-    let mut step = Revocation::start(query);
+    let mut step = Revocation::start(query, http::now());
     let mut asked = None;
     let done = loop {
         step = match step {
@@ -518,13 +551,23 @@ pub async fn revoke(
             Revocation::Done(d) => break d,
         };
     };
-    note_client_auth(&s, asked.as_deref(), done.error());
+    note_client_auth(&s, "revocation", asked.as_deref(), done.error());
     if let Err(e) = s.db.apply(done.writes().as_slice()).await {
         return internal(e);
     }
     // After the commit, not before: a request between the two would read
     // the still-active row and cache it again for the cache's lifetime.
     s.access_cache.forget(done.writes().as_slice());
+    if let (Some(client), Some(w)) = (asked.as_deref(), done.writes().as_slice().first()) {
+        s.audit.record(
+            crate::audit::Event::new("token.revoked", format!("client:{client}"))
+                .client(client)
+                .detail(match w {
+                    oauth2::Write::RevokeFamily { .. } => "RFC 7009: refresh token and its family",
+                    _ => "RFC 7009: access token",
+                }),
+        );
+    }
     json(
         done.http_status(),
         done.needs_basic_challenge(),
@@ -662,7 +705,16 @@ pub async fn authorize_submit(
     };
     match form.decision.as_deref() {
         Some("approve") => {}
-        Some("deny") => return rejection(&s, &valid.deny()),
+        Some("deny") => {
+            let user = super::login::session_user(&s, &headers).await;
+            s.audit.record(crate::audit::consent(
+                false,
+                user.as_deref(),
+                valid.client_id(),
+                "authorization_code",
+            ));
+            return rejection(&s, &valid.deny());
+        }
         _ => {
             return html(
                 StatusCode::BAD_REQUEST,
@@ -722,6 +774,12 @@ pub async fn authorize_submit(
     if let Err(e) = s.db.apply(&[approval.write()]).await {
         return internal(e);
     }
+    s.audit.record(crate::audit::consent(
+        true,
+        Some(user),
+        valid.client_id(),
+        "authorization_code",
+    ));
     let to = render(|w| approval.write_location(&s.issuer, w));
     let resp = redirect_to(&String::from_utf8_lossy(&to));
     if fresh {
@@ -974,6 +1032,12 @@ pub async fn device_submit(
         }
         Err(ApplyError::Db(e)) => return internal(e),
     }
+    s.audit.record(crate::audit::consent(
+        form.decision.as_deref() == Some("approve"),
+        Some(&user),
+        found.pending.client_id(),
+        "device_code",
+    ));
     let (title, msg) = if form.decision.as_deref() == Some("approve") {
         ("Device connected", "You can return to your device.")
     } else {

@@ -194,6 +194,120 @@ pub fn done(title: &str, message: &str) -> String {
     error(title, message)
 }
 
+/// One connected app on `/account`.
+#[derive(Debug)]
+pub struct ConnectedApp<'a> {
+    /// The client's id (the revoke form's value).
+    pub client_id: &'a str,
+    /// Its display name.
+    pub name: &'a str,
+    /// The scopes granted, each with its description if configured.
+    pub scopes: Vec<(&'a str, Option<&'a str>)>,
+    /// When the oldest live token was issued (RFC 3339).
+    pub since: String,
+    /// When the newest was.
+    pub last: String,
+}
+
+/// One login session on `/account`.
+#[derive(Debug)]
+pub struct AccountSession<'a> {
+    /// The stored hash naming it (the end form's value; not the cookie).
+    pub id: &'a str,
+    /// When the password was entered (RFC 3339).
+    pub started: String,
+    /// When it ends.
+    pub expires: String,
+    /// Whether it is the session showing this page.
+    pub current: bool,
+}
+
+/// `/account` before signing in: username and password.
+pub fn account_login(csrf: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    page(
+        "Your account",
+        &format!(
+            "<h1>Sign in to manage your account</h1>{error}<form method=\"post\" action=\"/account/login\">\
+             <label for=\"username\">Username</label><input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+             <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <div class=\"buttons\"><button type=\"submit\">Sign in</button></div></form>",
+            escape(csrf)
+        ),
+    )
+}
+
+/// `/account`: the apps the user granted, each revocable, and the user's
+/// login sessions, each endable; every form carries the CSRF token and
+/// every button says what it acts on.
+pub fn account(
+    user: &str,
+    apps: &[ConnectedApp<'_>],
+    sessions: &[AccountSession<'_>],
+    csrf: &str,
+    notice: Option<&str>,
+) -> String {
+    let csrf = escape(csrf);
+    let mut body = format!(
+        "<h1>Your account</h1><p>Signed in as <strong>{}</strong>.</p>",
+        escape(user)
+    );
+    if let Some(n) = notice {
+        body.push_str(&format!("<p role=\"status\">{}</p>", escape(n)));
+    }
+    body.push_str("<h2>Connected apps</h2>");
+    if apps.is_empty() {
+        body.push_str("<p>No app has access to your account.</p>");
+    } else {
+        body.push_str("<ul class=\"apps\">");
+        for a in apps {
+            let scopes: String = a
+                .scopes
+                .iter()
+                .map(|(name, d)| match d {
+                    Some(d) => format!("<li>{} (<code>{}</code>)</li>", escape(d), escape(name)),
+                    None => format!("<li><code>{}</code></li>", escape(name)),
+                })
+                .collect();
+            let scopes = if scopes.is_empty() {
+                "<p>Access without named scopes.</p>".to_owned()
+            } else {
+                format!("<ul>{scopes}</ul>")
+            };
+            body.push_str(&format!(
+                "<li class=\"app\"><strong>{name}</strong>{scopes}<p>Since {since}; last authorized {last}.</p>\
+                 <form method=\"post\" action=\"/account/revoke\"><input type=\"hidden\" name=\"client_id\" value=\"{id}\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <button type=\"submit\" aria-label=\"Revoke access for {name}\">Revoke access</button></form></li>",
+                name = escape(a.name),
+                since = escape(&a.since),
+                last = escape(&a.last),
+                id = escape(a.client_id),
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("<h2>Sessions</h2><ul class=\"sessions\">");
+    for (i, sess) in sessions.iter().enumerate() {
+        let this = if sess.current { " (this browser)" } else { "" };
+        body.push_str(&format!(
+            "<li class=\"session\">Signed in {started}{this}, until {expires}.\
+             <form method=\"post\" action=\"/account/sessions/end\"><input type=\"hidden\" name=\"session\" value=\"{id}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\" aria-label=\"End session {n} signed in {started}\">End session</button></form></li>",
+            started = escape(&sess.started),
+            expires = escape(&sess.expires),
+            id = escape(sess.id),
+            n = i + 1,
+        ));
+    }
+    body.push_str("</ul>");
+    page("Your account", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

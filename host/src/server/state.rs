@@ -31,8 +31,9 @@ pub struct AppState {
     /// Argon2 verifications allowed at once (one per core): the rest wait
     /// here, off tokio's workers.
     pub password_gate: tokio::sync::Semaphore,
-    /// Recently loaded client records (5 s; clients cannot be changed or
-    /// removed while the server runs, and new ones are never cached absent).
+    /// Recently loaded client records (5 s; a change made through this
+    /// server's admin API drops its entry at once, one made by the command
+    /// line is seen within the 5 s; new clients are never cached absent).
     pub client_cache:
         quick_cache::sync::Cache<String, (latch_core::oauth2::ClientRecord, std::time::Instant)>,
     /// The id_token and JWT signing keys (re-read every few seconds).
@@ -40,6 +41,11 @@ pub struct AppState {
     /// `[oauth2] access_token_format = "jwt"`: RFC 9068 access tokens for
     /// every client registered without a format of its own.
     pub jwt_access_tokens: bool,
+    /// Security events (consent, revocations, reuse, failed logins, admin
+    /// changes).
+    pub audit: crate::audit::AuditLog,
+    /// Seconds audit events are kept (`[audit] retention_days`).
+    pub audit_retention: u64,
 }
 
 /// A cache of access-token records for protected resources, so that a
@@ -70,16 +76,30 @@ impl AccessCache {
         &self,
         hash: &latch_core::oauth2::TokenHash,
     ) -> Option<latch_core::oauth2::AccessRecord> {
-        self.0
+        let found = self
+            .0
             .get(&hash.0)
             .filter(|(_, at)| at.elapsed() < Self::TTL)
-            .map(|(r, _)| r)
+            .map(|(r, _)| r);
+        super::metrics::cache("access_token", found.is_some());
+        found
+    }
+
+    /// How many entries the cache holds (fresh or not yet evicted).
+    pub fn entries(&self) -> usize {
+        self.0.len()
     }
 
     /// Remembers a record found in the database.
     pub fn put(&self, record: &latch_core::oauth2::AccessRecord) {
         self.0
             .insert(record.hash.0, (record.clone(), std::time::Instant::now()));
+    }
+
+    /// Forgets every entry `revoked` says is gone (an operator's or a
+    /// user's revocation made through this process).
+    pub fn forget_where(&self, revoked: impl Fn(&latch_core::oauth2::AccessRecord) -> bool) {
+        self.0.retain(|_, (r, _)| !revoked(r));
     }
 
     /// Forgets what the writes revoke.
@@ -105,6 +125,41 @@ impl AppState {
             .filter(|x| !x.is_empty())
             .map(|x| (x, self.scopes.get(x).and_then(|d| d.as_deref())))
             .collect()
+    }
+
+    /// What a running server does after a change made through it (admin
+    /// API, `/account`): forget the cached copies concerned (the client,
+    /// access tokens `revoked` names) and write the audit event. The
+    /// command line writes its event itself and reaches a running server's
+    /// caches only through their lifetimes.
+    pub fn record_change(
+        &self,
+        event: crate::audit::Event,
+        revoked: Option<&crate::admin::ops::Target>,
+    ) {
+        use crate::admin::ops::Target;
+        if let Some(id) = &event.client_id {
+            self.client_cache.remove(id);
+        }
+        let is = |x: &Option<latch_core::oauth2::Subject>, u: &str| {
+            x.as_ref().is_some_and(|x| x.as_str() == u)
+        };
+        match revoked {
+            Some(Target::Client(id)) => self
+                .access_cache
+                .forget_where(|r| r.client_id.as_str() == id),
+            Some(Target::User(u)) => self.access_cache.forget_where(|r| is(&r.subject, u)),
+            Some(Target::Grant {
+                username,
+                client_id,
+            }) => self
+                .access_cache
+                .forget_where(|r| r.client_id.as_str() == client_id && is(&r.subject, username)),
+            // One token by value: its family is not known here; forget all.
+            Some(Target::Token(_)) => self.access_cache.forget_where(|_| true),
+            None => {}
+        }
+        self.audit.record(event);
     }
 
     /// Whether the issuer is https (TLS here or in front of Latch).

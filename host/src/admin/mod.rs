@@ -1,5 +1,10 @@
-//! `latch client add` and `latch user add`: validate everything first, then
-//! write one row, so bad input never leaves anything half-written.
+//! Administration: `latch client add` and `latch user add` (validate
+//! everything first, then write one row, so bad input never leaves
+//! anything half-written), and in [`ops`] every other operator operation,
+//! shared by the command line and the admin API.
+
+pub mod ops;
+pub mod render;
 
 use crate::config::{ConfigError, DbUrl, FileConfig};
 use crate::crypto::{self, CryptoError, SecretBox};
@@ -13,6 +18,9 @@ pub enum AdminError {
     /// Input the user can fix.
     #[error("{0}")]
     Input(String),
+    /// The client, user or token named does not exist (bad input too).
+    #[error("{0}")]
+    NotFound(String),
     /// Configuration problems.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -33,6 +41,7 @@ impl AdminError {
     pub fn exit_code(&self) -> u8 {
         match self {
             AdminError::Input(_)
+            | AdminError::NotFound(_)
             | AdminError::Config(_)
             | AdminError::Db(DbError::Duplicate(_)) => 2,
             AdminError::Keys(KeyError::Invalid(_) | KeyError::Permissions { .. })
@@ -137,7 +146,7 @@ pub struct NewClient {
 pub const ID_TOKEN_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// The credentials of a new client.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct IssuedClient {
     /// `client_id`.
     pub client_id: String,
@@ -255,6 +264,7 @@ pub async fn add_client(db: &Db, keys: &Keys, c: &NewClient) -> Result<IssuedCli
             .access_token_format
             .clone()
             .unwrap_or_else(|| "default".into()),
+        previous_secret: None,
     })
     .await?;
     Ok(IssuedClient {
