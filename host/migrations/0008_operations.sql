@@ -4,7 +4,8 @@
 -- Security events are kept in audit_events (purged after
 -- `[audit] retention_days`); `id` is a time-ordered random hex key.
 -- Indexes let the operator's per-client and per-user revocations and grant
--- listings find rows without scanning the token tables.
+-- listings find rows without scanning the token and code tables (device
+-- codes and OAuth1 temporary credentials live minutes and stay small).
 ALTER TABLE users ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN previous_secret_box TEXT;
 ALTER TABLE clients ADD COLUMN previous_secret_until BIGINT;
@@ -24,5 +25,7 @@ CREATE INDEX oauth2_access_tokens_client_subject ON oauth2_access_tokens (client
 CREATE INDEX oauth2_access_tokens_subject ON oauth2_access_tokens (subject);
 CREATE INDEX oauth2_refresh_tokens_client_subject ON oauth2_refresh_tokens (client_id, subject);
 CREATE INDEX oauth2_refresh_tokens_subject ON oauth2_refresh_tokens (subject);
+CREATE INDEX oauth2_codes_client_subject ON oauth2_codes (client_id, subject);
+CREATE INDEX oauth2_codes_subject ON oauth2_codes (subject);
 CREATE INDEX oauth1_tokens_client ON oauth1_tokens (client_id);
 CREATE INDEX oauth1_tokens_username ON oauth1_tokens (username);

@@ -901,3 +901,62 @@ pub async fn grants(
     }
     Ok(db.grants(username, client_id, unix_now()).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn temp_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            crate::config::DbUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display()))
+                .unwrap();
+        let db = Db::open(&url).await.unwrap();
+        (dir, db)
+    }
+
+    /// Every per-client, per-user and per-grant revocation statement, and
+    /// the audit purge, finds its rows through an index (migration 0008),
+    /// not by scanning the token tables.
+    #[tokio::test]
+    async fn revocations_use_indexes() {
+        let (_dir, db) = temp_db().await;
+        let mut statements = Vec::new();
+        for scoped in [&BY_CLIENT, &BY_USER, &BY_GRANT] {
+            for table in [
+                "oauth2_access_tokens",
+                "oauth2_refresh_tokens",
+                "oauth2_codes",
+            ] {
+                statements.push(format!("DELETE FROM {table} WHERE {}", scoped.tokens));
+            }
+            statements.push(format!(
+                "UPDATE oauth1_tokens SET revoked = 1 WHERE {}",
+                scoped.oauth1
+            ));
+        }
+        statements.push(
+            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT 10)"
+                .into(),
+        );
+        for sql in statements {
+            let sql = sql.replace("$1", "'a'").replace("$2", "'b'");
+            let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .fetch_all(db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+            assert!(
+                plan.iter()
+                    .any(|d| d.contains("USING") && d.contains("INDEX")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|d| d.starts_with("SCAN")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+}
