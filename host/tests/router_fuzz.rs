@@ -5,7 +5,9 @@
 //! client and user in it. Every answer must be below 500 (the handlers
 //! never panic: a panic fails the test), and every 4xx must carry an error
 //! body a client can act on: RFC 6749 JSON with `error`, RFC 5849 form
-//! with `oauth_problem`, or (for the browser pages) an HTML page.
+//! with `oauth_problem`, or (for the browser pages) an HTML page. The
+//! admin listener's router (`/admin/…`, `/metrics`) gets the same
+//! treatment, some cases carrying a real `latch:admin` token.
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -32,6 +34,23 @@ const PATHS: &[&str] = &[
     "/oauth2/logout",
     "/api/ping",
     "/api/info",
+    "/account",
+    "/account/login",
+    "/account/revoke",
+    "/account/sessions/end",
+    "/admin/openapi.json",
+    "/admin/clients",
+    "/admin/clients/nope",
+    "/admin/clients/nope/rotate-secret",
+    "/admin/users",
+    "/admin/users/alice",
+    "/admin/users/alice/password",
+    "/admin/users/alice/disable",
+    "/admin/users/alice/enable",
+    "/admin/tokens/revoke",
+    "/admin/grants",
+    "/admin/audit",
+    "/metrics",
     "/nowhere",
     "/oauth2/token/extra",
     "//oauth2//token",
@@ -71,6 +90,13 @@ const NAMES: &[&str] = &[
     "oauth_token",
     "oauth_callback",
     "oauth_verifier",
+    "name",
+    "grace",
+    "user",
+    "client",
+    "redirect_uris",
+    "session",
+    "limit",
 ];
 
 const VALUES: &[&str] = &[
@@ -99,6 +125,10 @@ const VALUES: &[&str] = &[
     "BCDF-GHJK",
     "\u{0}",
     "1",
+    "latch:admin",
+    "alice",
+    "-1",
+    "99999999999999999999",
 ];
 
 /// A form-ish body built from the endpoints' own parameter names, so the
@@ -120,6 +150,28 @@ fn form_body() -> impl Strategy<Value = Vec<u8>> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("&")
+            .into_bytes()
+    })
+}
+
+/// A JSON object built from the same names and values (the admin API
+/// reads JSON), with strings, numbers, lists and nulls.
+fn json_body() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        (
+            prop::sample::select(NAMES),
+            prop_oneof![
+                prop::sample::select(VALUES).prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                prop::sample::select(VALUES).prop_map(|v| serde_json::json!([v])),
+                Just(serde_json::Value::Null),
+            ],
+        ),
+        0..6,
+    )
+    .prop_map(|pairs| {
+        serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            .to_string()
             .into_bytes()
     })
 }
@@ -168,7 +220,11 @@ fn case() -> impl Strategy<Value = Case> {
             1 => Just(Some(u64::MAX)),
             1 => (0u64..200_000).prop_map(Some),
         ],
-        prop_oneof![form_body(), prop::collection::vec(any::<u8>(), 0..200)],
+        prop_oneof![
+            form_body(),
+            json_body(),
+            prop::collection::vec(any::<u8>(), 0..200)
+        ],
     )
         .prop_map(
             |(
@@ -293,16 +349,62 @@ fn router_answers_every_request_below_500_with_error_bodies() {
         .await
         .unwrap();
         use base64ct::Encoding;
-        let basic = base64ct::Base64::encode_string(
-            format!(
-                "{}:{}",
-                issued.client_id,
-                issued.client_secret.unwrap_or_default()
+        let basic = |id: &str, secret: Option<String>| {
+            base64ct::Base64::encode_string(
+                format!("{id}:{}", secret.unwrap_or_default()).as_bytes(),
             )
-            .as_bytes(),
-        );
-        (server::router(state), format!("Basic {basic}"))
+        };
+        let ops = latch_host::admin::add_client(
+            &state.db,
+            &keys,
+            &latch_host::admin::NewClient {
+                name: "Fuzz ops".into(),
+                redirect_uris: vec![],
+                scope: Some("latch:admin".into()),
+                public: false,
+                allow_no_pkce: false,
+                resource_server: false,
+                id_token_alg: None,
+                post_logout_redirect_uris: vec![],
+                access_token_format: None,
+            },
+        )
+        .await
+        .unwrap();
+        let app = server::router(state.clone());
+        let minted = app
+            .clone()
+            .oneshot(
+                Request::post("/oauth2/token")
+                    .header(header::HOST, "h.example")
+                    .header(
+                        header::AUTHORIZATION,
+                        format!("Basic {}", basic(&ops.client_id, ops.client_secret)),
+                    )
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(
+                        "grant_type=client_credentials&scope=latch:admin",
+                    ))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let minted: serde_json::Value = serde_json::from_slice(
+            &axum::body::to_bytes(minted.into_body(), 1 << 16)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let admin_token = minted["access_token"].as_str().unwrap().to_owned();
+        (
+            (app, server::admin_router(state)),
+            (
+                format!("Basic {}", basic(&issued.client_id, issued.client_secret)),
+                format!("Bearer {admin_token}"),
+            ),
+        )
     });
+    let ((app, admin_app), (client_header, admin_header)) = (app, client_header);
     let cases: u32 = std::env::var("LATCH_ROUTER_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -316,14 +418,20 @@ fn router_answers_every_request_below_500_with_error_bodies() {
     let strategy = (case(), any::<bool>());
     let seen = std::cell::RefCell::new(std::collections::BTreeMap::<String, u32>::new());
     let result = runner.run(&strategy, |(mut c, real_client)| {
+        let admin = c.path.starts_with("/admin") || c.path == "/metrics";
         if real_client && c.authorization.is_some() {
-            c.authorization = Some(client_header.clone());
+            c.authorization = Some(if admin {
+                admin_header.clone()
+            } else {
+                client_header.clone()
+            });
         }
         let Some(req) = request(&c) else {
             return Ok(());
         };
         let (status, content_type, body) = rt.block_on(async {
-            let resp = app.clone().oneshot(req).await.unwrap();
+            let target = if admin { &admin_app } else { &app };
+            let resp = target.clone().oneshot(req).await.unwrap();
             let status = resp.status().as_u16();
             let ct = resp
                 .headers()
@@ -350,6 +458,7 @@ fn router_answers_every_request_below_500_with_error_bodies() {
     });
     rt.block_on(async {
         drop(app);
+        drop(admin_app);
     });
     if let Err(e) = result {
         panic!("{e}");
