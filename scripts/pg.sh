@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL on 127.0.0.1 for the end-to-end tests.
 #   eval "$(bash scripts/pg.sh start)"   # exports LATCH_TEST_PG=postgres://...
 #   bash scripts/pg.sh stop
+# A server this script already started is reused as it is; a stale one is
+# wiped and started afresh.
 # Installs Debian's postgresql if missing. Runs the server as the
 # 'postgres' system user (initdb refuses root), trust auth on loopback only.
 set -euo pipefail
@@ -16,6 +18,12 @@ start)
         bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     fi
     as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    # Already running (another shell started it): reuse it, so tests that
+    # are using it now are not cut off.
+    if [ -f "$dir/postmaster.pid" ] && as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+        echo "export LATCH_TEST_PG=postgres://postgres@127.0.0.1:$port/postgres"
+        exit 0
+    fi
     if [ -f "$dir/postmaster.pid" ]; then
         as_pg "$bin/pg_ctl" -D "$dir" -m immediate stop >&2 || true
     fi
