@@ -412,7 +412,7 @@ fn store() -> Mem {
         scope: "read write".try_into().unwrap(),
         issued_at: NOW,
         expires_at: None,
-        retired: false,
+        retired_at: None,
         auth_time: None,
     }))
     .unwrap();

@@ -198,7 +198,7 @@ proptest! {
                 scope: bounded::<256>(&scope),
                 issued_at: UnixTime(issued_at),
                 expires_at: Some(UnixTime(expires_at)),
-                retired: false,
+                retired_at: None,
                 auth_time: None,
             })
         };
@@ -347,6 +347,60 @@ proptest! {
         let _ = DeviceAuthorizationResponse::parse(b);
         let _ = IntrospectionDocument::parse(b);
         let _ = MetadataDocument::parse(b);
+    }
+
+    /// The refresh grace window (issue 17): a refresh token retired at
+    /// `retired_at`, presented by its client `delay` seconds later (or
+    /// earlier: a concurrent rotation), yields a new pair exactly when
+    /// the effective window is open — `grace > 0` and `now <
+    /// retired_at + grace`, saturating — and the family (here: a live
+    /// successor) survives; otherwise it is reuse and the family is gone.
+    #[test]
+    fn refresh_grace_window_decides_reuse(
+        grace in prop_oneof![Just(0u64), 1u64..=400, Just(u64::MAX)],
+        retired_at in prop_oneof![0u64..2000, (u64::MAX - 2000)..=u64::MAX],
+        delay in -5i64..600,
+    ) {
+        let mut s = store();
+        let family = FamilyId([7; 16]);
+        let record = |hash: TokenHash, retired_at: Option<u64>| RefreshRecord {
+            hash,
+            family,
+            client_id: bounded("p"),
+            subject: Some(bounded("alice")),
+            scope: bounded("a"),
+            issued_at: UnixTime(0),
+            expires_at: None,
+            retired_at: retired_at.map(UnixTime),
+            auth_time: None,
+        };
+        let old = TokenHash::of(b"old-refresh-token");
+        let successor = TokenHash::of(b"successor");
+        s.apply(&latch_core::oauth2::Write::StoreRefreshToken(record(old, Some(retired_at)))).unwrap();
+        s.apply(&latch_core::oauth2::Write::StoreRefreshToken(record(successor, None))).unwrap();
+        let now = retired_at.saturating_add_signed(delay);
+        let policy = Policy { refresh_grace: grace, ..Policy::DEFAULT };
+        let window = grace.min(latch_core::oauth2::MAX_REFRESH_GRACE);
+        let open = window > 0 && now < retired_at.saturating_add(window);
+        let d = token_endpoint(
+            &mut s,
+            None,
+            b"grant_type=refresh_token&refresh_token=old-refresh-token&client_id=p",
+            UnixTime(now),
+            &policy,
+            &mut ChaCha20Rng::seed_from_u64(now),
+        );
+        prop_assert_eq!(d.http_status() == 200, open, "{:?}", d.error());
+        prop_assert_eq!(d.reuse_detected(), !open);
+        let successor_live = s.token(&successor).is_some_and(|r| latch_core::oauth2::is_active(&r, UnixTime(now)));
+        prop_assert_eq!(successor_live, open);
+        let old_row = s.token(&old);
+        if open {
+            prop_assert_eq!(s.refresh_tokens().len(), 3);
+            prop_assert!(matches!(old_row, Some(TokenRecord::Refresh(r)) if r.retired_at == Some(UnixTime(retired_at))));
+        } else {
+            prop_assert!(old_row.is_none() && s.refresh_tokens().is_empty() && s.access_tokens().is_empty());
+        }
     }
 }
 

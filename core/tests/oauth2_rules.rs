@@ -4,8 +4,9 @@
 use chacha20::ChaCha20Rng;
 use latch_core::oauth2::{
     AuthorizationRequest, ChallengeMethod, ClientRecord, Done, ErrorCode, Exchange, GrantType,
-    GrantTypes, MemoryStore, Policy, Rejection, Store, StoreError, TokenHash, TokenRequest, Write,
-    drive_exchange, finish, token_endpoint,
+    GrantTypes, IntrospectionResponse, MAX_REFRESH_GRACE, MemoryStore, Policy, Rejection, Store,
+    StoreError, Token, TokenHash, TokenRequest, Write, drive_exchange, finish,
+    introspection_endpoint, token_endpoint,
 };
 use latch_core::{SliceWriter, UnixTime};
 use rand_core::SeedableRng;
@@ -566,6 +567,284 @@ fn refresh_scope_may_only_narrow() {
     let rt2 = narrower.tokens().unwrap().refresh_token.clone().unwrap();
     let back = refresh(&mut s, rt2.as_str(), "&scope=write");
     assert_eq!(back.tokens().unwrap().scope, "write");
+}
+
+/// A policy with a refresh grace window of `grace` seconds.
+fn grace(grace: u64) -> Policy {
+    Policy {
+        refresh_grace: grace,
+        ..Policy::DEFAULT
+    }
+}
+
+/// The refresh grant for `client_id` (a public client) at `now`.
+fn refresh_as(s: &mut Mem, client_id: &str, rt: &Token, now: UnixTime, policy: &Policy) -> Done {
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={client_id}",
+        rt.as_str()
+    );
+    token_endpoint(s, None, body.as_bytes(), now, policy, &mut fresh_rng())
+}
+
+/// The new (access token, refresh token) of a successful refresh.
+fn pair(d: &Done) -> (Token, Token) {
+    let t = d
+        .tokens()
+        .unwrap_or_else(|| panic!("tokens: {:?}", d.error()));
+    (t.access_token.clone(), t.refresh_token.clone().unwrap())
+}
+
+/// Whether `token` introspects active for a resource server at `now`.
+fn introspects_active(s: &mut Mem, token: &Token, now: UnixTime) -> bool {
+    if s.client("rs").is_none() {
+        let mut rs = ClientRecord::new("rs", Some("rs-secret"), &[], "", GrantTypes::NONE).unwrap();
+        rs.resource_server = true;
+        s.add_client(rs).unwrap();
+    }
+    let body = format!("token={}", token.as_str());
+    // `rs:rs-secret`.
+    let d = introspection_endpoint(s, Some("Basic cnM6cnMtc2VjcmV0"), body.as_bytes(), now);
+    matches!(d.response(), Some(IntrospectionResponse::Active(_)))
+}
+
+/// A fresh spa grant refreshed once at T0 under `policy`: (the rotated-out
+/// refresh token, the successor pair).
+fn rotated_once(s: &mut Mem, policy: &Policy) -> (Token, (Token, Token)) {
+    let code = spa_code(s);
+    let first = spa_exchange(s, &code, T0);
+    let rt1 = first.tokens().unwrap().refresh_token.clone().unwrap();
+    let second = refresh_as(s, "spa", &rt1, T0, policy);
+    assert!(!second.reuse_detected());
+    (rt1, pair(&second))
+}
+
+/// Issue 17 (Hydra's and Keycloak's grace period): within the window the
+/// client that lost the answer to a refresh presents the rotated-out token
+/// again and gets another new pair in the same family; nothing is revoked,
+/// the first successor and the new pair both work, and the old token
+/// still introspects inactive.
+#[test]
+fn refresh_within_the_grace_window_issues_a_new_pair_and_keeps_the_family() {
+    let policy = grace(30);
+    let mut s = store();
+    let (rt1, (at2, rt2)) = rotated_once(&mut s, &policy);
+    let replay = refresh_as(&mut s, "spa", &rt1, T0.saturating_add(29), &policy);
+    assert_eq!(replay.http_status(), 200, "{:?}", replay.error());
+    assert!(!replay.reuse_detected());
+    assert!(
+        !replay
+            .writes()
+            .iter()
+            .any(|w| matches!(w, Write::RevokeFamily { .. })),
+        "nothing is revoked"
+    );
+    let (at3, rt3) = pair(&replay);
+    assert_ne!(rt3, rt2, "a new refresh token, not the successor again");
+    assert_eq!(replay.tokens().unwrap().scope, "read write");
+    let now = T0.saturating_add(29);
+    assert!(
+        !introspects_active(&mut s, &rt1, now),
+        "the old token is retired"
+    );
+    for live in [&at2, &rt2, &at3, &rt3] {
+        assert!(introspects_active(&mut s, live, now), "{live:?} is live");
+    }
+    let old = s
+        .refresh_tokens()
+        .iter()
+        .find(|r| r.hash == rt1.hash())
+        .unwrap();
+    assert_eq!(old.retired_at, Some(T0), "the window is not extended");
+    // Both the first successor and the grace pair's refresh token rotate.
+    let a = refresh_as(&mut s, "spa", &rt2, now, &policy);
+    assert_eq!(a.http_status(), 200, "{:?}", a.error());
+    let b = refresh_as(&mut s, "spa", &rt3, now, &policy);
+    assert_eq!(b.http_status(), 200, "{:?}", b.error());
+    // The window is counted from the first rotation: a replay at its end
+    // is reuse, however recently the last grace refresh was.
+    let late = refresh_as(&mut s, "spa", &rt1, T0.saturating_add(30), &policy);
+    assert_eq!(err(&late), Some(ErrorCode::InvalidGrant));
+    assert!(late.reuse_detected());
+}
+
+/// At `retired_at + grace` and after, presenting the rotated-out token is
+/// reuse as with strict rotation (RFC 9700 §4.14.2): `invalid_grant`, and
+/// the family, successors included, is revoked.
+#[test]
+fn refresh_reuse_at_and_after_the_grace_window_revokes_family() {
+    for delay in [30, 31, 86_400] {
+        let policy = grace(30);
+        let mut s = store();
+        let (rt1, (at2, rt2)) = rotated_once(&mut s, &policy);
+        let now = T0.saturating_add(delay);
+        let reuse = refresh_as(&mut s, "spa", &rt1, now, &policy);
+        assert_eq!(
+            err(&reuse),
+            Some(ErrorCode::InvalidGrant),
+            "after {delay} s"
+        );
+        assert!(reuse.reuse_detected(), "after {delay} s");
+        assert!(!introspects_active(&mut s, &at2, now));
+        let after = refresh_as(&mut s, "spa", &rt2, now, &policy);
+        assert_eq!(
+            err(&after),
+            Some(ErrorCode::InvalidGrant),
+            "the family is gone"
+        );
+        assert!(s.access_tokens().is_empty() && s.refresh_tokens().is_empty());
+    }
+}
+
+/// The window is only for the client the token was issued to: another
+/// client presenting it is refused as ever (`invalid_grant`, and nothing
+/// revoked — it proves nothing about the owner's copy).
+#[test]
+fn refresh_grace_is_for_the_same_client_only() {
+    let policy = grace(30);
+    let mut s = store();
+    let (rt1, (_, rt2)) = rotated_once(&mut s, &policy);
+    let now = T0.saturating_add(1);
+    let other = refresh_as(&mut s, "tv", &rt1, now, &policy);
+    assert_eq!(err(&other), Some(ErrorCode::InvalidGrant));
+    assert!(!other.reuse_detected());
+    assert!(other.writes().is_empty());
+    assert_eq!(
+        refresh_as(&mut s, "spa", &rt2, now, &policy).http_status(),
+        200
+    );
+}
+
+/// Grace 0 (the default) is strict rotation: a replay even in the same
+/// second is reuse.
+#[test]
+fn refresh_grace_zero_is_strict_rotation() {
+    assert_eq!(Policy::DEFAULT.refresh_grace, 0);
+    let policy = grace(0);
+    let mut s = store();
+    let (rt1, (_, rt2)) = rotated_once(&mut s, &policy);
+    let reuse = refresh_as(&mut s, "spa", &rt1, T0, &policy);
+    assert_eq!(err(&reuse), Some(ErrorCode::InvalidGrant));
+    assert!(reuse.reuse_detected());
+    assert_eq!(
+        err(&refresh_as(&mut s, "spa", &rt2, T0, &policy)),
+        Some(ErrorCode::InvalidGrant)
+    );
+}
+
+/// The window is capped at [`MAX_REFRESH_GRACE`] whatever the policy says.
+#[test]
+fn refresh_grace_is_capped() {
+    let policy = grace(u64::MAX);
+    let mut s = store();
+    let (rt1, _) = rotated_once(&mut s, &policy);
+    let inside = refresh_as(
+        &mut s,
+        "spa",
+        &rt1,
+        T0.saturating_add(MAX_REFRESH_GRACE - 1),
+        &policy,
+    );
+    assert_eq!(inside.http_status(), 200);
+    let outside = refresh_as(
+        &mut s,
+        "spa",
+        &rt1,
+        T0.saturating_add(MAX_REFRESH_GRACE),
+        &policy,
+    );
+    assert!(outside.reuse_detected());
+}
+
+/// An expired token is refused within the window too (no revocation: an
+/// expired token proves nothing).
+#[test]
+fn refresh_grace_does_not_outlive_the_token() {
+    let policy = Policy {
+        refresh_token_ttl: Some(100),
+        ..grace(30)
+    };
+    let mut s = store();
+    let code = spa_code(&mut s);
+    let first = token_endpoint(
+        &mut s,
+        None,
+        code_body(&code, &format!("&client_id=spa&code_verifier={VERIFIER}")).as_bytes(),
+        T0,
+        &policy,
+        &mut fresh_rng(),
+    );
+    let rt1 = first.tokens().unwrap().refresh_token.clone().unwrap();
+    let at = T0.saturating_add(90);
+    let (_, rt2) = pair(&refresh_as(&mut s, "spa", &rt1, at, &policy));
+    let expired = refresh_as(&mut s, "spa", &rt1, T0.saturating_add(100), &policy);
+    assert_eq!(err(&expired), Some(ErrorCode::InvalidGrant));
+    assert!(!expired.reuse_detected());
+    assert_eq!(
+        refresh_as(&mut s, "spa", &rt2, T0.saturating_add(100), &policy).http_status(),
+        200
+    );
+}
+
+/// Two refreshes with one live token, read before either writes: with a
+/// grace window the loser's retirement write succeeds (the token was
+/// retired within the window), so both get a pair and the family lives;
+/// without one the loser conflicts, and the conflict answer revokes the
+/// family.
+#[test]
+fn concurrent_refreshes_within_the_grace_window_both_succeed() {
+    for window in [0, 2] {
+        let policy = grace(window);
+        let mut s = store();
+        let code = spa_code(&mut s);
+        let first = spa_exchange(&mut s, &code, T0);
+        let rt1 = first.tokens().unwrap().refresh_token.clone().unwrap();
+        let body = format!(
+            "grant_type=refresh_token&refresh_token={}&client_id=spa",
+            rt1.as_str()
+        );
+        let run = |s: &Mem, now: UnixTime| {
+            let req = TokenRequest::parse(body.as_bytes(), None).unwrap();
+            let Exchange::NeedClient(n) = Exchange::start(req, now, &policy, &mut fresh_rng())
+            else {
+                panic!()
+            };
+            let Exchange::NeedGrant(g) = n.provide_client(s.client("spa").as_ref()) else {
+                panic!()
+            };
+            let rec = s.grant(g.kind(), g.hash());
+            g.provide_grant(rec.as_ref())
+        };
+        // The loser read the token a second before the winner did.
+        let b = run(&s, T0.saturating_add(9));
+        let a = run(&s, T0.saturating_add(10));
+        assert_eq!((a.http_status(), b.http_status()), (200, 200));
+        let a = finish(&mut s, a);
+        assert_eq!(a.http_status(), 200);
+        let b = finish(&mut s, b);
+        let (_, rt_a) = pair(&a);
+        if window == 0 {
+            assert_eq!(err(&b), Some(ErrorCode::InvalidGrant));
+            assert!(b.reuse_detected(), "a lost race is reuse without a window");
+            assert!(s.access_tokens().is_empty() && s.refresh_tokens().is_empty());
+        } else {
+            assert_eq!(b.http_status(), 200, "{:?}", b.error());
+            assert!(!b.reuse_detected());
+            let (_, rt_b) = pair(&b);
+            let now = T0.saturating_add(10);
+            let old = s
+                .refresh_tokens()
+                .iter()
+                .find(|r| r.hash == rt1.hash())
+                .unwrap();
+            assert_eq!(old.retired_at, Some(now), "the winner's retirement time");
+            for rt in [rt_a, rt_b] {
+                assert_eq!(
+                    refresh_as(&mut s, "spa", &rt, now, &policy).http_status(),
+                    200
+                );
+            }
+        }
+    }
 }
 
 #[test]

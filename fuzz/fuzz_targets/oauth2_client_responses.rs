@@ -285,7 +285,7 @@ fn roundtrip(r: Render<'_>) {
                     scope,
                     issued_at: UnixTime(iat),
                     expires_at: refresh_expires.then_some(UnixTime(exp)),
-                    retired: false,
+                    retired_at: None,
                     auth_time: None,
                 })),
             };

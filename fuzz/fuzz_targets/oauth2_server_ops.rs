@@ -1,26 +1,32 @@
 //! Stateful (in the manner of quinn's `fuzz_targets/streams.rs`): a
 //! sequence of operations against the authorization server — authorize,
-//! redeem codes (again), refresh (and replay rotated refresh tokens),
+//! redeem codes (again), refresh (and replay rotated refresh tokens, as
+//! their client or another, and race two refreshes with one token),
 //! client credentials, the device flow (start, poll, approve, deny),
 //! revocation, introspection, clock advances and generator outages — run
-//! through the core's one-call drivers against a `MemoryStore`, with a
-//! deterministic generator seeded from the input and a virtual clock.
+//! through the core's one-call drivers (the race: the exchange's steps, as
+//! the tokio shell runs them) against a `MemoryStore`, with a
+//! deterministic generator seeded from the input, a virtual clock, and a
+//! refresh grace window picked by the input (0, strict rotation, often).
 //!
 //! A model (the codes, device codes and tokens handed out, with their
 //! family and state) predicts every answer; after every step the store
 //! must agree with it. In particular: a code or device code never yields
 //! tokens twice; a revoked or rotated-out token is never active; no token
 //! is active after its expiry; replaying a rotated refresh token (or a
-//! used code) leaves every token of its family inactive; a failing
-//! generator changes nothing.
+//! used code) leaves every token of its family inactive — unless the
+//! token's own client replays it within the grace window after its first
+//! rotation, which yields a new pair and revokes nothing (and a lost race
+//! within the window is such a replay); the store remembers the first
+//! rotation time; a failing generator changes nothing.
 #![no_main]
 use arbitrary::Arbitrary;
 use latch_core::oauth2::ClientRecord;
 use latch_core::oauth2::{
-    AuthorizationRequest, DeviceStatus, Done, ErrorCode, GrantType, GrantTypes,
-    IntrospectionResponse, MemoryStore, Policy, Store, TokenHash, TokenRecord, UserCode,
-    device_authorization_endpoint, introspection_endpoint, is_active, revocation_endpoint,
-    token_endpoint, verify_user_code,
+    AuthorizationRequest, BasicCredentials, DeviceStatus, Done, ErrorCode, Exchange, GrantType,
+    GrantTypes, IntrospectionResponse, MAX_REFRESH_GRACE, MemoryStore, Policy, Store, TokenHash,
+    TokenRecord, TokenRequest, UserCode, device_authorization_endpoint, finish,
+    introspection_endpoint, is_active, revocation_endpoint, token_endpoint, verify_user_code,
 };
 use latch_core::{Text, UnixTime};
 use latch_fuzz::{Clock, FuzzRng};
@@ -39,8 +45,9 @@ const RS_BASIC: &str = "Basic cnM6cnMtc2VjcmV0";
 const DEVICE_GRANT: &str = "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code";
 const MAX_OPS: usize = 48;
 
-/// Rows per table: more than `MAX_OPS` operations can fill.
-type Mem = MemoryStore<4, 64>;
+/// Rows per table: more than `MAX_OPS` operations can fill (a race issues
+/// two pairs).
+type Mem = MemoryStore<4, 128>;
 
 #[derive(Arbitrary, Debug)]
 struct Setup {
@@ -52,6 +59,8 @@ struct Setup {
     device_interval: u8,
     issue_refresh_tokens: bool,
     require_pkce_for_confidential: bool,
+    /// Seconds; values over `MAX_REFRESH_GRACE` exercise the cap.
+    refresh_grace: u16,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -72,6 +81,14 @@ enum Op {
         which: u8,
     },
     ReuseOldRefresh {
+        which: u8,
+    },
+    /// Another client presents a refresh token (rotated or not).
+    RefreshAsOther {
+        which: u8,
+    },
+    /// Two refreshes with one live token, both read before either writes.
+    RaceRefresh {
         which: u8,
     },
     ClientCredentials,
@@ -197,8 +214,8 @@ struct Issued {
     expires_at: Option<UnixTime>,
     /// Access token revoked on its own (RFC 7009).
     revoked: bool,
-    /// Refresh token used once already.
-    rotated: bool,
+    /// Refresh token used once already: when first.
+    rotated: Option<UnixTime>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +241,8 @@ struct Device {
 
 struct Model {
     policy: Policy,
+    /// The grace window the model expects the core to apply.
+    grace: u64,
     codes: Vec<Code>,
     tokens: Vec<Issued>,
     devices: Vec<Device>,
@@ -244,7 +263,14 @@ impl Model {
 
     /// Whether the token must introspect active at `now`.
     fn live(&self, t: &Issued, now: UnixTime) -> bool {
-        self.present(t) && !t.rotated && t.expires_at.is_none_or(|e| now < e)
+        self.present(t) && t.rotated.is_none() && t.expires_at.is_none_or(|e| now < e)
+    }
+
+    /// Whether its client presenting the rotated-out `t` at `now` is
+    /// within the grace window (strictly before first rotation + grace).
+    fn in_grace(&self, t: &Issued, now: UnixTime) -> bool {
+        t.rotated
+            .is_some_and(|at| self.grace > 0 && now < at.saturating_add(self.grace))
     }
 
     /// Records what a successful exchange handed out.
@@ -264,7 +290,7 @@ impl Model {
             family,
             expires_at: Some(now.saturating_add(self.policy.access_token_ttl)),
             revoked: false,
-            rotated: false,
+            rotated: None,
         });
         if let Some(r) = &t.refresh_token {
             self.tokens.push(Issued {
@@ -275,7 +301,7 @@ impl Model {
                 family,
                 expires_at: self.policy.refresh_token_ttl.map(|t| now.saturating_add(t)),
                 revoked: false,
-                rotated: false,
+                rotated: None,
             });
         }
     }
@@ -294,8 +320,11 @@ impl Model {
             assert_eq!(row.is_some(), self.present(t), "row presence of {t:?}");
             let active = row.is_some_and(|r| is_active(r, now));
             assert_eq!(active, self.live(t, now), "activity of {t:?} at {now}");
-            if self.families[t.family] || t.rotated || t.revoked {
+            if self.families[t.family] || t.rotated.is_some() || t.revoked {
                 assert!(!active, "revoked or rotated token active: {t:?}");
+            }
+            if let Some(TokenRecord::Refresh(r)) = row {
+                assert_eq!(r.retired_at, t.rotated, "first rotation time of {t:?}");
             }
             if t.expires_at.is_some_and(|e| now >= e) {
                 assert!(!active, "expired token active: {t:?}");
@@ -465,23 +494,125 @@ impl World {
             assert_eq!(code_of(&done), Some(ErrorCode::InvalidGrant));
             return;
         }
-        if rotated {
+        if rotated.is_some() && !self.model.in_grace(&self.model.tokens[i], now) {
             assert!(
                 done.tokens().is_none(),
-                "a rotated refresh token yielded tokens"
+                "a rotated refresh token yielded tokens after the grace window"
             );
             assert_eq!(code_of(&done), Some(ErrorCode::InvalidGrant));
+            assert!(done.reuse_detected());
             // RFC 9700 §4.14.2: the whole family goes.
             self.model.families[family] = true;
             return;
         }
         if expires_at.is_some_and(|e| now >= e) {
             assert_eq!(code_of(&done), Some(ErrorCode::InvalidGrant));
+            assert!(!done.reuse_detected());
             return;
         }
-        assert_eq!(code_of(&done), None, "refresh with a live token failed");
-        self.model.tokens[i].rotated = true;
+        assert_eq!(
+            code_of(&done),
+            None,
+            "refresh with a live token (or within the grace window) failed"
+        );
+        assert!(!done.reuse_detected());
+        // Within the window the first rotation time stays.
+        self.model.tokens[i].rotated.get_or_insert(now);
         self.model.issued(&done, who, family, now, true);
+    }
+
+    /// Another client presents refresh token `i`: refused, nothing changes
+    /// (not even within the grace window; it proves nothing about the
+    /// owner's copy).
+    fn refresh_as_other(&mut self, i: usize) {
+        let (token, who) = {
+            let t = &self.model.tokens[i];
+            (t.token.clone(), t.who)
+        };
+        let outage = self.rng.failing;
+        let done = self.token(
+            who.other(),
+            &format!("grant_type=refresh_token&refresh_token={token}"),
+        );
+        if outage {
+            assert_eq!(code_of(&done), Some(ErrorCode::TemporarilyUnavailable));
+            return;
+        }
+        assert_eq!(code_of(&done), Some(ErrorCode::InvalidGrant));
+        assert!(done.writes().is_empty(), "a foreign refresh token wrote");
+    }
+
+    /// Runs one token request through the exchange's steps against the
+    /// store as it is now, without making the writes.
+    fn read_only_exchange(&mut self, who: Who, body: &str) -> Done {
+        let (header, suffix) = who.auth();
+        let body = format!("{body}{suffix}");
+        let mut scratch = [0u8; 128];
+        let basic = BasicCredentials::from_header(header, &mut scratch).unwrap();
+        let req = TokenRequest::parse(body.as_bytes(), basic).unwrap();
+        let policy = self.model.policy;
+        let mut ex = Exchange::start(req, self.clock.now(), &policy, &mut self.rng);
+        loop {
+            ex = match ex {
+                Exchange::NeedClient(n) => {
+                    let c = self.store.client(n.client_id());
+                    n.provide_client(c.as_ref())
+                }
+                Exchange::NeedGrant(g) => {
+                    let rec = self.store.grant(g.kind(), g.hash());
+                    return g.provide_grant(rec.as_ref());
+                }
+                Exchange::Done(d) => return d,
+            }
+        }
+    }
+
+    /// Two refreshes with live token `i`, both read before either writes:
+    /// the first write wins; with a grace window the second's conditional
+    /// retirement succeeds too (a lost answer's retry, concurrent), without
+    /// one it conflicts and the conflict answer revokes the family.
+    fn race_refresh(&mut self, i: usize) {
+        let (token, who, family, expires_at) = {
+            let t = &self.model.tokens[i];
+            (t.token.clone(), t.who, t.family, t.expires_at)
+        };
+        let present = self.model.present(&self.model.tokens[i]);
+        let outage = self.rng.failing;
+        let body = format!("grant_type=refresh_token&refresh_token={token}");
+        let a = self.read_only_exchange(who, &body);
+        let b = self.read_only_exchange(who, &body);
+        let a = finish(&mut *self.store, a);
+        let b = finish(&mut *self.store, b);
+        rendered(&a);
+        rendered(&b);
+        let now = self.clock.now();
+        if outage {
+            assert_eq!(code_of(&a), Some(ErrorCode::TemporarilyUnavailable));
+            assert_eq!(code_of(&b), Some(ErrorCode::TemporarilyUnavailable));
+            return;
+        }
+        if !present || expires_at.is_some_and(|e| now >= e) {
+            assert_eq!(code_of(&a), Some(ErrorCode::InvalidGrant));
+            assert_eq!(code_of(&b), Some(ErrorCode::InvalidGrant));
+            assert!(!a.reuse_detected() && !b.reuse_detected());
+            return;
+        }
+        assert_eq!(code_of(&a), None, "the race's winner failed");
+        self.model.tokens[i].rotated = Some(now);
+        self.model.issued(&a, who, family, now, true);
+        if self.model.grace > 0 {
+            assert_eq!(
+                code_of(&b),
+                None,
+                "the race's loser failed within the window"
+            );
+            assert!(!b.reuse_detected());
+            self.model.issued(&b, who, family, now, true);
+        } else {
+            assert_eq!(code_of(&b), Some(ErrorCode::InvalidGrant));
+            assert!(b.reuse_detected(), "a lost race is reuse without a window");
+            self.model.families[family] = true;
+        }
     }
 
     fn client_credentials(&mut self) {
@@ -599,8 +730,10 @@ impl World {
         };
         let now = self.clock.now();
         let pending = verify_user_code(&*self.store, &Text::plain(&typed), now);
+        // An expired device code is not found by its user code any more
+        // (`Store::device_by_user_code` at `now`): unknown, `invalid_grant`.
         let expected = if now >= d.expires_at {
-            Err(ErrorCode::ExpiredToken)
+            Err(ErrorCode::InvalidGrant)
         } else if d.state != DevState::Pending {
             Err(ErrorCode::InvalidGrant)
         } else {
@@ -709,16 +842,28 @@ impl World {
                     self.redeem(used[j], pkce);
                 }
             }
-            Op::Refresh { which } | Op::ReuseOldRefresh { which } => {
+            Op::Refresh { which } | Op::ReuseOldRefresh { which } | Op::RaceRefresh { which } => {
                 let old = matches!(op, Op::ReuseOldRefresh { .. });
                 let candidates: Vec<usize> = (0..self.model.tokens.len())
                     .filter(|&i| {
                         let t = &self.model.tokens[i];
-                        t.kind == Kind::Refresh && t.rotated == old
+                        t.kind == Kind::Refresh && t.rotated.is_some() == old
                     })
                     .collect();
                 if let Some(j) = pick(candidates.len(), which) {
-                    self.refresh(candidates[j]);
+                    if let Op::RaceRefresh { .. } = op {
+                        self.race_refresh(candidates[j]);
+                    } else {
+                        self.refresh(candidates[j]);
+                    }
+                }
+            }
+            Op::RefreshAsOther { which } => {
+                let candidates: Vec<usize> = (0..self.model.tokens.len())
+                    .filter(|&i| self.model.tokens[i].kind == Kind::Refresh)
+                    .collect();
+                if let Some(j) = pick(candidates.len(), which) {
+                    self.refresh_as_other(candidates[j]);
                 }
             }
             Op::ClientCredentials => self.client_credentials(),
@@ -769,11 +914,13 @@ fuzz_target!(|input: Input| {
         device_interval: u32::from(s.device_interval),
         issue_refresh_tokens: s.issue_refresh_tokens,
         require_pkce_for_confidential: s.require_pkce_for_confidential,
+        refresh_grace: u64::from(s.refresh_grace),
     };
     let mut w = World {
         store: store(),
         model: Model {
             policy,
+            grace: u64::from(s.refresh_grace).min(MAX_REFRESH_GRACE),
             codes: Vec::new(),
             tokens: Vec::new(),
             devices: Vec::new(),

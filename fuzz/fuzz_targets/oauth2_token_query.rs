@@ -69,7 +69,7 @@ fn store() -> Mem {
             scope: "read".try_into().unwrap(),
             issued_at: UnixTime(1_419_350_238),
             expires_at: None,
-            retired: false,
+            retired_at: None,
             auth_time: None,
         }),
     ] {

@@ -35,6 +35,8 @@
 //! device_interval = 5                # RFC 8628 §3.2 `interval`
 //! key_rotation_delay = 3600          # `latch keys rotate`: new key signs after this
 //! access_token_format = "opaque"     # or "jwt" (RFC 9068)
+//! refresh_grace_seconds = 0          # at most 300; a rotated-out refresh token
+//!                                    # is accepted again this long (lost answers)
 //! # scopes advertised in scopes_supported (with the registered clients'),
 //! # with the words the consent pages show for them:
 //! scopes = { read = "Read your photos", write = "Upload photos" }
@@ -320,6 +322,10 @@ pub struct OAuth2Config {
     /// `"opaque"` (default) or `"jwt"` (RFC 9068) access tokens, for
     /// clients registered without `--access-token-format`.
     pub access_token_format: Option<String>,
+    /// Seconds after a refresh token's rotation during which the same
+    /// client may present it again for a new pair (default 0: strict
+    /// rotation; at most 300).
+    pub refresh_grace_seconds: Option<u64>,
 }
 
 /// The default `[oauth2] key_rotation_delay`: an hour, longer than any
@@ -386,7 +392,8 @@ impl ScopesConfig {
 
 impl OAuth2Config {
     /// The core's policy with these values applied; zero lifetimes (other
-    /// than `refresh_token_ttl`) and codes over 600 s are refused.
+    /// than `refresh_token_ttl`), codes over 600 s and refresh grace
+    /// windows over 300 s are refused.
     pub fn policy(&self) -> Result<latch_core::oauth2::Policy, ConfigError> {
         let mut p = latch_core::oauth2::Policy::DEFAULT;
         let positive = |name: &str, v: u64| {
@@ -417,6 +424,16 @@ impl OAuth2Config {
         if let Some(v) = self.device_interval {
             positive("device_interval", u64::from(v))?;
             p.device_interval = v;
+        }
+        if let Some(v) = self.refresh_grace_seconds {
+            if v > latch_core::oauth2::MAX_REFRESH_GRACE {
+                return Err(ConfigError::OAuth2(format!(
+                    "refresh_grace_seconds must be at most {}: the window is for a retry \
+                     after a lost answer, and a rotated-out token replays freely within it",
+                    latch_core::oauth2::MAX_REFRESH_GRACE
+                )));
+            }
+            p.refresh_grace = v;
         }
         Ok(p)
     }
@@ -610,17 +627,18 @@ mod tests {
     #[test]
     fn oauth2_lifetimes_override_the_defaults() {
         let file: FileConfig = toml::from_str(
-            "[oauth2]\naccess_token_ttl = 8\nrefresh_token_ttl = 0\ndevice_interval = 1",
+            "[oauth2]\naccess_token_ttl = 8\nrefresh_token_ttl = 0\ndevice_interval = 1\nrefresh_grace_seconds = 300",
         )
         .unwrap();
         let p = file.oauth2.unwrap().policy().unwrap();
         assert_eq!(p.access_token_ttl, 8);
         assert_eq!(p.refresh_token_ttl, None);
         assert_eq!(p.device_interval, 1);
+        assert_eq!(p.refresh_grace, 300);
         let d = latch_core::oauth2::Policy::DEFAULT;
         assert_eq!(
-            (p.code_ttl, p.device_code_ttl),
-            (d.code_ttl, d.device_code_ttl)
+            (p.code_ttl, p.device_code_ttl, d.refresh_grace),
+            (d.code_ttl, d.device_code_ttl, 0)
         );
     }
 
@@ -646,6 +664,7 @@ mod tests {
             "access_token_ttl = 0",
             "code_ttl = 601",
             "device_interval = 0",
+            "refresh_grace_seconds = 301",
         ] {
             let file: FileConfig = toml::from_str(&format!("[oauth2]\n{bad}")).unwrap();
             assert!(

@@ -12,6 +12,7 @@ pub mod config;
 pub mod consumer;
 pub mod crypto;
 pub mod db;
+pub mod invalidate;
 pub mod keys;
 pub mod server;
 pub mod sign;

@@ -70,6 +70,21 @@ enum Command {
     Grant(GrantCommand),
 }
 
+/// `--password P | --password-stdin` (`user add`, `user passwd`).
+#[derive(clap::Args)]
+struct PasswordArgs {
+    /// The password (visible in the process list; prefer --password-stdin).
+    #[arg(
+        long,
+        required_unless_present = "password_stdin",
+        conflicts_with = "password_stdin"
+    )]
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
 /// `--json`: machine-readable output instead of a table.
 #[derive(clap::Args)]
 struct JsonFlag {
@@ -84,10 +99,15 @@ enum TokenCommand {
     /// one token (with its whole refresh family).
     Revoke {
         /// Every token, code and device code issued to this client.
-        #[arg(long, value_name = "ID", group = "target")]
+        #[arg(long, value_name = "ID", group = "target", allow_hyphen_values = true)]
         client: Option<String>,
         /// Every token this user holds, with any client.
-        #[arg(long, value_name = "NAME", group = "target")]
+        #[arg(
+            long,
+            value_name = "NAME",
+            group = "target",
+            allow_hyphen_values = true
+        )]
         user: Option<String>,
         /// One access or refresh token (OAuth 2.0: its whole family) or OAuth 1.0a token.
         #[arg(long, value_name = "T", group = "target", allow_hyphen_values = true)]
@@ -104,10 +124,15 @@ enum GrantCommand {
     /// List what users approved for clients and still hold.
     List {
         /// Only this user's grants.
-        #[arg(long, value_name = "NAME", conflicts_with = "client")]
+        #[arg(
+            long,
+            value_name = "NAME",
+            conflicts_with = "client",
+            allow_hyphen_values = true
+        )]
         user: Option<String>,
         /// Only grants to this client.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         client: Option<String>,
         #[command(flatten)]
         out: JsonFlag,
@@ -193,6 +218,7 @@ enum ClientCommand {
     /// Show one client (never its secret).
     Show {
         /// The client_id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[command(flatten)]
         out: JsonFlag,
@@ -202,6 +228,7 @@ enum ClientCommand {
     /// Change a client; lists given replace the registered ones.
     Update {
         /// The client_id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// New display name.
         #[arg(long)]
@@ -229,6 +256,7 @@ enum ClientCommand {
     /// Remove a client and revoke everything issued to it.
     Remove {
         /// The client_id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[command(flatten)]
         out: JsonFlag,
@@ -239,6 +267,7 @@ enum ClientCommand {
     /// {"client_id": ..., "client_secret": ...}.
     RotateSecret {
         /// The client_id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Seconds the old secret keeps working (OAuth 2.0 client
         /// authentication; default 0: it stops at once; at most 30 days).
@@ -254,17 +283,10 @@ enum UserCommand {
     /// Add a user who can log in on the consent pages.
     Add {
         /// The user name.
+        #[arg(allow_hyphen_values = true)]
         username: String,
-        /// The password (visible in the process list; prefer --password-stdin).
-        #[arg(
-            long,
-            required_unless_present = "password_stdin",
-            conflicts_with = "password_stdin"
-        )]
-        password: Option<String>,
-        /// Read the password from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
+        #[command(flatten)]
+        password: PasswordArgs,
         /// Full name (the OpenID Connect claim `name`).
         #[arg(long)]
         name: Option<String>,
@@ -287,23 +309,17 @@ enum UserCommand {
     /// Set a user's password.
     Passwd {
         /// The user name.
+        #[arg(allow_hyphen_values = true)]
         username: String,
-        /// The new password (visible in the process list; prefer --password-stdin).
-        #[arg(
-            long,
-            required_unless_present = "password_stdin",
-            conflicts_with = "password_stdin"
-        )]
-        password: Option<String>,
-        /// Read the new password from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
+        #[command(flatten)]
+        password: PasswordArgs,
         #[command(flatten)]
         db: DbArgs,
     },
     /// Stop a user from logging in; revokes what they hold and ends their sessions.
     Disable {
         /// The user name.
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[command(flatten)]
         out: JsonFlag,
@@ -313,6 +329,7 @@ enum UserCommand {
     /// Let a disabled user log in again.
     Enable {
         /// The user name.
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[command(flatten)]
         db: DbArgs,
@@ -320,6 +337,7 @@ enum UserCommand {
     /// Remove a user, revoking what they hold and ending their sessions.
     Remove {
         /// The user name.
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[command(flatten)]
         out: JsonFlag,
@@ -702,10 +720,9 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Passwd {
             username,
             password,
-            password_stdin: _,
             db,
         }) => {
-            let password = match read_password(password) {
+            let password = match read_password(password.password) {
                 Ok(p) => p,
                 Err(code) => return code,
             };
@@ -789,7 +806,6 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Add {
             username,
             password,
-            password_stdin,
             name,
             email,
             email_verified,
@@ -803,21 +819,12 @@ fn main() -> ExitCode {
             if let Err(e) = admin::check_profile(&profile) {
                 return fail_with(e.exit_code(), &e.to_string());
             }
-            let password = match (password, password_stdin) {
-                (Some(p), _) => p,
-                (None, _) => {
-                    let mut line = String::new();
-                    if let Err(e) = std::io::stdin().read_line(&mut line) {
-                        return fail(&format!("cannot read the password from stdin: {e}"));
-                    }
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
+            let password = match read_password(password.password) {
+                Ok(p) => p,
+                Err(code) => return code,
             };
             if let Err(e) = admin::check_username(&username) {
                 return fail_with(e.exit_code(), &e.to_string());
-            }
-            if password.is_empty() {
-                return fail("the password must not be empty");
             }
             admin_result(runtime().block_on(async {
                 let (db, _keys) = open(&db).await?;

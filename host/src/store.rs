@@ -8,7 +8,9 @@
 //! [`StoreError::Conflict`] tells the caller to send the core's conflict
 //! answer. Two concurrent redemptions of one code therefore cannot both
 //! succeed: the database serialises the `UPDATE`s and the loser sees zero
-//! rows.
+//! rows. Retiring a refresh token with a grace window also matches a row
+//! retired within the window (the core's [`RefreshRecord::is_reuse`]), so
+//! the loser of two concurrent refreshes is served from the window.
 
 use crate::crypto::SecretBox;
 use crate::db::{ClientRow, Db, DbError};
@@ -182,7 +184,14 @@ fn refresh_row(r: &AnyRow) -> Option<RefreshRecord> {
         scope: hs(r.try_get("scope").ok()?)?,
         issued_at: time(r.try_get("issued_at").ok()?),
         expires_at: r.try_get::<Option<i64>, _>("expires_at").ok()?.map(time),
-        retired: r.try_get::<i64, _>("retired").ok()? != 0,
+        // Retired before migration 0009 (no time): rotated long ago.
+        retired_at: if r.try_get::<i64, _>("retired").ok()? != 0 {
+            Some(time(
+                r.try_get::<Option<i64>, _>("retired_at").ok()?.unwrap_or(0),
+            ))
+        } else {
+            None
+        },
         auth_time: r.try_get::<Option<i64>, _>("auth_time").ok()?.map(time),
     })
 }
@@ -231,7 +240,7 @@ impl Db {
             .and_then(|r| code_row(&r))
             .map(GrantRecord::AuthorizationCode),
             GrantKind::RefreshToken => sqlx::query(&format!(
-                "SELECT {TOKEN_COLS}, retired, auth_time FROM oauth2_refresh_tokens WHERE hash = $1"
+                "SELECT {TOKEN_COLS}, retired, retired_at, auth_time FROM oauth2_refresh_tokens WHERE hash = $1"
             ))
             .bind(&h)
             .fetch_optional(self.pool())
@@ -320,7 +329,7 @@ impl From<ApplyError> for StoreError {
     fn from(e: ApplyError) -> Self {
         match e {
             ApplyError::Conflict => StoreError::Conflict,
-            ApplyError::Db(_) => StoreError::Full,
+            ApplyError::Db(_) => StoreError::Unavailable,
         }
     }
 }
@@ -568,9 +577,24 @@ async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx
                 .execute(&mut **tx)
                 .await?
         }
-        Write::RetireRefreshToken { hash } => {
-            q("UPDATE oauth2_refresh_tokens SET retired = 1 WHERE hash = $1 AND retired = 0")
+        Write::RetireRefreshToken { hash, at, grace: 0 } => {
+            q("UPDATE oauth2_refresh_tokens SET retired = 1, retired_at = $1 WHERE hash = $2 AND retired = 0")
+                .bind(secs(*at))
                 .bind(hex32(hash))
+                .execute(&mut **tx)
+                .await?
+        }
+        // The grace window: also a token retired less than `grace` seconds
+        // before `at` (`at < retired_at + grace`, written without the
+        // addition that could overflow), keeping its first time. A token
+        // retired before migration 0009 has no time and never qualifies.
+        Write::RetireRefreshToken { hash, at, grace } => {
+            let since = secs(*at).saturating_sub(i64::try_from(*grace).unwrap_or(i64::MAX));
+            q("UPDATE oauth2_refresh_tokens SET retired = 1, retired_at = CASE WHEN retired = 0 THEN $1 ELSE retired_at END \
+               WHERE hash = $2 AND (retired = 0 OR (retired_at IS NOT NULL AND retired_at > $3))")
+                .bind(secs(*at))
+                .bind(hex32(hash))
+                .bind(since)
                 .execute(&mut **tx)
                 .await?
         }
@@ -621,13 +645,21 @@ async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx
             let f = family_hex(family);
             let a = q("DELETE FROM oauth2_access_tokens WHERE family = $1").bind(&f).execute(&mut **tx).await?;
             let r = q("DELETE FROM oauth2_refresh_tokens WHERE family = $1").bind(&f).execute(&mut **tx).await?;
+            // Other replicas forget their cached copies when this commits.
+            if a.rows_affected() > 0 {
+                crate::invalidate::notify(tx, &crate::invalidate::Invalidation::Family(*family)).await?;
+            }
             return Ok(a.rows_affected() + r.rows_affected());
         }
         Write::RevokeAccessToken { hash } => {
-            q("DELETE FROM oauth2_access_tokens WHERE hash = $1")
+            let r = q("DELETE FROM oauth2_access_tokens WHERE hash = $1")
                 .bind(hex32(hash))
                 .execute(&mut **tx)
-                .await?
+                .await?;
+            if r.rows_affected() > 0 {
+                crate::invalidate::notify(tx, &crate::invalidate::Invalidation::AccessToken(*hash)).await?;
+            }
+            r
         }
         other => {
             return Err(sqlx::Error::Protocol(format!("unsupported write {other:?}")));

@@ -319,6 +319,7 @@ fn code_defaults() -> BTreeMap<&'static str, String> {
             config::DEFAULT_KEY_ROTATION_DELAY.to_string(),
         ),
         ("oauth2.access_token_format", q("opaque")),
+        ("oauth2.refresh_grace_seconds", p.refresh_grace.to_string()),
         (
             "audit.retention_days",
             config::DEFAULT_AUDIT_RETENTION_DAYS.to_string(),

@@ -33,6 +33,15 @@
 //!   retires the token and issues a new one in the same family with the
 //!   original scope; presenting a retired token is `invalid_grant` and
 //!   revokes the family; `scope` may only narrow (`invalid_scope`).
+//!   With a grace window ([`Policy::refresh_grace`], off by default), the
+//!   client the token was issued to may present it again for that many
+//!   seconds after its rotation and gets another new pair in the same
+//!   family (for a client that lost the first answer): nothing is
+//!   revoked, every successor stays valid, and the window is counted from
+//!   the first rotation, never extended. At `retired_at + grace` and after
+//!   it is reuse as above. The retirement write carries the window, so of
+//!   two concurrent refreshes with one token the loser is answered from
+//!   the window too (see [`Write::RetireRefreshToken`]), not as reuse.
 //! * **`client_credentials`** (§4.4): confidential clients only
 //!   (`unauthorized_client` otherwise); no refresh token (§4.4.3).
 //! * **device code** (RFC 8628 §3.5): `expired_token`, `access_denied`,
@@ -256,7 +265,9 @@ impl Done {
     /// The answer to send instead when a conditional write reported
     /// [`StoreError::Conflict`]: another request redeemed the same code,
     /// refresh token or device code first, which is reuse — `invalid_grant`,
-    /// and the family is revoked.
+    /// and the family is revoked. (A refresh token retired by a concurrent
+    /// request within the grace window does not conflict: the store
+    /// accepts its retirement write, see [`Write::RetireRefreshToken`].)
     pub fn conflict(self) -> Done {
         let writes = match self.family {
             Some(family) => Writes::one(Write::RevokeFamily { family }),
@@ -574,7 +585,8 @@ impl NeedGrant<'_> {
         if rec.client_id != self.client.client_id {
             return self.fail(invalid_grant("refresh token was issued to another client"));
         }
-        if rec.retired {
+        let grace = self.ctx.policy.effective_refresh_grace();
+        if rec.is_reuse(self.ctx.now, grace) {
             return self.fail_revoking(invalid_grant("refresh token was already used"), rec.family);
         }
         if rec.expires_at.is_some_and(|exp| self.ctx.now >= exp) {
@@ -589,8 +601,15 @@ impl NeedGrant<'_> {
             nonce: None,
             auth_time,
         });
+        // Within the grace window the token is already retired: the write
+        // then only checks that it still is (and still within the window),
+        // and keeps the first retirement time.
         self.issue(
-            Write::RetireRefreshToken { hash: rec.hash },
+            Write::RetireRefreshToken {
+                hash: rec.hash,
+                at: self.ctx.now,
+                grace,
+            },
             rec.family,
             rec.subject.clone(),
             scope,
@@ -698,7 +717,7 @@ impl NeedGrant<'_> {
                         .policy
                         .refresh_token_ttl
                         .map(|t| ctx.now.saturating_add(t)),
-                    retired: false,
+                    retired_at: None,
                     auth_time,
                 };
                 (

@@ -157,7 +157,7 @@ impl IntrospectionResponse {
 pub fn is_active(record: &TokenRecord, now: UnixTime) -> bool {
     match record {
         TokenRecord::Access(a) => now < a.expires_at,
-        TokenRecord::Refresh(r) => !r.retired && r.expires_at.is_none_or(|exp| now < exp),
+        TokenRecord::Refresh(r) => !r.is_retired() && r.expires_at.is_none_or(|exp| now < exp),
     }
 }
 

@@ -52,6 +52,8 @@ mod authorize;
 mod bearer;
 pub mod client;
 mod client_auth;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod device;
 mod error;
 mod exchange;
@@ -96,7 +98,7 @@ pub(crate) use json::render as render_json;
 pub use json::{JsonError, JsonStr, JsonStrList, MAX_DEPTH, Unescape};
 pub use metadata::{ID_TOKEN_ALGS, Metadata, MetadataDocument};
 pub use pkce::{ChallengeMethod, CodeVerifier, MalformedVerifier, s256_challenge};
-pub use policy::{MAX_CODE_TTL, Policy};
+pub use policy::{MAX_CODE_TTL, MAX_REFRESH_GRACE, Policy};
 pub use revoke::{
     Revocation, RevocationDone, RevocationNeedClient, RevocationNeedToken, revocation_endpoint,
 };

@@ -1,6 +1,6 @@
-//! The authorization server's tunables: lifetimes and the device-flow
-//! polling interval. Every endpoint takes a [`Policy`]; it is `Copy` so the
-//! state machines keep their own.
+//! The authorization server's tunables: lifetimes, the device-flow
+//! polling interval and the refresh grace window. Every endpoint takes a
+//! [`Policy`]; it is `Copy` so the state machines keep their own.
 
 /// Lifetimes and rules the server applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +29,24 @@ pub struct Policy {
     ///
     /// [`ClientRecord::allow_no_pkce`]: super::store::ClientRecord::allow_no_pkce
     pub require_pkce_for_confidential: bool,
+    /// The refresh grace window, seconds (0, the default: strict rotation).
+    /// For this long after a refresh token is rotated, the client it was
+    /// issued to may present it again and gets a new token pair in the
+    /// same family, for a device or SPA that lost the first answer; after
+    /// it, presenting it again is reuse and revokes the family (RFC 9700
+    /// §4.14.2). Capped at [`MAX_REFRESH_GRACE`]; see
+    /// [`effective_refresh_grace`](Self::effective_refresh_grace).
+    pub refresh_grace: u64,
 }
 
 /// The longest an authorization code may live (RFC 6749 §4.1.2).
 pub const MAX_CODE_TTL: u64 = 600;
+
+/// The longest refresh grace window: five minutes, enough for a client's
+/// retries with backoff over a flaky network (Ory Hydra's limit without a
+/// reuse count). Longer would let a stolen rotated-out token mint tokens
+/// for that long without tripping reuse detection.
+pub const MAX_REFRESH_GRACE: u64 = 300;
 
 impl Policy {
     /// One-hour access tokens, 30-day refresh tokens with rotation,
@@ -46,6 +60,7 @@ impl Policy {
         device_interval: 5,
         issue_refresh_tokens: true,
         require_pkce_for_confidential: true,
+        refresh_grace: 0,
     };
 
     /// The code lifetime actually applied: [`code_ttl`](Self::code_ttl)
@@ -55,6 +70,17 @@ impl Policy {
             MAX_CODE_TTL
         } else {
             self.code_ttl
+        }
+    }
+
+    /// The refresh grace window actually applied:
+    /// [`refresh_grace`](Self::refresh_grace) capped at
+    /// [`MAX_REFRESH_GRACE`].
+    pub const fn effective_refresh_grace(&self) -> u64 {
+        if self.refresh_grace > MAX_REFRESH_GRACE {
+            MAX_REFRESH_GRACE
+        } else {
+            self.refresh_grace
         }
     }
 }
@@ -81,5 +107,20 @@ mod tests {
             ..Policy::DEFAULT
         };
         assert_eq!(p.effective_code_ttl(), 60);
+    }
+
+    #[test]
+    fn refresh_grace_is_off_by_default_and_capped() {
+        assert_eq!(Policy::DEFAULT.effective_refresh_grace(), 0);
+        let p = Policy {
+            refresh_grace: u64::MAX,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(p.effective_refresh_grace(), MAX_REFRESH_GRACE);
+        let p = Policy {
+            refresh_grace: 30,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(p.effective_refresh_grace(), 30);
     }
 }

@@ -254,7 +254,7 @@ mod tests {
             scope: "".try_into().unwrap(),
             issued_at: UnixTime(0),
             expires_at: None,
-            retired: false,
+            retired_at: None,
             auth_time: None,
         }))
         .unwrap();

@@ -252,7 +252,7 @@ fn rfc6749_6_refresh_request() -> Result<(), Failure> {
         scope: "read write".try_into().or_fail("scope")?,
         issued_at: UnixTime(0),
         expires_at: None,
-        retired: false,
+        retired_at: None,
         auth_time: None,
     }))
     .or_fail("store the refresh token")?;
@@ -271,7 +271,7 @@ fn rfc6749_6_refresh_request() -> Result<(), Failure> {
         "rotation issues a new refresh token"
     );
     let stored = s.refresh_tokens();
-    ensure!(stored.first().or_fail("the old refresh token")?.retired);
+    ensure!(stored.first().or_fail("the old refresh token")?.retired_at == Some(UnixTime(100)));
     ensure_eq!(
         stored.get(1).or_fail("the new refresh token")?.family,
         FamilyId([3; 16])

@@ -23,6 +23,13 @@
 //! same as any other reuse. Conditional writes come first in every list,
 //! so nothing has been written when one fails.
 //!
+//! Retiring a refresh token carries the policy's grace window
+//! ([`Write::RetireRefreshToken`]): within it, a token already retired may
+//! be retired "again" (its first retirement time stays), so the loser of
+//! two concurrent refreshes with one token — the lost-answer case the
+//! window is for — gets its own new pair from the store's compare-and-set
+//! itself, with no second read and no retry.
+//!
 //! ## Families
 //!
 //! Every token descends from one root grant — an authorization code, a
@@ -364,12 +371,36 @@ pub struct RefreshRecord {
     pub issued_at: UnixTime,
     /// When it expires, if ever.
     pub expires_at: Option<UnixTime>,
-    /// Whether it has been used (rotated) already; presenting it again
-    /// revokes the family (RFC 9700 §4.14.2).
-    pub retired: bool,
+    /// When it was used (rotated), if it has been: presenting it again
+    /// revokes the family (RFC 9700 §4.14.2), unless the same client does
+    /// so within the grace window ([`Policy::refresh_grace`]) after this
+    /// time. A store that knows a token was retired but not when says
+    /// `Some(UnixTime(0))`: rotated long ago.
+    ///
+    /// [`Policy::refresh_grace`]: super::Policy::refresh_grace
+    pub retired_at: Option<UnixTime>,
     /// For an OpenID Connect grant: the `auth_time` of the login, repeated
     /// in every id_token a refresh issues (OpenID Connect Core 1.0 §12.2).
     pub auth_time: Option<UnixTime>,
+}
+
+impl RefreshRecord {
+    /// Whether it has been rotated out.
+    pub fn is_retired(&self) -> bool {
+        self.retired_at.is_some()
+    }
+
+    /// Whether presenting it at `now` is reuse (RFC 9700 §4.14.2) under a
+    /// grace window of `grace` seconds: it was retired, and not less than
+    /// `grace` seconds before `now`. With `grace` 0 every presentation of
+    /// a retired token is reuse. A retirement later than `now` (a
+    /// concurrent request got there first) is within any window.
+    pub fn is_reuse(&self, now: UnixTime, grace: u64) -> bool {
+        match self.retired_at {
+            None => false,
+            Some(at) => grace == 0 || now >= at.saturating_add(grace),
+        }
+    }
 }
 
 /// Where a device authorization stands (RFC 8628 §3.3–§3.5).
@@ -472,11 +503,22 @@ pub enum Write {
     StoreAccessToken(AccessRecord),
     /// Store a new refresh token.
     StoreRefreshToken(RefreshRecord),
-    /// Mark a refresh token retired — *conditional*: only if not retired
-    /// yet.
+    /// Mark a refresh token retired at `at` — *conditional*: only if not
+    /// retired yet or, with a grace window, if presenting it at `at` is
+    /// not reuse ([`RefreshRecord::is_reuse`]`(at, grace)` is false; the
+    /// first retirement time is then kept). The lost race of two refreshes
+    /// with one token therefore succeeds within the window, and conflicts
+    /// without one.
     RetireRefreshToken {
         /// The token's hash.
         hash: TokenHash,
+        /// When (the exchange's `now`).
+        at: UnixTime,
+        /// The grace window in seconds ([`Policy::effective_refresh_grace`]);
+        /// 0 for strict rotation.
+        ///
+        /// [`Policy::effective_refresh_grace`]: super::Policy::effective_refresh_grace
+        grace: u64,
     },
     /// Store a new device code — *conditional*: only if no unexpired device
     /// code has the same user code.
@@ -601,6 +643,9 @@ pub enum StoreError {
     NotFound,
     /// No room for a new row.
     Full,
+    /// The storage itself failed (a database error, an I/O error): try
+    /// again later.
+    Unavailable,
 }
 
 impl fmt::Display for StoreError {
@@ -609,6 +654,7 @@ impl fmt::Display for StoreError {
             StoreError::Conflict => "conditional write lost a race",
             StoreError::NotFound => "no such record",
             StoreError::Full => "store is full",
+            StoreError::Unavailable => "storage unavailable",
         })
     }
 }
@@ -624,8 +670,10 @@ pub trait Store {
     fn grant(&self, kind: GrantKind, hash: &TokenHash) -> Option<GrantRecord>;
     /// The access or refresh token with this hash.
     fn token(&self, hash: &TokenHash) -> Option<TokenRecord>;
-    /// The unexpired device code with this user code.
-    fn device_by_user_code(&self, user_code: &UserCode) -> Option<DeviceRecord>;
+    /// The newest device code with this user code that is unexpired at
+    /// `now` (an expired one is not found: its user code may already
+    /// belong to a newer device code).
+    fn device_by_user_code(&self, user_code: &UserCode, now: UnixTime) -> Option<DeviceRecord>;
     /// Makes one write; conditional writes report [`StoreError::Conflict`].
     fn apply(&mut self, write: &Write) -> Result<(), StoreError>;
 
@@ -704,6 +752,58 @@ impl<const C: usize, const N: usize> MemoryStore<C, N> {
         &self.devices
     }
 
+    /// Why `write` would fail now, given `inserts` rows per table (codes,
+    /// access, refresh, devices) already planned by the same batch: the
+    /// checks [`Store::apply`] makes, without making the write.
+    fn refusal(&self, write: &Write, inserts: &mut [usize; 4]) -> Option<StoreError> {
+        let room = |len: usize, planned: &mut usize| {
+            *planned = planned.saturating_add(1);
+            (len.saturating_add(*planned) > N).then_some(StoreError::Full)
+        };
+        let device = |hash: &TokenHash| self.devices.iter().find(|d| d.hash.ct_eq(hash));
+        let [codes, access, refresh, devices] = inserts;
+        match write {
+            Write::StoreCode(_) => room(self.codes.len(), codes),
+            Write::StoreAccessToken(_) => room(self.access.len(), access),
+            Write::StoreRefreshToken(_) => room(self.refresh.len(), refresh),
+            Write::StoreDevice(d) => {
+                if self
+                    .devices
+                    .iter()
+                    .any(|other| other.user_code == d.user_code && d.issued_at < other.expires_at)
+                {
+                    Some(StoreError::Conflict)
+                } else {
+                    room(self.devices.len(), devices)
+                }
+            }
+            Write::ConsumeCode { hash } => match self.codes.iter().find(|c| c.hash.ct_eq(hash)) {
+                None => Some(StoreError::NotFound),
+                Some(c) => c.consumed.then_some(StoreError::Conflict),
+            },
+            Write::RetireRefreshToken { hash, at, grace } => {
+                match self.refresh.iter().find(|r| r.hash.ct_eq(hash)) {
+                    None => Some(StoreError::NotFound),
+                    Some(r) => r.is_reuse(*at, *grace).then_some(StoreError::Conflict),
+                }
+            }
+            Write::RecordDevicePoll { hash, .. } => {
+                device(hash).is_none().then_some(StoreError::NotFound)
+            }
+            Write::ApproveDevice { hash, .. } | Write::DenyDevice { hash } => match device(hash) {
+                None => Some(StoreError::NotFound),
+                Some(d) => (d.status != DeviceStatus::Pending).then_some(StoreError::Conflict),
+            },
+            Write::RedeemDevice { hash } => match device(hash) {
+                None => Some(StoreError::NotFound),
+                Some(d) => {
+                    (!matches!(d.status, DeviceStatus::Approved(_))).then_some(StoreError::Conflict)
+                }
+            },
+            Write::RevokeFamily { .. } | Write::RevokeAccessToken { .. } => None,
+        }
+    }
+
     fn device_mut(&mut self, hash: &TokenHash) -> Result<&mut DeviceRecord, StoreError> {
         self.devices
             .iter_mut()
@@ -754,10 +854,11 @@ impl<const C: usize, const N: usize> Store for MemoryStore<C, N> {
             .map(TokenRecord::Refresh)
     }
 
-    fn device_by_user_code(&self, user_code: &UserCode) -> Option<DeviceRecord> {
+    fn device_by_user_code(&self, user_code: &UserCode, now: UnixTime) -> Option<DeviceRecord> {
         self.devices
             .iter()
-            .find(|d| d.user_code == *user_code)
+            .filter(|d| d.user_code == *user_code && now < d.expires_at)
+            .max_by_key(|d| d.issued_at)
             .cloned()
     }
 
@@ -778,23 +879,27 @@ impl<const C: usize, const N: usize> Store for MemoryStore<C, N> {
             }
             Write::StoreAccessToken(a) => push(&mut self.access, a.clone()),
             Write::StoreRefreshToken(r) => push(&mut self.refresh, r.clone()),
-            Write::RetireRefreshToken { hash } => {
+            Write::RetireRefreshToken { hash, at, grace } => {
                 let r = self
                     .refresh
                     .iter_mut()
                     .find(|r| r.hash.ct_eq(hash))
                     .ok_or(StoreError::NotFound)?;
-                if r.retired {
+                if r.is_reuse(*at, *grace) {
                     return Err(StoreError::Conflict);
                 }
-                r.retired = true;
+                if r.retired_at.is_none() {
+                    r.retired_at = Some(*at);
+                }
                 Ok(())
             }
             Write::StoreDevice(d) => {
+                // Only an unexpired device code holds its user code (at the
+                // new record's issue time, the caller's "now").
                 if self
                     .devices
                     .iter()
-                    .any(|other| other.user_code == d.user_code)
+                    .any(|other| other.user_code == d.user_code && d.issued_at < other.expires_at)
                 {
                     return Err(StoreError::Conflict);
                 }
@@ -840,6 +945,16 @@ impl<const C: usize, const N: usize> Store for MemoryStore<C, N> {
                 Ok(())
             }
         }
+    }
+
+    /// All or nothing: every write is checked before any is made (a batch
+    /// never names one row twice; the core's batches don't).
+    fn apply_all(&mut self, writes: &Writes) -> Result<(), StoreError> {
+        let mut inserts = [0usize; 4];
+        if let Some(e) = writes.iter().find_map(|w| self.refusal(w, &mut inserts)) {
+            return Err(e);
+        }
+        writes.iter().try_for_each(|w| self.apply(w))
     }
 }
 

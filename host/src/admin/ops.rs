@@ -11,9 +11,12 @@
 //!   codes, OAuth 1.0a token and temporary credentials; disabling or
 //!   removing a user also ends their login sessions. A running server
 //!   forgets its cached copies at once when the change is made through it
-//!   (admin API, `/account`); a change made by the command line reaches a
-//!   running server's caches within their lifetimes (access tokens 10 s,
-//!   clients 5 s).
+//!   (admin API, `/account`). On PostgreSQL each of these transactions
+//!   also notifies every replica ([`crate::invalidate`]), so a change made
+//!   anywhere (command line included) reaches every replica's caches when
+//!   it commits; on SQLite a change made by the command line reaches the
+//!   server's caches within their lifetimes (access tokens 10 s, clients
+//!   5 s).
 //! * A *grant* is what a user approved for a client and still holds: the
 //!   live tokens of one (user, client) pair, with the union of their scopes,
 //!   when the oldest live one was issued and when the newest was.
@@ -21,6 +24,7 @@
 use super::{AdminError, NewClient, check_client, random_token};
 use crate::crypto::{self, SecretBox};
 use crate::db::{Db, DbError};
+use crate::invalidate::{Invalidation, notify};
 use crate::keys::Keys;
 use sqlx::Row;
 
@@ -265,6 +269,8 @@ struct Scoped {
     oauth1: &'static str,
     oauth1_temporary: &'static str,
     sessions: Option<&'static str>,
+    /// What other replicas' caches must forget (`$1`, `$2`).
+    invalidation: fn(&str, Option<&str>) -> Invalidation,
 }
 
 const BY_CLIENT: Scoped = Scoped {
@@ -273,6 +279,7 @@ const BY_CLIENT: Scoped = Scoped {
     oauth1: "client_id = $1",
     oauth1_temporary: "client_id = $1",
     sessions: None,
+    invalidation: Invalidation::client_tokens,
 };
 
 const BY_USER: Scoped = Scoped {
@@ -281,6 +288,7 @@ const BY_USER: Scoped = Scoped {
     oauth1: "username = $1",
     oauth1_temporary: "username = $1",
     sessions: Some("username = $1"),
+    invalidation: Invalidation::user_tokens,
 };
 
 const BY_GRANT: Scoped = Scoped {
@@ -289,6 +297,7 @@ const BY_GRANT: Scoped = Scoped {
     oauth1: "client_id = $1 AND username = $2",
     oauth1_temporary: "client_id = $1 AND username = $2",
     sessions: None,
+    invalidation: Invalidation::grant_tokens,
 };
 
 async fn revoke_scoped(
@@ -378,6 +387,9 @@ async fn revoke_scoped(
             second,
         )
         .await?;
+    }
+    if r.access_tokens > 0 {
+        notify(tx, &(scoped.invalidation)(first, second)).await?;
     }
     Ok(r)
 }
@@ -545,7 +557,8 @@ impl Db {
 
     /// Updates a client's editable fields (already validated).
     async fn update_client_row(&self, c: &ClientInfo) -> Result<bool, DbError> {
-        Ok(sqlx::query(
+        let mut tx = self.writer().begin().await?;
+        let changed = sqlx::query(
             "UPDATE clients SET name = $1, redirect_uris = $2, scope = $3, post_logout_redirect_uris = $4, id_token_alg = $5, access_token_format = $6 WHERE id = $7",
         )
         .bind(&c.name)
@@ -555,10 +568,15 @@ impl Db {
         .bind(&c.id_token_alg)
         .bind(&c.access_token_format)
         .bind(&c.client_id)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?
         .rows_affected()
-            == 1)
+            == 1;
+        if changed {
+            notify(&mut tx, &Invalidation::Client(c.client_id.clone())).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Replaces a client's secret; the old one is kept sealed until
@@ -569,17 +587,23 @@ impl Db {
         new_box: &str,
         previous: Option<(&str, i64)>,
     ) -> Result<bool, DbError> {
-        Ok(sqlx::query(
+        let mut tx = self.writer().begin().await?;
+        let replaced = sqlx::query(
             "UPDATE clients SET secret_box = $1, previous_secret_box = $2, previous_secret_until = $3 WHERE id = $4 AND public = 0",
         )
         .bind(new_box)
         .bind(previous.map(|(b, _)| b.to_owned()))
         .bind(previous.map(|(_, u)| u))
         .bind(id)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?
         .rows_affected()
-            == 1)
+            == 1;
+        if replaced {
+            notify(&mut tx, &Invalidation::Client(id.to_owned())).await?;
+        }
+        tx.commit().await?;
+        Ok(replaced)
     }
 
     /// Removes a client and everything issued to it.
@@ -594,6 +618,7 @@ impl Db {
         if n == 0 {
             return Ok(None);
         }
+        notify(&mut tx, &Invalidation::Client(id.to_owned())).await?;
         tx.commit().await?;
         Ok(Some(r))
     }
@@ -682,6 +707,14 @@ async fn revoke_token(
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
+        }
+        if r.access_tokens > 0 {
+            let mut f = [0u8; 16];
+            let what = match hex::decode_to_slice(&family, &mut f) {
+                Ok(()) => Invalidation::Family(latch_core::oauth2::FamilyId(f)),
+                Err(_) => Invalidation::Everything,
+            };
+            notify(tx, &what).await?;
         }
         return Ok(r);
     }

@@ -73,15 +73,19 @@ pub async fn bearer_principal(s: &Shared, header_value: &str) -> Result<Principa
     let record = match s.access_cache.get(&hash) {
         Some(r) => Some(r),
         None => {
+            let stamp = s.access_cache.stamp();
             let r = s.db.oauth2_access(&hash).await.map_err(internal)?;
             if let Some(r) = &r {
-                s.access_cache.put(r);
+                s.access_cache.put(r, stamp);
             }
             r
         }
     };
     let r = check_access(&hash, record.as_ref(), http::now(), None)
         .map_err(|e| bearer_error(e, None))?;
+    if !super::oauth2::client_exists(s, &r.client_id).await? {
+        return Err(bearer_error(BearerError::InvalidToken, None));
+    }
     Ok(Principal {
         client_id: r.client_id.to_string(),
         user: r.subject.as_ref().map(|u| u.to_string()),

@@ -13,6 +13,7 @@
 //! | `latch_rate_limited_total` | counter | `limit` |
 //! | `latch_cache_requests_total` | counter | `cache`, `result` |
 //! | `latch_cache_entries` | gauge | `cache` |
+//! | `latch_caches_trusted` | gauge | — |
 //! | `latch_group_commit_batch_size` | histogram | — |
 //! | `latch_group_commit_batches_total` | counter | — |
 //! | `latch_db_pool_connections` | gauge | `pool`, `state` |
@@ -28,7 +29,9 @@
 //!   OAuth 1.0a token credentials); `client_id` is the registered client
 //!   that authenticated, counted once the writes are committed.
 //! * Refresh reuse: a retired refresh token presented again, or lost to a
-//!   concurrent use; either revokes the token's family.
+//!   concurrent use; either revokes the token's family. Within the refresh
+//!   grace window (`[oauth2] refresh_grace_seconds`) neither is reuse: the
+//!   client gets a new pair, counted in `latch_tokens_issued_total`.
 //! * Failed client authentications (`invalid_client`), by `endpoint`:
 //!   `token`, `introspection`, `revocation`, `device_authorization`.
 //! * Rate limits ([`super::limits`]): each refusal, by `limit`
@@ -37,6 +40,9 @@
 //! * Caches: `cache` is `access_token` or `client`, `result` `hit` or
 //!   `miss`. Hit rate in PromQL:
 //!   `sum by (cache) (rate(latch_cache_requests_total{result="hit"}[5m])) / sum by (cache) (rate(latch_cache_requests_total[5m]))`.
+//!   `latch_caches_trusted` is 1 while the caches may answer, 0 while a
+//!   PostgreSQL replica's invalidation listener is disconnected (caches
+//!   emptied and bypassed, lookups counted as misses; [`crate::invalidate`]).
 //! * Group commit (SQLite): requests per committed batch.
 //! * Pools (set at scrape time): `pool` is `read` or `write`, `state`
 //!   `idle` or `in_use`. On PostgreSQL both name the same pool.
@@ -74,6 +80,8 @@ pub const RATE_LIMITED: &str = "latch_rate_limited_total";
 pub const CACHE_REQUESTS: &str = "latch_cache_requests_total";
 /// Entries held by each cache.
 pub const CACHE_ENTRIES: &str = "latch_cache_entries";
+/// Whether the caches may answer (the invalidation listener is up).
+pub const CACHES_TRUSTED: &str = "latch_caches_trusted";
 /// Requests per group commit.
 pub const BATCH_SIZE: &str = "latch_group_commit_batch_size";
 /// Group commits.
@@ -160,6 +168,10 @@ fn describe() {
         "Cache lookups by cache and result (hit, miss)."
     );
     describe_gauge!(CACHE_ENTRIES, "Entries held by each cache.");
+    describe_gauge!(
+        CACHES_TRUSTED,
+        "1 while the caches may answer; 0 while the invalidation listener is disconnected (caches bypassed)."
+    );
     describe_histogram!(BATCH_SIZE, "Requests carried by each SQLite group commit.");
     describe_counter!(BATCHES, "SQLite group commits.");
     describe_gauge!(
@@ -179,6 +191,7 @@ async fn scrape(State(s): State<Shared>) -> Response {
     pool_gauges("write", s.db.writer());
     metrics::gauge!(CACHE_ENTRIES, "cache" => "access_token").set(s.access_cache.entries() as f64);
     metrics::gauge!(CACHE_ENTRIES, "cache" => "client").set(s.client_cache.len() as f64);
+    metrics::gauge!(CACHES_TRUSTED).set(if s.caches_trusted() { 1.0 } else { 0.0 });
     let mut r = handle().render().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -418,10 +418,16 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         audit,
         audit_retention,
     };
+    let state = Arc::new(state);
+    // PostgreSQL: other replicas' (and the command line's) revocations and
+    // client changes reach the caches by notification.
+    if let config::DbUrl::Postgres(u) = &url {
+        crate::invalidate::start(state.clone(), u.clone());
+    }
     Ok(Prepared {
         listener,
         tls,
-        state: Arc::new(state),
+        state,
         limits,
         admin,
     })

@@ -128,14 +128,25 @@ pub async fn metadata(axum::extract::State(s): axum::extract::State<Shared>) -> 
     r
 }
 
+/// Whether the client a token was issued to still exists: a token is only
+/// as valid as its client, so one issued by a server that still had a
+/// just-removed client cached (up to its 5 s) dies with the cache entry.
+pub(super) async fn client_exists(s: &Shared, id: &str) -> Result<bool, Response> {
+    Ok(load_client(s, id).await?.is_some())
+}
+
 async fn load_client(s: &Shared, id: &str) -> Result<Option<ClientRecord>, Response> {
-    if let Some((c, at)) = s.client_cache.get(id)
+    // Bypassed while another replica's changes cannot be heard
+    // (crate::invalidate); a read overtaken by an invalidation is not kept.
+    if s.caches_trusted()
+        && let Some((c, at)) = s.client_cache.get(id)
         && at.elapsed() < std::time::Duration::from_secs(5)
     {
         super::metrics::cache("client", true);
         return Ok(Some(c));
     }
     super::metrics::cache("client", false);
+    let stamp = s.access_cache.stamp();
     let record = match s.db.client(id).await {
         Ok(Some(row)) => {
             client_record(&row, &s.secret_box, s.jwt_access_tokens).map_err(internal)?
@@ -143,9 +154,14 @@ async fn load_client(s: &Shared, id: &str) -> Result<Option<ClientRecord>, Respo
         Ok(None) => None,
         Err(e) => return Err(internal(e)),
     };
-    if let Some(c) = &record {
+    if let Some(c) = &record
+        && s.access_cache.trust().holds(stamp)
+    {
         s.client_cache
             .insert(id.to_owned(), (c.clone(), std::time::Instant::now()));
+        if !s.access_cache.trust().holds(stamp) {
+            s.client_cache.remove(id);
+        }
     }
     Ok(record)
 }
@@ -322,6 +338,10 @@ pub async fn token(
         },
         None => None,
     };
+    // A lost race is reuse (the family is revoked) — except for two
+    // refreshes with one token within the refresh grace window: the core's
+    // retirement write carries the window, so the loser's UPDATE matches
+    // too and both are answered with a pair, no re-read or retry needed.
     let done = settle(
         &s,
         done,
@@ -491,18 +511,35 @@ pub async fn introspect(
                 // Access tokens come from the same 10 s cache as the
                 // protected resources (cleared at once by this process's
                 // revocations); refresh tokens always from the database.
-                if let Some(r) = s.access_cache.get(t.hash()) {
-                    break t.provide_token(Some(&TokenRecord::Access(r)));
-                }
-                match s.db.oauth2_token(t.hash()).await {
-                    Ok(tok) => {
-                        if let Some(TokenRecord::Access(r)) = &tok {
-                            s.access_cache.put(r);
+                let tok = match s.access_cache.get(t.hash()) {
+                    Some(r) => Some(TokenRecord::Access(r)),
+                    None => {
+                        let stamp = s.access_cache.stamp();
+                        match s.db.oauth2_token(t.hash()).await {
+                            Ok(tok) => {
+                                if let Some(TokenRecord::Access(r)) = &tok {
+                                    s.access_cache.put(r, stamp);
+                                }
+                                tok
+                            }
+                            Err(e) => return internal(e),
                         }
-                        break t.provide_token(tok.as_ref());
                     }
-                    Err(e) => return internal(e),
-                }
+                };
+                let owner = match &tok {
+                    Some(TokenRecord::Access(r)) => Some(r.client_id.as_str()),
+                    Some(TokenRecord::Refresh(r)) => Some(r.client_id.as_str()),
+                    None => None,
+                };
+                let tok = match owner {
+                    Some(id) => match client_exists(&s, id).await {
+                        Ok(true) => tok,
+                        Ok(false) => None,
+                        Err(r) => return r,
+                    },
+                    None => None,
+                };
+                break t.provide_token(tok.as_ref());
             }
             Introspection::Done(d) => break d,
         };

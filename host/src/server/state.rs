@@ -32,8 +32,11 @@ pub struct AppState {
     /// here, off tokio's workers.
     pub password_gate: tokio::sync::Semaphore,
     /// Recently loaded client records (5 s; a change made through this
-    /// server's admin API drops its entry at once, one made by the command
-    /// line is seen within the 5 s; new clients are never cached absent).
+    /// server's admin API drops its entry at once; on PostgreSQL so does
+    /// one made anywhere else, by notification, and on SQLite one made by
+    /// the command line is seen within the 5 s; new clients are never
+    /// cached absent). Bypassed with the access cache
+    /// ([`AppState::caches_trusted`]).
     pub client_cache:
         quick_cache::sync::Cache<String, (latch_core::oauth2::ClientRecord, std::time::Instant)>,
     /// The id_token and JWT signing keys (re-read every few seconds).
@@ -52,18 +55,24 @@ pub struct AppState {
 /// Bearer request costs no database round trip.
 ///
 /// Entries live at most [`AccessCache::TTL`]; revocations made by this
-/// process remove their entries at once (by token or by family). Another
-/// replica's revocation is seen once the entry ages out, so with several
-/// replicas a revoked token may be accepted here for up to `TTL` seconds.
-/// Expiry is still checked by the core on every use.
+/// process remove their entries at once (by token or by family), and on
+/// PostgreSQL so do every other replica's and the command line's, by
+/// notification ([`crate::invalidate`]). While this replica cannot hear
+/// those notifications the cache is empty and bypassed (its
+/// [`Trust`](crate::invalidate::Trust)). Expiry is still checked by the
+/// core on every use.
 #[derive(Debug)]
 pub struct AccessCache(
     quick_cache::sync::Cache<[u8; 32], (latch_core::oauth2::AccessRecord, std::time::Instant)>,
+    crate::invalidate::Trust,
 );
 
 impl Default for AccessCache {
     fn default() -> Self {
-        AccessCache(quick_cache::sync::Cache::new(100_000))
+        AccessCache(
+            quick_cache::sync::Cache::new(100_000),
+            crate::invalidate::Trust::default(),
+        )
     }
 }
 
@@ -77,8 +86,10 @@ impl AccessCache {
         hash: &latch_core::oauth2::TokenHash,
     ) -> Option<latch_core::oauth2::AccessRecord> {
         let found = self
-            .0
-            .get(&hash.0)
+            .1
+            .is_trusted()
+            .then(|| self.0.get(&hash.0))
+            .flatten()
             .filter(|(_, at)| at.elapsed() < Self::TTL)
             .map(|(r, _)| r);
         super::metrics::cache("access_token", found.is_some());
@@ -90,16 +101,47 @@ impl AccessCache {
         self.0.len()
     }
 
-    /// Remembers a record found in the database.
-    pub fn put(&self, record: &latch_core::oauth2::AccessRecord) {
+    /// Whether the caches may answer, and their generation.
+    pub fn trust(&self) -> &crate::invalidate::Trust {
+        &self.1
+    }
+
+    /// Take before reading a record from the database, for [`Self::put`].
+    pub fn stamp(&self) -> crate::invalidate::Stamp {
+        self.1.stamp()
+    }
+
+    /// Remembers a record found in the database by a read that started at
+    /// `stamp` — unless something was invalidated since, or the cache is
+    /// bypassed ([`crate::invalidate::Trust::holds`]).
+    pub fn put(&self, record: &latch_core::oauth2::AccessRecord, stamp: crate::invalidate::Stamp) {
+        if !self.1.holds(stamp) {
+            return;
+        }
         self.0
             .insert(record.hash.0, (record.clone(), std::time::Instant::now()));
+        if !self.1.holds(stamp) {
+            self.0.remove(&record.hash.0);
+        }
     }
 
     /// Forgets every entry `revoked` says is gone (an operator's or a
-    /// user's revocation made through this process).
+    /// user's revocation).
     pub fn forget_where(&self, revoked: impl Fn(&latch_core::oauth2::AccessRecord) -> bool) {
+        self.1.bump();
         self.0.retain(|_, (r, _)| !revoked(r));
+    }
+
+    /// Forgets one token.
+    pub fn forget_hash(&self, hash: &latch_core::oauth2::TokenHash) {
+        self.1.bump();
+        self.0.remove(&hash.0);
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.1.bump();
+        self.0.clear();
     }
 
     /// Forgets what the writes revoke.
@@ -107,10 +149,8 @@ impl AccessCache {
         use latch_core::oauth2::Write;
         for w in writes {
             match w {
-                Write::RevokeAccessToken { hash } => {
-                    self.0.remove(&hash.0);
-                }
-                Write::RevokeFamily { family } => self.0.retain(|_, (r, _)| r.family != *family),
+                Write::RevokeAccessToken { hash } => self.forget_hash(hash),
+                Write::RevokeFamily { family } => self.forget_where(|r| r.family == *family),
                 _ => {}
             }
         }
@@ -127,11 +167,25 @@ impl AppState {
             .collect()
     }
 
+    /// Whether the caches may answer: always on SQLite; on PostgreSQL
+    /// while the invalidation listener is connected
+    /// ([`crate::invalidate`]).
+    pub fn caches_trusted(&self) -> bool {
+        self.access_cache.trust().is_trusted()
+    }
+
+    /// Forgets a cached client record.
+    pub fn forget_client(&self, id: &str) {
+        self.access_cache.trust().bump();
+        self.client_cache.remove(id);
+    }
+
     /// What a running server does after a change made through it (admin
     /// API, `/account`): forget the cached copies concerned (the client,
     /// access tokens `revoked` names) and write the audit event. The
-    /// command line writes its event itself and reaches a running server's
-    /// caches only through their lifetimes.
+    /// command line writes its event itself; on PostgreSQL its changes
+    /// (and this server's) reach every replica's caches by notification
+    /// ([`crate::invalidate`]), on SQLite within the cache lifetimes.
     pub fn record_change(
         &self,
         event: crate::audit::Event,
@@ -139,7 +193,7 @@ impl AppState {
     ) {
         use crate::admin::ops::Target;
         if let Some(id) = &event.client_id {
-            self.client_cache.remove(id);
+            self.forget_client(id);
         }
         let is = |x: &Option<latch_core::oauth2::Subject>, u: &str| {
             x.as_ref().is_some_and(|x| x.as_str() == u)
