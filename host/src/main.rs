@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand, error::ErrorKind};
 use latch_host::admin::{self, AdminError, NewClient, ops, render};
-use latch_host::audit::Event;
 use latch_host::config::{self, FileConfig};
 use latch_host::db::Db;
 use latch_host::sign::{SignInput, authorization_header};
@@ -445,10 +444,11 @@ fn cli_actor() -> String {
     format!("cli:{who}")
 }
 
-/// Records an administrative change in the audit log.
-async fn audit(db: &Db, event: Event) -> Result<(), AdminError> {
-    latch_host::audit::record_now(db, event).await?;
-    Ok(())
+/// Records a change in the audit log (the operation named the event) and
+/// hands back its result.
+async fn audited<T>(db: &Db, change: ops::Change<T>) -> Result<T, AdminError> {
+    latch_host::audit::record_now(db, change.event).await?;
+    Ok(change.value)
 }
 
 /// Prints `value` as one line of JSON, or `readable` without `--json`.
@@ -590,25 +590,12 @@ fn main() -> ExitCode {
             if let Err(e) = admin::check_client(&new) {
                 return fail_with(e.exit_code(), &e.to_string());
             }
-            admin_result(runtime().block_on(async {
-                let (db, keys) = open(&db).await?;
-                let issued = admin::add_client(&db, &keys, &new).await;
-                let audited = match &issued {
-                    Ok(c) => {
-                        audit(
-                            &db,
-                            Event::new("client.added", cli_actor()).client(&c.client_id),
-                        )
-                        .await
-                    }
-                    Err(_) => Ok(()),
-                };
-                db.close().await;
-                let issued = issued?;
-                audited?;
-                println!("{}", serde_json::to_string(&issued).unwrap_or_default());
+            with_db(&db, async |db, keys| {
+                let added =
+                    audited(db, ops::add_client(db, keys, &new, &cli_actor()).await?).await?;
+                println!("{}", serde_json::to_string(&added).unwrap_or_default());
                 Ok(())
-            }))
+            })
         }
         Command::Keys(KeysCommand::Rotate { db }) => {
             let file = match &db.config {
@@ -673,12 +660,9 @@ fn main() -> ExitCode {
                 access_token_format,
             };
             with_db(&db, async |db, _| {
-                let c = ops::update_client(db, &id, &update).await?;
-                audit(
+                let c = audited(
                     db,
-                    Event::new("client.updated", cli_actor())
-                        .client(&id)
-                        .detail(update.changed()),
+                    ops::update_client(db, &id, &update, &cli_actor()).await?,
                 )
                 .await?;
                 print(&out, &c, render::client);
@@ -686,14 +670,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Client(ClientCommand::Remove { id, out, db }) => with_db(&db, async |db, _| {
-            let r = ops::remove_client(db, &id).await?;
-            audit(
-                db,
-                Event::new("client.removed", cli_actor())
-                    .client(&id)
-                    .detail(r.summary()),
-            )
-            .await?;
+            let r = audited(db, ops::remove_client(db, &id, &cli_actor()).await?).await?;
             print(&out, &r, |r| {
                 render::revoked(&format!("removed client {id}"), r)
             });
@@ -701,12 +678,9 @@ fn main() -> ExitCode {
         }),
         Command::Client(ClientCommand::RotateSecret { id, grace, db }) => {
             with_db(&db, async |db, keys| {
-                let rotated = ops::rotate_secret(db, keys, &id, grace).await?;
-                audit(
+                let rotated = audited(
                     db,
-                    Event::new("client.secret_rotated", cli_actor())
-                        .client(&id)
-                        .detail(format!("grace {grace} s")),
+                    ops::rotate_secret(db, keys, &id, grace, &cli_actor()).await?,
                 )
                 .await?;
                 println!("{}", serde_json::to_string(&rotated).unwrap_or_default());
@@ -727,21 +701,17 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             with_db(&db, async |db, _| {
-                ops::set_password(db, &username, &password).await?;
-                audit(
+                audited(
                     db,
-                    Event::new("user.password_changed", cli_actor()).user(&username),
+                    ops::set_password(db, &username, &password, &cli_actor()).await?,
                 )
                 .await
             })
         }
         Command::User(UserCommand::Disable { username, out, db }) => with_db(&db, async |db, _| {
-            let r = ops::set_disabled(db, &username, true).await?;
-            audit(
+            let r = audited(
                 db,
-                Event::new("user.disabled", cli_actor())
-                    .user(&username)
-                    .detail(r.summary()),
+                ops::set_disabled(db, &username, true, &cli_actor()).await?,
             )
             .await?;
             print(&out, &r, |r| {
@@ -750,18 +720,15 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::User(UserCommand::Enable { username, db }) => with_db(&db, async |db, _| {
-            ops::set_disabled(db, &username, false).await?;
-            audit(db, Event::new("user.enabled", cli_actor()).user(&username)).await
-        }),
-        Command::User(UserCommand::Remove { username, out, db }) => with_db(&db, async |db, _| {
-            let r = ops::remove_user(db, &username).await?;
-            audit(
+            audited(
                 db,
-                Event::new("user.removed", cli_actor())
-                    .user(&username)
-                    .detail(r.summary()),
+                ops::set_disabled(db, &username, false, &cli_actor()).await?,
             )
             .await?;
+            Ok(())
+        }),
+        Command::User(UserCommand::Remove { username, out, db }) => with_db(&db, async |db, _| {
+            let r = audited(db, ops::remove_user(db, &username, &cli_actor()).await?).await?;
             print(&out, &r, |r| {
                 render::revoked(&format!("removed user {username}"), r)
             });
@@ -781,14 +748,7 @@ fn main() -> ExitCode {
                 _ => return fail("token revoke needs exactly one of --client, --user, --token"),
             };
             with_db(&db, async |db, _| {
-                let r = ops::revoke(db, &target).await?;
-                let mut event = Event::new("token.revoked", cli_actor()).detail(r.summary());
-                match &target {
-                    ops::Target::Client(c) => event = event.client(c),
-                    ops::Target::User(u) => event = event.user(u),
-                    _ => {}
-                }
-                audit(db, event).await?;
+                let r = audited(db, ops::revoke(db, &target, &cli_actor()).await?).await?;
                 print(&out, &r, |r| format!("revoked {}", r.summary()));
                 Ok(())
             })
@@ -826,15 +786,13 @@ fn main() -> ExitCode {
             if let Err(e) = admin::check_username(&username) {
                 return fail_with(e.exit_code(), &e.to_string());
             }
-            admin_result(runtime().block_on(async {
-                let (db, _keys) = open(&db).await?;
-                let mut added = admin::add_user(&db, &username, &password, &profile).await;
-                if added.is_ok() {
-                    added = audit(&db, Event::new("user.added", cli_actor()).user(&username)).await;
-                }
-                db.close().await;
-                added
-            }))
+            with_db(&db, async |db, _| {
+                audited(
+                    db,
+                    ops::add_user(db, &username, &password, &profile, &cli_actor()).await?,
+                )
+                .await
+            })
         }
     }
 }

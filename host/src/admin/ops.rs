@@ -21,7 +21,8 @@
 //!   live tokens of one (user, client) pair, with the union of their scopes,
 //!   when the oldest live one was issued and when the newest was.
 
-use super::{AdminError, NewClient, check_client, random_token};
+use super::{AdminError, IssuedClient, NewClient, check_client, random_token};
+use crate::audit::Event;
 use crate::crypto::{self, SecretBox};
 use crate::db::{Db, DbError};
 use crate::invalidate::{Invalidation, notify};
@@ -730,6 +731,27 @@ async fn revoke_token(
     })
 }
 
+/// A change an operation made: its result, the audit event recording it
+/// (the operation names the event, so the command line and the admin API
+/// write the same one), and what it revoked, for a running server's caches.
+#[derive(Debug)]
+pub struct Change<T> {
+    /// What the operation returns.
+    pub value: T,
+    /// The audit event.
+    pub event: Event,
+    /// What was revoked, if anything.
+    pub revoked: Option<Target>,
+}
+
+fn change<T>(value: T, event: Event) -> Change<T> {
+    Change {
+        value,
+        event,
+        revoked: None,
+    }
+}
+
 fn no_client(id: &str) -> AdminError {
     AdminError::NotFound(format!("no client with id {id:?}"))
 }
@@ -743,13 +765,38 @@ pub async fn show_client(db: &Db, id: &str) -> Result<ClientInfo, AdminError> {
     db.client_info(id).await?.ok_or_else(|| no_client(id))
 }
 
+/// `client add`, by `actor`.
+pub async fn add_client(
+    db: &Db,
+    keys: &Keys,
+    new: &NewClient,
+    actor: &str,
+) -> Result<Change<IssuedClient>, AdminError> {
+    let issued = super::add_client(db, keys, new).await?;
+    let event = Event::new("client.added", actor).client(&issued.client_id);
+    Ok(change(issued, event))
+}
+
+/// `user add`, by `actor`.
+pub async fn add_user(
+    db: &Db,
+    username: &str,
+    password: &str,
+    profile: &crate::db::Profile,
+    actor: &str,
+) -> Result<Change<()>, AdminError> {
+    super::add_user(db, username, password, profile).await?;
+    Ok(change((), Event::new("user.added", actor).user(username)))
+}
+
 /// `client update ID …`: the merged client is checked as `client add`
 /// checks a new one, then written in one statement.
 pub async fn update_client(
     db: &Db,
     id: &str,
     update: &ClientUpdate,
-) -> Result<ClientInfo, AdminError> {
+    actor: &str,
+) -> Result<Change<ClientInfo>, AdminError> {
     if update.is_empty() {
         return Err(AdminError::Input(
             "nothing to update: give at least one of --name, --redirect-uri, --scope, --post-logout-redirect-uri, --id-token-alg, --access-token-format".into(),
@@ -792,7 +839,10 @@ pub async fn update_client(
     if !db.update_client_row(&c).await? {
         return Err(no_client(id));
     }
-    Ok(c)
+    let event = Event::new("client.updated", actor)
+        .client(id)
+        .detail(update.changed());
+    Ok(change(c, event))
 }
 
 /// The new secret from `rotate-secret`.
@@ -819,7 +869,8 @@ pub async fn rotate_secret(
     keys: &Keys,
     id: &str,
     grace: u64,
-) -> Result<RotatedSecret, AdminError> {
+    actor: &str,
+) -> Result<Change<RotatedSecret>, AdminError> {
     if grace > MAX_GRACE {
         return Err(AdminError::Input(format!(
             "--grace must be at most {MAX_GRACE} seconds (30 days)"
@@ -842,18 +893,33 @@ pub async fn rotate_secret(
     {
         return Err(no_client(id));
     }
-    Ok(RotatedSecret {
-        client_id: id.to_owned(),
-        client_secret: secret,
-        previous_secret_until: until,
-    })
+    let event = Event::new("client.secret_rotated", actor)
+        .client(id)
+        .detail(format!("grace {grace} s"));
+    Ok(change(
+        RotatedSecret {
+            client_id: id.to_owned(),
+            client_secret: secret,
+            previous_secret_until: until,
+        },
+        event,
+    ))
 }
 
 /// `client remove ID`.
-pub async fn remove_client(db: &Db, id: &str) -> Result<Revoked, AdminError> {
-    db.delete_client(id, unix_now())
+pub async fn remove_client(db: &Db, id: &str, actor: &str) -> Result<Change<Revoked>, AdminError> {
+    let r = db
+        .delete_client(id, unix_now())
         .await?
-        .ok_or_else(|| no_client(id))
+        .ok_or_else(|| no_client(id))?;
+    let event = Event::new("client.removed", actor)
+        .client(id)
+        .detail(r.summary());
+    Ok(Change {
+        value: r,
+        event,
+        revoked: Some(Target::Client(id.to_owned())),
+    })
 }
 
 /// `user show NAME` (and the check behind every per-user command).
@@ -864,7 +930,12 @@ pub async fn show_user(db: &Db, username: &str) -> Result<UserInfo, AdminError> 
 }
 
 /// `user passwd NAME`.
-pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(), AdminError> {
+pub async fn set_password(
+    db: &Db,
+    username: &str,
+    password: &str,
+    actor: &str,
+) -> Result<Change<()>, AdminError> {
     if password.is_empty() {
         return Err(AdminError::Input("the password must not be empty".into()));
     }
@@ -873,25 +944,58 @@ pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(),
     if !db.set_password_hash(username, &hash).await? {
         return Err(no_user(username));
     }
-    Ok(())
+    Ok(change(
+        (),
+        Event::new("user.password_changed", actor).user(username),
+    ))
 }
 
 /// `user disable NAME` / `user enable NAME`.
-pub async fn set_disabled(db: &Db, username: &str, disabled: bool) -> Result<Revoked, AdminError> {
-    db.set_disabled(username, disabled, unix_now())
+pub async fn set_disabled(
+    db: &Db,
+    username: &str,
+    disabled: bool,
+    actor: &str,
+) -> Result<Change<Revoked>, AdminError> {
+    let r = db
+        .set_disabled(username, disabled, unix_now())
         .await?
-        .ok_or_else(|| no_user(username))
+        .ok_or_else(|| no_user(username))?;
+    Ok(if disabled {
+        Change {
+            value: r,
+            event: Event::new("user.disabled", actor)
+                .user(username)
+                .detail(r.summary()),
+            revoked: Some(Target::User(username.to_owned())),
+        }
+    } else {
+        change(r, Event::new("user.enabled", actor).user(username))
+    })
 }
 
 /// `user remove NAME`.
-pub async fn remove_user(db: &Db, username: &str) -> Result<Revoked, AdminError> {
-    db.delete_user(username, unix_now())
+pub async fn remove_user(
+    db: &Db,
+    username: &str,
+    actor: &str,
+) -> Result<Change<Revoked>, AdminError> {
+    let r = db
+        .delete_user(username, unix_now())
         .await?
-        .ok_or_else(|| no_user(username))
+        .ok_or_else(|| no_user(username))?;
+    Ok(Change {
+        value: r,
+        event: Event::new("user.removed", actor)
+            .user(username)
+            .detail(r.summary()),
+        revoked: Some(Target::User(username.to_owned())),
+    })
 }
 
-/// `token revoke …`: an unknown client, user or token is bad input.
-pub async fn revoke(db: &Db, target: &Target) -> Result<Revoked, AdminError> {
+/// `token revoke …` (and `/account`'s revoke of one grant): an unknown
+/// client, user or token is bad input.
+pub async fn revoke(db: &Db, target: &Target, actor: &str) -> Result<Change<Revoked>, AdminError> {
     match target {
         Target::Client(id) => {
             show_client(db, id).await?;
@@ -917,7 +1021,22 @@ pub async fn revoke(db: &Db, target: &Target) -> Result<Revoked, AdminError> {
             "no such token (unknown, expired or already revoked)".into(),
         ));
     }
-    Ok(r)
+    let event = match target {
+        Target::Client(c) => Event::new("token.revoked", actor).client(c),
+        Target::User(u) => Event::new("token.revoked", actor).user(u),
+        Target::Grant {
+            username,
+            client_id,
+        } => Event::new("grant.revoked", actor)
+            .client(client_id)
+            .user(username),
+        Target::Token(_) => Event::new("token.revoked", actor),
+    };
+    Ok(Change {
+        value: r,
+        event: event.detail(r.summary()),
+        revoked: Some(target.clone()),
+    })
 }
 
 /// `grant list [--user NAME | --client ID]`.

@@ -175,8 +175,8 @@ pub async fn revoke(State(s): State<Shared>, headers: HeaderMap, body: Bytes) ->
         username: user.clone(),
         client_id: client_id.clone(),
     };
-    let revoked = match ops::revoke(&s.db, &target).await {
-        Ok(r) => r,
+    let change = match ops::revoke(&s.db, &target, &format!("user:{user}")).await {
+        Ok(c) => c,
         Err(crate::admin::AdminError::NotFound(_)) => {
             return http::html(
                 StatusCode::BAD_REQUEST,
@@ -185,13 +185,7 @@ pub async fn revoke(State(s): State<Shared>, headers: HeaderMap, body: Bytes) ->
         }
         Err(e) => return internal(e),
     };
-    s.record_change(
-        Event::new("grant.revoked", format!("user:{user}"))
-            .client(&client_id)
-            .user(&user)
-            .detail(revoked.summary()),
-        Some(&target),
-    );
+    s.record_change(change.event, change.revoked.as_ref());
     http::redirect_to(ACCOUNT)
 }
 

@@ -22,8 +22,8 @@ use super::state::Shared;
 use crate::admin::ops::{
     self, ClientInfo, ClientUpdate, Grant, Revoked, RotatedSecret, Target, UserInfo,
 };
-use crate::admin::{self, AdminError, IssuedClient, NewClient};
-use crate::audit::{Event, StoredEvent};
+use crate::admin::{AdminError, IssuedClient, NewClient};
+use crate::audit::StoredEvent;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -199,6 +199,16 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response
     })
 }
 
+/// Records a change made through the API (caches, audit) and answers with
+/// its result.
+fn applied<T: serde::Serialize>(s: &Shared, status: StatusCode, c: ops::Change<T>) -> Response {
+    s.record_change(c.event, c.revoked.as_ref());
+    if status == StatusCode::NO_CONTENT {
+        return status.into_response();
+    }
+    ok(status, &c.value)
+}
+
 fn actor(who: &Principal) -> String {
     format!("admin:{}", who.client_id)
 }
@@ -281,12 +291,8 @@ async fn add_client(State(s): State<Shared>, headers: HeaderMap, body: Bytes) ->
         post_logout_redirect_uris: b.post_logout_redirect_uris,
         access_token_format: b.access_token_format,
     };
-    let issued = attempt!(admin::add_client(&s.db, &s.keys, &new).await);
-    s.record_change(
-        Event::new("client.added", actor(&who)).client(&issued.client_id),
-        None,
-    );
-    ok(StatusCode::CREATED, &issued)
+    let c = attempt!(ops::add_client(&s.db, &s.keys, &new, &actor(&who)).await);
+    applied(&s, StatusCode::CREATED, c)
 }
 
 /// One client.
@@ -319,14 +325,8 @@ async fn update_client(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let c = attempt!(ops::update_client(&s.db, &id, &update).await);
-    s.record_change(
-        Event::new("client.updated", actor(&who))
-            .client(&id)
-            .detail(update.changed()),
-        None,
-    );
-    ok(StatusCode::OK, &c)
+    let c = attempt!(ops::update_client(&s.db, &id, &update, &actor(&who)).await);
+    applied(&s, StatusCode::OK, c)
 }
 
 /// Removes a client and revokes everything issued to it.
@@ -338,14 +338,8 @@ async fn remove_client(
     Path(id): Path<String>,
 ) -> Response {
     let who = guard!(s, headers);
-    let r = attempt!(ops::remove_client(&s.db, &id).await);
-    s.record_change(
-        Event::new("client.removed", actor(&who))
-            .client(&id)
-            .detail(r.summary()),
-        Some(&Target::Client(id.clone())),
-    );
-    ok(StatusCode::OK, &r)
+    let c = attempt!(ops::remove_client(&s.db, &id, &actor(&who)).await);
+    applied(&s, StatusCode::OK, c)
 }
 
 /// `rotate-secret`'s grace period.
@@ -376,14 +370,8 @@ async fn rotate_secret(
             Err(r) => return r,
         }
     };
-    let rotated = attempt!(ops::rotate_secret(&s.db, &s.keys, &id, grace.grace).await);
-    s.record_change(
-        Event::new("client.secret_rotated", actor(&who))
-            .client(&id)
-            .detail(format!("grace {} s", grace.grace)),
-        None,
-    );
-    ok(StatusCode::OK, &rotated)
+    let c = attempt!(ops::rotate_secret(&s.db, &s.keys, &id, grace.grace, &actor(&who)).await);
+    applied(&s, StatusCode::OK, c)
 }
 
 /// Every user.
@@ -428,11 +416,8 @@ async fn add_user(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         email: b.email,
         email_verified: b.email_verified,
     };
-    attempt!(admin::add_user(&s.db, &b.username, &b.password, &profile).await);
-    s.record_change(
-        Event::new("user.added", actor(&who)).user(&b.username),
-        None,
-    );
+    let c = attempt!(ops::add_user(&s.db, &b.username, &b.password, &profile, &actor(&who)).await);
+    s.record_change(c.event, None);
     ok(
         StatusCode::CREATED,
         &attempt!(ops::show_user(&s.db, &b.username).await),
@@ -477,12 +462,8 @@ async fn set_password(
         Ok(b) => b,
         Err(r) => return r,
     };
-    attempt!(ops::set_password(&s.db, &name, &b.password).await);
-    s.record_change(
-        Event::new("user.password_changed", actor(&who)).user(&name),
-        None,
-    );
-    StatusCode::NO_CONTENT.into_response()
+    let c = attempt!(ops::set_password(&s.db, &name, &b.password, &actor(&who)).await);
+    applied(&s, StatusCode::NO_CONTENT, c)
 }
 
 /// Disables a user: no more logins; what they hold is revoked and their
@@ -495,14 +476,8 @@ async fn disable_user(
     Path(name): Path<String>,
 ) -> Response {
     let who = guard!(s, headers);
-    let r = attempt!(ops::set_disabled(&s.db, &name, true).await);
-    s.record_change(
-        Event::new("user.disabled", actor(&who))
-            .user(&name)
-            .detail(r.summary()),
-        Some(&Target::User(name.clone())),
-    );
-    ok(StatusCode::OK, &r)
+    let c = attempt!(ops::set_disabled(&s.db, &name, true, &actor(&who)).await);
+    applied(&s, StatusCode::OK, c)
 }
 
 /// Lets a disabled user log in again.
@@ -514,9 +489,8 @@ async fn enable_user(
     Path(name): Path<String>,
 ) -> Response {
     let who = guard!(s, headers);
-    attempt!(ops::set_disabled(&s.db, &name, false).await);
-    s.record_change(Event::new("user.enabled", actor(&who)).user(&name), None);
-    StatusCode::NO_CONTENT.into_response()
+    let c = attempt!(ops::set_disabled(&s.db, &name, false, &actor(&who)).await);
+    applied(&s, StatusCode::NO_CONTENT, c)
 }
 
 /// Removes a user, revoking what they hold and ending their sessions.
@@ -528,14 +502,8 @@ async fn remove_user(
     Path(name): Path<String>,
 ) -> Response {
     let who = guard!(s, headers);
-    let r = attempt!(ops::remove_user(&s.db, &name).await);
-    s.record_change(
-        Event::new("user.removed", actor(&who))
-            .user(&name)
-            .detail(r.summary()),
-        Some(&Target::User(name.clone())),
-    );
-    ok(StatusCode::OK, &r)
+    let c = attempt!(ops::remove_user(&s.db, &name, &actor(&who)).await);
+    applied(&s, StatusCode::OK, c)
 }
 
 /// What to revoke: exactly one of the three.
@@ -560,16 +528,10 @@ async fn revoke(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (target, event) = match (b.client, b.user, b.token) {
-        (Some(c), None, None) => (
-            Target::Client(c.clone()),
-            Event::new("token.revoked", actor(&who)).client(c),
-        ),
-        (None, Some(u), None) => (
-            Target::User(u.clone()),
-            Event::new("token.revoked", actor(&who)).user(u),
-        ),
-        (None, None, Some(t)) => (Target::Token(t), Event::new("token.revoked", actor(&who))),
+    let target = match (b.client, b.user, b.token) {
+        (Some(c), None, None) => Target::Client(c),
+        (None, Some(u), None) => Target::User(u),
+        (None, None, Some(t)) => Target::Token(t),
         _ => {
             return fail(
                 StatusCode::BAD_REQUEST,
@@ -578,9 +540,8 @@ async fn revoke(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
             );
         }
     };
-    let r = attempt!(ops::revoke(&s.db, &target).await);
-    s.record_change(event.detail(r.summary()), Some(&target));
-    ok(StatusCode::OK, &r)
+    let c = attempt!(ops::revoke(&s.db, &target, &actor(&who)).await);
+    applied(&s, StatusCode::OK, c)
 }
 
 /// `?user=` / `?client=` filters.
