@@ -44,12 +44,7 @@ async fn app() -> App {
             name: "Metrics".into(),
             redirect_uris: vec![CB.into()],
             scope: Some("read write".into()),
-            public: false,
-            allow_no_pkce: false,
-            resource_server: false,
-            id_token_alg: None,
-            post_logout_redirect_uris: vec![],
-            access_token_format: None,
+            ..Default::default()
         },
     )
     .await

@@ -330,12 +330,7 @@ fn router_answers_every_request_below_500_with_error_bodies() {
                 name: "Fuzz".into(),
                 redirect_uris: vec!["https://app.example/cb".into()],
                 scope: Some("read write openid profile".into()),
-                public: false,
-                allow_no_pkce: false,
-                resource_server: false,
-                id_token_alg: None,
-                post_logout_redirect_uris: vec![],
-                access_token_format: None,
+                ..Default::default()
             },
         )
         .await
@@ -361,12 +356,7 @@ fn router_answers_every_request_below_500_with_error_bodies() {
                 name: "Fuzz ops".into(),
                 redirect_uris: vec![],
                 scope: Some("latch:admin".into()),
-                public: false,
-                allow_no_pkce: false,
-                resource_server: false,
-                id_token_alg: None,
-                post_logout_redirect_uris: vec![],
-                access_token_format: None,
+                ..Default::default()
             },
         )
         .await

@@ -119,8 +119,9 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// What `latch client add` was asked for.
-#[derive(Debug, Clone)]
+/// What `latch client add` was asked for (`Default`: a confidential
+/// client with nothing registered but what is set).
+#[derive(Debug, Clone, Default)]
 pub struct NewClient {
     /// Display name.
     pub name: String,
