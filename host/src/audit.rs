@@ -16,7 +16,7 @@
 //! counted in `latch_audit_dropped_total`. The command line writes its row
 //! directly ([`record_now`]).
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, unix_now};
 use sqlx::Row;
 
 /// One security event.
@@ -115,12 +115,6 @@ pub struct StoredEvent {
     pub username: Option<String>,
     /// Fixed words and counts.
     pub detail: String,
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A row key that sorts by time: microseconds, then 64 random bits (two

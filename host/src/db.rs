@@ -125,14 +125,16 @@ pub struct SigningKeyRow {
     pub retires_at: Option<i64>,
 }
 
-fn lines(s: &str) -> Vec<String> {
+/// The non-empty lines of a stored list column.
+pub(crate) fn lines(s: &str) -> Vec<String> {
     s.lines()
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect()
 }
 
-fn now() -> i64 {
+/// The clock as storage and the command line record it: Unix seconds.
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -242,7 +244,7 @@ impl Db {
         .bind(i64::from(c.public))
         .bind(c.redirect_uris.join("\n"))
         .bind(&c.scope)
-        .bind(now())
+        .bind(unix_now())
         .bind(&c.grant_types)
         .bind(i64::from(c.allow_plain_pkce))
         .bind(i64::from(c.allow_no_pkce))
@@ -334,7 +336,7 @@ impl Db {
         )
         .bind(username)
         .bind(password_hash)
-        .bind(now())
+        .bind(unix_now())
         .bind(sub)
         .bind(profile.name.as_deref())
         .bind(profile.email.as_deref())
@@ -615,7 +617,7 @@ impl Db {
         .bind(&token.secret_box)
         .bind(&token.client_id)
         .bind(&token.username)
-        .bind(now())
+        .bind(unix_now())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

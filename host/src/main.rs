@@ -615,21 +615,17 @@ fn main() -> ExitCode {
                     latch_core::oauth2::Policy::DEFAULT.access_token_ttl,
                 ),
             };
-            admin_result(runtime().block_on(async {
-                let (database, keys) = open(&db).await?;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            with_db(&db, async |database, keys| {
                 let sealed = latch_host::crypto::SecretBox::new(&keys.secret_box);
-                let rotated =
-                    latch_host::signing::rotate(&database, &sealed, now, delay, lifetime).await;
-                database.close().await;
-                let kids = rotated.map_err(|e| AdminError::Input(e.to_string()))?;
+                let now = latch_host::db::unix_now();
+                let kids = latch_host::signing::rotate(database, &sealed, now, delay, lifetime)
+                    .await
+                    .map_err(|e| AdminError::Input(e.to_string()))?;
                 for kid in kids {
                     println!("{kid}");
                 }
                 Ok(())
-            }))
+            })
         }
         Command::Client(ClientCommand::List { out, db }) => with_db(&db, async |db, _| {
             print(&out, &db.list_clients().await?, |l| render::clients(l));

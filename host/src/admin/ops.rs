@@ -24,23 +24,10 @@
 use super::{AdminError, IssuedClient, NewClient, check_client, random_token};
 use crate::audit::Event;
 use crate::crypto::{self, SecretBox};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, lines, unix_now};
 use crate::invalidate::{Invalidation, notify};
 use crate::keys::Keys;
 use sqlx::Row;
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn lines(s: &str) -> Vec<String> {
-    s.lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 /// A registered client as the operator sees it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -164,6 +151,25 @@ pub enum Target {
     /// One token (by value): its whole family for OAuth 2.0, the token
     /// credential for OAuth 1.0a.
     Token(String),
+}
+
+impl Target {
+    /// What a running server's caches must forget after this revocation;
+    /// `None` for one token by value, whose family only the database knows.
+    pub fn invalidation(&self) -> Option<Invalidation> {
+        match self {
+            Target::Client(id) => Some(Invalidation::ClientTokens(id.clone())),
+            Target::User(u) => Some(Invalidation::UserTokens(u.clone())),
+            Target::Grant {
+                username,
+                client_id,
+            } => Some(Invalidation::GrantTokens {
+                username: username.clone(),
+                client_id: client_id.clone(),
+            }),
+            Target::Token(_) => None,
+        }
+    }
 }
 
 /// Changes to a client; `None` leaves a field as it is.

@@ -385,10 +385,10 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
         }
         None => None,
     };
-    let audit_retention = match &file.audit {
-        Some(a) => a.retention_secs()?,
-        None => config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400,
-    };
+    let audit_retention = file.audit.as_ref().map_or_else(
+        || config::AuditConfig::default().retention_secs(),
+        config::AuditConfig::retention_secs,
+    )?;
     let db = Db::open(&url).await?;
     let secret_box = SecretBox::new(&keys.secret_box);
     // OpenID Connect: every user has a public `sub`; signing keys exist.

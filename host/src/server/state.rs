@@ -191,27 +191,17 @@ impl AppState {
         event: crate::audit::Event,
         revoked: Option<&crate::admin::ops::Target>,
     ) {
-        use crate::admin::ops::Target;
         if let Some(id) = &event.client_id {
             self.forget_client(id);
         }
-        let is = |x: &Option<latch_core::oauth2::Subject>, u: &str| {
-            x.as_ref().is_some_and(|x| x.as_str() == u)
-        };
-        match revoked {
-            Some(Target::Client(id)) => self
-                .access_cache
-                .forget_where(|r| r.client_id.as_str() == id),
-            Some(Target::User(u)) => self.access_cache.forget_where(|r| is(&r.subject, u)),
-            Some(Target::Grant {
-                username,
-                client_id,
-            }) => self
-                .access_cache
-                .forget_where(|r| r.client_id.as_str() == client_id && is(&r.subject, username)),
-            // One token by value: its family is not known here; forget all.
-            Some(Target::Token(_)) => self.access_cache.forget_where(|_| true),
-            None => {}
+        if let Some(target) = revoked {
+            match target.invalidation() {
+                // The same forgetting a notification from another replica
+                // makes.
+                Some(what) => crate::invalidate::apply(self, &what),
+                // One token by value: its family is not known here; forget all.
+                None => self.access_cache.forget_where(|_| true),
+            }
         }
         self.audit.record(event);
     }
