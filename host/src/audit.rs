@@ -16,7 +16,7 @@
 //! counted in `latch_audit_dropped_total`. The command line writes its row
 //! directly ([`record_now`]).
 
-use crate::db::{Db, DbError, unix_now};
+use crate::storage::{Db, DbError, unix_now};
 use sqlx::Row;
 
 /// One security event.
@@ -191,12 +191,12 @@ impl Db {
                 "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)",
             )
             .bind(before)
-            .bind(crate::db::PURGE_BATCH)
+            .bind(crate::storage::PURGE_BATCH)
             .execute(self.writer())
             .await?
             .rows_affected();
             total += n;
-            if n < u64::try_from(crate::db::PURGE_BATCH).unwrap_or(u64::MAX) {
+            if n < u64::try_from(crate::storage::PURGE_BATCH).unwrap_or(u64::MAX) {
                 return Ok(total);
             }
         }

@@ -3,9 +3,15 @@
 use clap::{Parser, Subcommand, error::ErrorKind};
 use latch_host::admin::{self, AdminError, NewClient, ops, render};
 use latch_host::config::{self, FileConfig};
-use latch_host::db::Db;
 use latch_host::sign::{SignInput, authorization_header};
+use latch_host::storage::Db;
 use std::process::ExitCode;
+
+/// mimalloc instead of glibc's allocator: under issuance load glibc's
+/// `malloc`/`free` (arena locks, consolidation) were a tenth of the
+/// server's samples (bench/NOTES.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -617,7 +623,7 @@ fn main() -> ExitCode {
             };
             with_db(&db, async |database, keys| {
                 let sealed = latch_host::crypto::SecretBox::new(&keys.secret_box);
-                let now = latch_host::db::unix_now();
+                let now = latch_host::storage::unix_now();
                 let kids = latch_host::signing::rotate(database, &sealed, now, delay, lifetime)
                     .await
                     .map_err(|e| AdminError::Input(e.to_string()))?;
@@ -767,7 +773,7 @@ fn main() -> ExitCode {
             email_verified,
             db,
         }) => {
-            let profile = latch_host::db::Profile {
+            let profile = latch_host::storage::Profile {
                 name,
                 email,
                 email_verified,

@@ -19,7 +19,7 @@
 //!   a restart.
 
 use crate::crypto::SecretBox;
-use crate::db::{Db, DbError, SigningKeyRow};
+use crate::storage::{Db, DbError, SigningKeyRow};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self as lc, KeyPair as _, RsaKeyPair};

@@ -53,7 +53,7 @@ async fn app() -> App {
         &state.db,
         "alice",
         "wonderland",
-        &latch_host::db::Profile::default(),
+        &latch_host::storage::Profile::default(),
     )
     .await
     .unwrap();

@@ -339,7 +339,7 @@ fn router_answers_every_request_below_500_with_error_bodies() {
             &state.db,
             "alice",
             "wonderland",
-            &latch_host::db::Profile::default(),
+            &latch_host::storage::Profile::default(),
         )
         .await
         .unwrap();

@@ -17,7 +17,7 @@ use latch_core::oauth2::{
 };
 use latch_host::config::DbUrl;
 use latch_host::crypto::SecretBox;
-use latch_host::db::{ClientRow, Db};
+use latch_host::storage::{ClientRow, Db};
 
 struct SqlStore {
     rt: tokio::runtime::Runtime,
@@ -28,7 +28,7 @@ struct SqlStore {
 impl Store for SqlStore {
     fn client(&self, client_id: &str) -> Option<ClientRecord> {
         let row = self.rt.block_on(self.db.client(client_id)).ok()??;
-        latch_host::store::client_record(&row, &self.sealed, false).ok()?
+        latch_host::storage::client_record(&row, &self.sealed, false).ok()?
     }
 
     fn grant(&self, kind: GrantKind, hash: &TokenHash) -> Option<GrantRecord> {

@@ -8,8 +8,8 @@ pub mod render;
 
 use crate::config::{ConfigError, DbUrl, FileConfig};
 use crate::crypto::{self, CryptoError, SecretBox};
-use crate::db::{ClientRow, Db, DbError, Profile};
 use crate::keys::{self, KeyError, Keys};
+use crate::storage::{ClientRow, Db, DbError, Profile};
 use base64ct::{Base64UrlUnpadded, Encoding};
 
 /// Why an administrative command failed; `exit_code` says whose fault.

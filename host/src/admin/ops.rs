@@ -24,9 +24,9 @@
 use super::{AdminError, IssuedClient, NewClient, check_client, random_token};
 use crate::audit::Event;
 use crate::crypto::{self, SecretBox};
-use crate::db::{Db, DbError, lines, unix_now};
 use crate::invalidate::{Invalidation, notify};
 use crate::keys::Keys;
+use crate::storage::{Db, DbError, lines, unix_now};
 use sqlx::Row;
 
 /// A registered client as the operator sees it (never its secret).
@@ -693,35 +693,37 @@ async fn revoke_token(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     hash: &str,
 ) -> Result<Revoked, sqlx::Error> {
-    let family: Option<String> = match sqlx::query(
-        "SELECT family FROM oauth2_access_tokens WHERE hash = $1 UNION ALL SELECT family FROM oauth2_refresh_tokens WHERE hash = $1",
+    let family = match sqlx::query(
+        "SELECT hash, family FROM oauth2_access_tokens WHERE hash = $1 UNION ALL SELECT hash, family FROM oauth2_refresh_tokens WHERE hash = $1",
     )
     .bind(hash)
     .fetch_optional(&mut **tx)
     .await?
     {
-        Some(r) => Some(r.try_get("family")?),
+        Some(r) => {
+            let stored: String = r.try_get("family")?;
+            let found = crate::storage::codec::parse_hash(&r.try_get::<String, _>("hash")?)
+                .and_then(|h| crate::storage::codec::family_of(&stored, &h));
+            Some(found.ok_or_else(|| sqlx::Error::Protocol(format!("bad family {stored:?}")))?)
+        }
         None => None,
     };
     if let Some(family) = family {
         let mut r = Revoked::default();
-        for (table, into) in [
-            ("oauth2_access_tokens", &mut r.access_tokens),
-            ("oauth2_refresh_tokens", &mut r.refresh_tokens),
-        ] {
-            *into = sqlx::query(&format!("DELETE FROM {table} WHERE family = $1"))
-                .bind(&family)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+        for (i, s) in crate::storage::codec::family_revocation(&family)
+            .iter()
+            .enumerate()
+        {
+            let n = crate::storage::commit::execute(tx, s).await?;
+            // The first two statements delete access tokens.
+            if i < 2 {
+                r.access_tokens += n;
+            } else {
+                r.refresh_tokens += n;
+            }
         }
         if r.access_tokens > 0 {
-            let mut f = [0u8; 16];
-            let what = match hex::decode_to_slice(&family, &mut f) {
-                Ok(()) => Invalidation::Family(latch_core::oauth2::FamilyId(f)),
-                Err(_) => Invalidation::Everything,
-            };
-            notify(tx, &what).await?;
+            notify(tx, &Invalidation::Family(family)).await?;
         }
         return Ok(r);
     }
@@ -788,7 +790,7 @@ pub async fn add_user(
     db: &Db,
     username: &str,
     password: &str,
-    profile: &crate::db::Profile,
+    profile: &crate::storage::Profile,
     actor: &str,
 ) -> Result<Change<()>, AdminError> {
     super::add_user(db, username, password, profile).await?;
@@ -1097,6 +1099,7 @@ mod tests {
             "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT 10)"
                 .into(),
         );
+        statements.extend(crate::storage::codec::FAMILY_REVOCATION.map(String::from));
         for sql in statements {
             let sql = sql.replace("$1", "'a'").replace("$2", "'b'");
             let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))

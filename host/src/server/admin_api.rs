@@ -152,7 +152,7 @@ fn admin_error(e: &AdminError) -> Response {
     match e {
         AdminError::NotFound(m) => fail(StatusCode::NOT_FOUND, "not_found", m),
         AdminError::Input(m) => fail(StatusCode::BAD_REQUEST, "invalid_request", m),
-        AdminError::Db(crate::db::DbError::Duplicate(what)) => fail(
+        AdminError::Db(crate::storage::DbError::Duplicate(what)) => fail(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             &format!("{what} already exists"),
@@ -411,7 +411,7 @@ async fn add_user(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         Ok(b) => b,
         Err(r) => return r,
     };
-    let profile = crate::db::Profile {
+    let profile = crate::storage::Profile {
         name: b.name,
         email: b.email,
         email_verified: b.email_verified,

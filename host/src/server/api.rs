@@ -11,7 +11,7 @@
 
 use super::http::{self, DeferredNonce, internal, oauth1_error, request_url, text};
 use super::state::Shared;
-use crate::db::NonceOutcome;
+use crate::storage::NonceOutcome;
 use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -131,17 +131,14 @@ async fn oauth1_principal(
     };
     let (client, cs) = super::oauth1::signing_client(s, &req.consumer_key()).await?;
     let token_hash = hex::encode(oauth1::hash(token.as_bytes()));
-    let row = match s.db.oauth1_token(&token_hash).await {
+    let row = match s.db.oauth1_token(&token_hash, &s.secret_box).await {
         Ok(Some(t)) if t.client_id == client.id => t,
         Ok(_) => return Err(oauth1_error(Problem::TokenRejected)),
         Err(e) => return Err(internal(e)),
     };
-    let ts = s
-        .secret_box
-        .open(&token_hash, &row.secret_box)
-        .map_err(internal)?;
+    let ts = row.secret.as_str();
     let mut nonce = DeferredNonce::default();
-    req.verify(&Secrets::new(&cs, &ts), http::now(), &mut nonce)
+    req.verify(&Secrets::new(&cs, ts), http::now(), &mut nonce)
         .map_err(oauth1_error)?;
     if let Some((key, forget_after)) = nonce.row() {
         match s.db.record_nonce(&key, forget_after).await {

@@ -37,7 +37,7 @@ pub mod tls;
 use crate::admin::{self, AdminError};
 use crate::config::{self, FileConfig};
 use crate::crypto::SecretBox;
-use crate::db::Db;
+use crate::storage::Db;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
@@ -480,7 +480,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
         }
     });
     // Expired codes, tokens, device codes, OAuth1 temporary credentials,
-    // nonces and sessions go every minute (db::PURGES).
+    // nonces and sessions go every minute (storage::PURGES).
     let purge = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -9,7 +9,8 @@ use super::http::{
 use super::login;
 use super::pages;
 use super::state::Shared;
-use crate::db::{NonceOutcome, Oauth1Temporary, Oauth1Token};
+use crate::storage::oauth1::Secret;
+use crate::storage::{NonceOutcome, Oauth1Temporary, Oauth1Token};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -48,7 +49,7 @@ fn parse_signed<'a>(
 pub(super) async fn signing_client(
     s: &Shared,
     consumer_key: &latch_core::Text<'_>,
-) -> Result<(crate::db::ClientRow, String), Response> {
+) -> Result<(crate::storage::ClientRow, String), Response> {
     let Some(client_id) = text(consumer_key) else {
         return Err(oauth1_error(Problem::ConsumerKeyUnknown));
     };
@@ -111,13 +112,9 @@ pub async fn request_token(
             name: "oauth_callback",
         });
     };
-    let secret_box = match s.secret_box.seal(&token_hash, issued.secret.as_str()) {
-        Ok(b) => b,
-        Err(e) => return internal(e),
-    };
     let row = Oauth1Temporary {
         client_id: client.id.clone(),
-        secret_box,
+        secret: Secret::new(issued.secret.as_str()),
         callback,
         expires_at: i64::try_from(issued.expires_at.as_secs()).unwrap_or(i64::MAX),
         verifier_hash: None,
@@ -130,6 +127,7 @@ pub async fn request_token(
             &token_hash,
             &row,
             nonce_row.as_ref().map(|(k, t)| (k.as_str(), *t)),
+            &s.secret_box,
         )
         .await
     {
@@ -153,7 +151,7 @@ async fn pending(
         )
     };
     let hash = hex::encode(oauth1::hash(token.as_bytes()));
-    let temp = match s.db.oauth1_temporary(&hash).await {
+    let temp = match s.db.oauth1_temporary(&hash, &s.secret_box).await {
         Ok(Some(t)) => t,
         Ok(None) => {
             return Err(bad(
@@ -295,13 +293,9 @@ pub async fn authorize_submit(
             );
         }
     };
-    let secret = match s.secret_box.open(&hash, &temp.secret_box) {
-        Ok(x) => x,
-        Err(e) => return internal(e),
-    };
     let record = TemporaryRecord {
         consumer_key: &temp.client_id,
-        secret: &secret,
+        secret: temp.secret.as_str(),
         callback: &temp.callback,
         expires_at: UnixTime(u64::try_from(temp.expires_at).unwrap_or(0)),
         verifier_hash: None,
@@ -452,13 +446,9 @@ pub async fn access_token(
         Err(r) => return r,
     };
     let temp_hash = hex::encode(oauth1::hash(token.as_bytes()));
-    let temp = match s.db.oauth1_temporary(&temp_hash).await {
+    let temp = match s.db.oauth1_temporary(&temp_hash, &s.secret_box).await {
         Ok(Some(t)) => t,
         Ok(None) => return oauth1_error(Problem::TokenRejected),
-        Err(e) => return internal(e),
-    };
-    let temp_secret = match s.secret_box.open(&temp_hash, &temp.secret_box) {
-        Ok(x) => x,
         Err(e) => return internal(e),
     };
     let verifier_hash = temp.verifier_hash.as_deref().and_then(|h| {
@@ -467,7 +457,7 @@ pub async fn access_token(
     });
     let record = TemporaryRecord {
         consumer_key: &temp.client_id,
-        secret: &temp_secret,
+        secret: temp.secret.as_str(),
         callback: &temp.callback,
         expires_at: UnixTime(u64::try_from(temp.expires_at).unwrap_or(0)),
         verifier_hash,
@@ -485,13 +475,9 @@ pub async fn access_token(
         Err(p) => return oauth1_error(p),
     };
     let token_hash = hex::encode(issued.token.hash);
-    let secret_box = match s.secret_box.seal(&token_hash, issued.secret.as_str()) {
-        Ok(b) => b,
-        Err(e) => return internal(e),
-    };
     let row = Oauth1Token {
         client_id: client.id.clone(),
-        secret_box,
+        secret: Secret::new(issued.secret.as_str()),
         username: temp.username.clone().unwrap_or_default(),
     };
     let nonce_row = nonce.row();
@@ -502,6 +488,7 @@ pub async fn access_token(
             &token_hash,
             &row,
             nonce_row.as_ref().map(|(k, t)| (k.as_str(), *t)),
+            &s.secret_box,
         )
         .await
     {

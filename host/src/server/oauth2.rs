@@ -7,7 +7,7 @@ use super::http::{self, html, internal, is_form, redirect_to, render};
 use super::login::{self, consent_page, login, session_consent_page, with_session};
 use super::pages;
 use super::state::Shared;
-use crate::store::{ApplyError, client_record};
+use crate::storage::{ApplyError, client_record};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};

@@ -1,8 +1,8 @@
 //! What every handler shares.
 
 use crate::crypto::SecretBox;
-use crate::db::Db;
 use crate::keys::Keys;
+use crate::storage::Db;
 use latch_core::oauth1;
 use std::sync::Arc;
 
