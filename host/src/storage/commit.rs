@@ -1,8 +1,13 @@
 //! The core's [`Write`]s applied atomically (see [`super::oauth2`] for
 //! the conditional-write rule), as the SQL of [`codec::statements`].
 //!
-//! * **PostgreSQL:** one transaction per request on the pool, each
-//!   revocation also telling the other replicas ([`super::notify`]).
+//! * **PostgreSQL:** group commit too, by a task on the pool: every request
+//!   waiting (up to [`GROUP_MAX`]) in one transaction, a `SAVEPOINT` per
+//!   request with a conditional write, one commit (one WAL flush) for all;
+//!   each revocation also tells the other replicas ([`super::notify`]). If
+//!   the batch as a whole fails (a deadlock with another replica's batch, a
+//!   lost connection), each of its requests is retried in a transaction of
+//!   its own, so one request's trouble is never another's answer.
 //! * **SQLite:** one writer thread ([`GroupWriter`]) owns a rusqlite
 //!   connection with every statement prepared once and cached. It takes
 //!   every request waiting (up to [`GROUP_MAX`]), applies each request's
@@ -31,13 +36,7 @@ impl Db {
         if writes.is_empty() {
             return Ok(());
         }
-        if let Some(group) = self.group_writer() {
-            return group.apply(writes.to_vec()).await;
-        }
-        let mut tx = self.writer().begin().await.map_err(DbError::from)?;
-        apply_all(&mut tx, writes).await?;
-        tx.commit().await.map_err(DbError::from)?;
-        Ok(())
+        self.group_writer().apply(writes.to_vec()).await
     }
 }
 
@@ -104,7 +103,8 @@ struct Job {
     reply: tokio::sync::oneshot::Sender<Result<(), ApplyError>>,
 }
 
-/// Group commit for SQLite on a thread of its own (see the module docs).
+/// Group commit: SQLite on a thread of its own, PostgreSQL on a task (see
+/// the module docs).
 #[derive(Debug, Clone)]
 pub struct GroupWriter {
     jobs: tokio::sync::mpsc::Sender<Job>,
@@ -144,7 +144,7 @@ fn connect(file: &str) -> rusqlite::Result<rusqlite::Connection> {
 impl GroupWriter {
     /// Starts the writer thread and the checkpoint thread on the SQLite
     /// file `file` (already migrated).
-    pub fn start(file: &str) -> Result<Self, DbError> {
+    pub fn start_sqlite(file: &str) -> Result<Self, DbError> {
         let conn = connect(file)?;
         let checkpointer = connect(file)?;
         let (jobs, rx) = tokio::sync::mpsc::channel::<Job>(4096);
@@ -170,6 +170,40 @@ impl GroupWriter {
         Ok(GroupWriter { jobs })
     }
 
+    /// Starts the PostgreSQL batching task on `pool`.
+    pub fn start_postgres(pool: sqlx::AnyPool) -> Self {
+        let (jobs, mut rx) = tokio::sync::mpsc::channel::<Job>(4096);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(j) => batch.push(j),
+                        Err(_) => break,
+                    }
+                }
+                crate::server::metrics::group_commit(batch.len());
+                let results = match commit_batch_sqlx(&pool, &batch).await {
+                    Ok(results) => results,
+                    Err(e) => {
+                        if batch.len() > 1 {
+                            tracing::debug!("group commit failed ({e}); each request alone");
+                        }
+                        let mut alone = Vec::with_capacity(batch.len());
+                        for job in &batch {
+                            alone.push(commit_alone(&pool, &job.writes).await);
+                        }
+                        alone
+                    }
+                };
+                for (job, r) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(r);
+                }
+            }
+        });
+        GroupWriter { jobs }
+    }
+
     async fn apply(&self, writes: Vec<Write>) -> Result<(), ApplyError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let gone = || ApplyError::Db(DbError::Writer("the writer has stopped".into()));
@@ -179,6 +213,49 @@ impl GroupWriter {
             .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
+}
+
+/// One request's writes in a transaction of its own.
+async fn commit_alone(pool: &sqlx::AnyPool, writes: &[Write]) -> Result<(), ApplyError> {
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    apply_all(&mut tx, writes).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+/// One group commit through sqlx; `Err` if the batch as a whole failed
+/// (nothing of it committed).
+async fn commit_batch_sqlx(
+    pool: &sqlx::AnyPool,
+    batch: &[Job],
+) -> Result<Vec<Result<(), ApplyError>>, sqlx::Error> {
+    use sqlx::Connection;
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        if !job.writes.iter().any(Write::is_conditional) {
+            match apply_all(&mut tx, &job.writes).await {
+                Ok(()) => results.push(Ok(())),
+                Err(ApplyError::Db(e)) => return Err(sqlx::Error::Protocol(e.to_string())),
+                Err(ApplyError::Conflict) => results.push(Err(ApplyError::Conflict)),
+            }
+            continue;
+        }
+        let mut sp = (*tx).begin().await?;
+        match apply_all(&mut sp, &job.writes).await {
+            Ok(()) => {
+                sp.commit().await?;
+                results.push(Ok(()));
+            }
+            Err(ApplyError::Conflict) => {
+                sp.rollback().await?;
+                results.push(Err(ApplyError::Conflict));
+            }
+            Err(ApplyError::Db(e)) => return Err(sqlx::Error::Protocol(e.to_string())),
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
 }
 
 /// The writer thread: one batch per commit, until every sender is gone.

@@ -10,7 +10,7 @@
 //! | [`error`] | [`DbError`], [`ApplyError`] |
 //! | [`codec`] | the core's records to and from SQL values |
 //! | this module | [`Db`]: opening, migrating, the pools, readiness |
-//! | [`commit`] | the core's writes, group-committed on SQLite |
+//! | [`commit`] | the core's writes, group-committed |
 //! | [`notify`] | what a committed change tells the other replicas |
 //! | [`clients`], [`users`], [`sessions`], [`keys`] | the server's own rows |
 //! | [`oauth1`] | RFC 5849 credentials and nonces |
@@ -57,7 +57,7 @@ pub struct Db {
     /// letting several connections spin in SQLite's busy handler. For
     /// PostgreSQL, the same pool as reads.
     writer: AnyPool,
-    group: Option<GroupWriter>,
+    group: GroupWriter,
     sqlite: bool,
 }
 
@@ -139,8 +139,10 @@ impl Db {
             pool.clone()
         };
         let group = match url {
-            DbUrl::Sqlite { file, .. } => Some(GroupWriter::start(file).map_err(|e| open_err(&e))?),
-            DbUrl::Postgres(_) => None,
+            DbUrl::Sqlite { file, .. } => {
+                GroupWriter::start_sqlite(file).map_err(|e| open_err(&e))?
+            }
+            DbUrl::Postgres(_) => GroupWriter::start_postgres(pool.clone()),
         };
         Ok(Db {
             pool,
@@ -160,9 +162,9 @@ impl Db {
         &self.pool
     }
 
-    /// The group-commit writer (SQLite only).
-    pub fn group_writer(&self) -> Option<&GroupWriter> {
-        self.group.as_ref()
+    /// The group-commit writer.
+    pub fn group_writer(&self) -> &GroupWriter {
+        &self.group
     }
 
     /// The pool for writes (see [`Db`]'s fields).
