@@ -288,7 +288,7 @@ def main():
     ping = load_goals[("latch", "ping")]
     p("| goal | this run | |")
     p("| --- | --- | --- |")
-    p(f"| ≥ 10,000 token issuances/s (SQLite) | {tok:,.0f}/s | {goal(tok >= 10000)} |")
+    p(f"| ≥ 25,000 durable token issuances/s (SQLite, issue 17) | {tok:,.0f}/s | {goal(tok >= 25000)} |")
     p(f"| ≥ 50,000 pings/s (SQLite) | {ping:,.0f}/s | {goal(ping >= 50000)} |")
     worst_py = min(load_goals[("latch", e)] / load_goals[("authlib", e)] for e, _ in ENDPOINTS)
     worst_node = min(load_goals[("latch", e)] / load_goals[("node", e)] for e, _ in ENDPOINTS)
