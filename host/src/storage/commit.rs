@@ -356,7 +356,6 @@ fn commit_batch(conn: &mut rusqlite::Connection, batch: &[Job]) -> Vec<Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DbUrl;
     use latch_core::UnixTime;
     use latch_core::oauth2::{AccessRecord, FamilyId, TokenHash};
     use sqlx::Row;
@@ -381,14 +380,7 @@ mod tests {
     /// there afterwards, exactly as issued.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_issuances_are_all_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.db").display().to_string();
-        let db = Db::open(&DbUrl::Sqlite {
-            url: format!("sqlite://{file}"),
-            file,
-        })
-        .await
-        .unwrap();
+        let (_dir, db) = crate::storage::tests::temp_db().await;
         let n = 700u32;
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..n {
@@ -415,14 +407,7 @@ mod tests {
     /// finds it, by its hash prefix, and nothing else.
     #[tokio::test]
     async fn a_self_rooted_family_is_revoked_by_its_hash_prefix() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.db").display().to_string();
-        let db = Db::open(&DbUrl::Sqlite {
-            url: format!("sqlite://{file}"),
-            file,
-        })
-        .await
-        .unwrap();
+        let (_dir, db) = crate::storage::tests::temp_db().await;
         let (one, two) = (access(1), access(2));
         db.apply(&[
             Write::StoreAccessToken(one.clone()),

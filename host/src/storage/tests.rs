@@ -1,7 +1,9 @@
 use super::*;
 use sqlx::Row;
 
-async fn temp_db() -> (tempfile::TempDir, Db) {
+/// A fresh SQLite database in a temporary directory (kept while the
+/// directory lives).
+pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.db").display().to_string();
     let db = Db::open(&DbUrl::Sqlite {
