@@ -694,7 +694,7 @@ async fn revoke_token(
     hash: &str,
 ) -> Result<Revoked, sqlx::Error> {
     let family = match sqlx::query(
-        "SELECT hash, family FROM oauth2_access_tokens WHERE hash = $1 UNION ALL SELECT hash, family FROM oauth2_refresh_tokens WHERE hash = $1",
+        "SELECT family FROM oauth2_access_tokens WHERE hash = $1 UNION ALL SELECT family FROM oauth2_refresh_tokens WHERE hash = $1",
     )
     .bind(hash)
     .fetch_optional(&mut **tx)
@@ -702,29 +702,20 @@ async fn revoke_token(
     {
         Some(r) => {
             let stored: String = r.try_get("family")?;
-            let found = crate::storage::codec::parse_hash(&r.try_get::<String, _>("hash")?)
+            let found = crate::storage::codec::parse_hash(hash)
                 .and_then(|h| crate::storage::codec::family_of(&stored, &h));
             Some(found.ok_or_else(|| sqlx::Error::Protocol(format!("bad family {stored:?}")))?)
         }
         None => None,
     };
     if let Some(family) = family {
-        let mut r = Revoked::default();
-        for (i, s) in crate::storage::codec::family_revocation(&family)
-            .iter()
-            .enumerate()
-        {
-            let n = crate::storage::commit::execute(tx, s).await?;
-            // The first two statements delete access tokens.
-            if i < 2 {
-                r.access_tokens += n;
-            } else {
-                r.refresh_tokens += n;
-            }
-        }
-        if r.access_tokens > 0 {
-            notify(tx, &Invalidation::Family(family)).await?;
-        }
+        let (access_tokens, refresh_tokens) =
+            crate::storage::commit::revoke_family(tx, &family).await?;
+        let r = Revoked {
+            access_tokens,
+            refresh_tokens,
+            ..Revoked::default()
+        };
         return Ok(r);
     }
     let n =

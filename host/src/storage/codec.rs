@@ -267,8 +267,11 @@ pub(crate) const FAMILY_REVOCATION: [&str; 3] = [
     "DELETE FROM oauth2_refresh_tokens WHERE family = $1",
 ];
 
-/// [`FAMILY_REVOCATION`] with its values; the first two statements'
-/// rows are access tokens.
+/// How many of [`FAMILY_REVOCATION`]'s statements (the first ones)
+/// delete access tokens.
+pub(crate) const FAMILY_REVOCATION_ACCESS: usize = 2;
+
+/// [`FAMILY_REVOCATION`] with its values.
 pub(crate) fn family_revocation(family: &FamilyId) -> Vec<Statement> {
     let f = family_hex(family);
     let [a, own, r] = FAMILY_REVOCATION;

@@ -49,10 +49,16 @@ fn unsupported(w: &Write) -> String {
 /// a conflict (the caller rolls back).
 async fn apply_all(tx: &mut Transaction<'_, Any>, writes: &[Write]) -> Result<(), ApplyError> {
     for w in writes {
-        let rows = apply_one(tx, w).await.map_err(DbError::from)?;
-        if w.is_conditional() && rows != 1 {
-            return Err(ApplyError::Conflict);
-        }
+        held(w, apply_one(tx, w).await.map_err(DbError::from)?)?;
+    }
+    Ok(())
+}
+
+/// The conditional-write rule, for both drivers: a conditional write must
+/// have touched exactly its one row.
+fn held(w: &Write, rows: u64) -> Result<(), ApplyError> {
+    if w.is_conditional() && rows != 1 {
+        return Err(ApplyError::Conflict);
     }
     Ok(())
 }
@@ -75,27 +81,44 @@ pub(crate) async fn execute(
 }
 
 async fn apply_one(tx: &mut Transaction<'_, Any>, w: &Write) -> Result<u64, sqlx::Error> {
+    if let Write::RevokeFamily { family } = w {
+        let (access, refresh) = revoke_family(tx, family).await?;
+        return Ok(access + refresh);
+    }
     let statements = codec::statements(w).ok_or_else(|| sqlx::Error::Protocol(unsupported(w)))?;
-    let mut rows = Vec::with_capacity(statements.len());
+    let mut rows = 0;
     for s in &statements {
-        rows.push(execute(tx, s).await?);
+        rows += execute(tx, s).await?;
     }
     // Other replicas forget their cached copies when this commits.
-    let access: u64 = match w {
-        Write::RevokeFamily { .. } => rows.iter().take(2).sum(),
-        Write::RevokeAccessToken { .. } => rows.iter().sum(),
-        _ => 0,
-    };
-    match w {
-        Write::RevokeFamily { family } if access > 0 => {
-            super::notify::notify(tx, &super::notify::Invalidation::Family(*family)).await?;
-        }
-        Write::RevokeAccessToken { hash } if access > 0 => {
-            super::notify::notify(tx, &super::notify::Invalidation::AccessToken(*hash)).await?;
-        }
-        _ => {}
+    if let Write::RevokeAccessToken { hash } = w
+        && rows > 0
+    {
+        super::notify::notify(tx, &super::notify::Invalidation::AccessToken(*hash)).await?;
     }
-    Ok(rows.iter().sum())
+    Ok(rows)
+}
+
+/// Revokes a family inside `tx` ([`codec::family_revocation`]) and, if it
+/// held access tokens, tells the other replicas when `tx` commits; the
+/// access and refresh tokens deleted.
+pub(crate) async fn revoke_family(
+    tx: &mut Transaction<'_, Any>,
+    family: &latch_core::oauth2::FamilyId,
+) -> Result<(u64, u64), sqlx::Error> {
+    let (mut access, mut refresh) = (0, 0);
+    for (i, s) in codec::family_revocation(family).iter().enumerate() {
+        let n = execute(tx, s).await?;
+        if i < codec::FAMILY_REVOCATION_ACCESS {
+            access += n;
+        } else {
+            refresh += n;
+        }
+    }
+    if access > 0 {
+        super::notify::notify(tx, &super::notify::Invalidation::Family(*family)).await?;
+    }
+    Ok((access, refresh))
 }
 
 struct Job {
@@ -175,14 +198,7 @@ impl GroupWriter {
         let (jobs, mut rx) = tokio::sync::mpsc::channel::<Job>(4096);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < GROUP_MAX {
-                    match rx.try_recv() {
-                        Ok(j) => batch.push(j),
-                        Err(_) => break,
-                    }
-                }
-                crate::server::metrics::group_commit(batch.len());
+                let batch = batch_from(first, &mut rx);
                 let results = match commit_batch_sqlx(&pool, &batch).await {
                     Ok(results) => results,
                     Err(e) => {
@@ -196,9 +212,7 @@ impl GroupWriter {
                         alone
                     }
                 };
-                for (job, r) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(r);
-                }
+                answer(batch, results);
             }
         });
         GroupWriter { jobs }
@@ -261,18 +275,30 @@ async fn commit_batch_sqlx(
 /// The writer thread: one batch per commit, until every sender is gone.
 fn run(mut conn: rusqlite::Connection, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < GROUP_MAX {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
-            }
-        }
-        crate::server::metrics::group_commit(batch.len());
+        let batch = batch_from(first, &mut rx);
         let results = commit_batch(&mut conn, &batch);
-        for (job, r) in batch.into_iter().zip(results) {
-            let _ = job.reply.send(r);
+        answer(batch, results);
+    }
+}
+
+/// One batch: `first` and every request already waiting behind it, up to
+/// [`GROUP_MAX`] (counted in the group-commit metrics).
+fn batch_from(first: Job, rx: &mut tokio::sync::mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut batch = vec![first];
+    while batch.len() < GROUP_MAX {
+        match rx.try_recv() {
+            Ok(j) => batch.push(j),
+            Err(_) => break,
         }
+    }
+    crate::server::metrics::group_commit(batch.len());
+    batch
+}
+
+/// Answers each request of a batch (one that gave up waiting is skipped).
+fn answer(batch: Vec<Job>, results: Vec<Result<(), ApplyError>>) {
+    for (job, r) in batch.into_iter().zip(results) {
+        let _ = job.reply.send(r);
     }
 }
 
@@ -303,9 +329,7 @@ fn apply_sqlite(conn: &rusqlite::Connection, writes: &[Write]) -> Result<(), App
         for s in &statements {
             rows += run_statement(conn, s).map_err(DbError::from)?;
         }
-        if w.is_conditional() && rows != 1 {
-            return Err(ApplyError::Conflict);
-        }
+        held(w, u64::try_from(rows).unwrap_or(u64::MAX))?;
     }
     Ok(())
 }
