@@ -1,7 +1,6 @@
--- Appended to every wrk script of scripts/bench_scale.sh: one
--- machine-readable line after wrk's own summary (the same fields as
--- scripts/bench.sh's). Latencies are microseconds; "status" counts non-2xx
--- answers.
+-- Appended to every wrk script of scripts/bench.sh and
+-- scripts/bench_scale.sh: one machine-readable line after wrk's own
+-- summary. Latencies are microseconds; "status" counts non-2xx answers.
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

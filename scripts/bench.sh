@@ -90,16 +90,6 @@ rss() {
     echo "$total"
 }
 
-cat >"$dir/report.lua" <<'LUA'
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout))
-end
-LUA
-
 # The scheme of the server being measured, and what curl needs to trust it.
 scheme=http
 cacert=()
@@ -130,7 +120,7 @@ load() {
         echo "wrk.headers[\"Authorization\"] = \"Basic $basic\""; } >"$lua"; path=/oauth2/introspect ;;
     refresh_*) cat bench/oidc/refresh.lua >"$lua"; path=/oauth2/token ;;
     esac
-    cat "$dir/report.lua" >>"$lua"
+    cat bench/wrk_report.lua >>"$lua"
     wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$scheme://127.0.0.1:$port$path" \
         -- "${wrk_args[@]}" >"$dir/wrk.out" 2>&1 &
     wrk_pid=$!

@@ -146,7 +146,7 @@ cache_count() {
         awk -v r="result=\"$2\"" '/^latch_cache_requests_total\{/ && /cache="access_token"/ && index($0, r) { v = $NF } END { print v + 0 }'
 }
 
-# The wrk scripts: the request, then bench/scale/report.lua's done().
+# The wrk scripts: the request, then bench/wrk_report.lua's done().
 lua() {
     local name=$1 file=$dir/$1.lua
     case $name in
@@ -161,7 +161,7 @@ lua() {
     ping) echo "wrk.headers[\"Authorization\"] = \"Bearer $token\"" >"$file" ;;
     introspect_cold) cat bench/scale/introspect_walk.lua >"$file" ;;
     esac
-    cat bench/scale/report.lua >>"$file"
+    cat bench/wrk_report.lua >>"$file"
     echo "$file"
 }
 

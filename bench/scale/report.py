@@ -1,7 +1,7 @@
 """Records and renders the figures of scripts/bench_scale.sh.
 
     python3 bench/scale/report.py record RESULTS.jsonl WRK_OUTPUT key=value...
-        appends one load record: wrk's RESULT line (bench/scale/report.lua)
+        appends one load record: wrk's RESULT line (bench/wrk_report.lua)
         in WRK_OUTPUT, plus the key=value fields (numbers stay numbers)
     python3 bench/scale/report.py seed RESULTS.jsonl key=value...
         appends one seed record (backend, n, rows, seconds, bytes)
