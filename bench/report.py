@@ -296,6 +296,13 @@ def main():
     p(f"| ≥ 3× the Node peer (every endpoint) | worst {x(worst_node)} | {goal(worst_node >= 3)} |")
     p()
 
+    # --- at scale: the last run of scripts/bench_scale.sh (its own, longer run) ---
+    scale = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale", "TABLES.md")
+    if os.path.exists(scale):
+        with open(scale) as f:
+            p(f.read().rstrip())
+        p()
+
     # --- OpenID Connect ------------------------------------------------------
     if ("latch", "refresh_oidc") in runs:
         p("## OpenID Connect under load")

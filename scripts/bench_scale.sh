@@ -23,7 +23,9 @@
 #      i.e. 10^7 should seed in under 2 minutes), seeded with
 #      generate_series (bench/scale/seed_pg.sql). Every database it creates
 #      is dropped at the end.
-# Prints the markdown tables on stdout (also target/bench-scale/tables.md);
+# Prints the markdown tables on stdout and writes them to
+# bench/scale/TABLES.md, which bench/report.py puts into BENCHMARKS.md (so
+# a later `scripts/bench.sh` run keeps them; also target/bench-scale/tables.md);
 # each wrk run's full output is in target/bench-scale/*.txt, the figures
 # in target/bench-scale/results.jsonl. Progress goes to stderr.
 # Environment: LATCH_BIN (a prebuilt latch; without it, `cargo build
@@ -349,4 +351,5 @@ python3 bench/scale/report.py render "$results" "secs=$secs" "threads=$threads" 
     "cores=$(nproc)" "known=$known_max" "pg_note=$pg_note" \
     "load_start=$load_start" "load_end=$(loadavg)" "date=$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out/tables.md"
 cat "$out/tables.md"
+cp "$out/tables.md" bench/scale/TABLES.md
 log "done in $(secs_since "$started") s; raw wrk output in $out/"
