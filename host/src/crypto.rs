@@ -10,7 +10,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64ct::{Base64, Encoding};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use sha2::{Digest, Sha256};
 
 /// Why a secret could not be sealed, opened or hashed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -109,9 +108,11 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Lower-case hex SHA-256: how tokens and codes are stored and looked up.
+/// Lower-case hex of the core's [`TokenHash`](latch_core::oauth2::TokenHash)
+/// (SHA-256, time-led for ordered tokens): how tokens, codes and session
+/// ids are stored and looked up.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(latch_core::oauth2::TokenHash::of(token.as_bytes()).0)
 }
 
 /// Whether two strings are equal, compared in constant time (for values
@@ -160,5 +161,20 @@ mod tests {
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        // A 43-character token issued before ordered ones: its stored row
+        // (hex SHA-256, as earlier versions wrote it) is still found.
+        let legacy = latch_core::oauth2::Token::from_bytes(&[9; 32]);
+        assert_eq!(
+            token_hash(legacy.as_str()),
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(legacy.as_str()))
+        );
+        // An ordered token hashes as the core stores it: the operator's
+        // `token revoke` finds the row the server wrote.
+        let t = latch_core::oauth2::Token::ordered_from_bytes(
+            latch_core::UnixTime(1_800_000_000),
+            &[9; 32],
+        );
+        assert_eq!(token_hash(t.as_str()), hex::encode(t.hash().0));
+        assert!(token_hash(t.as_str()).starts_with("006b49d200"));
     }
 }

@@ -373,7 +373,10 @@ impl<'r> Exchange<'r> {
         rng: &mut R,
     ) -> Exchange<'r> {
         let basic = request.client.method() == AuthMethod::ClientSecretBasic;
-        let tokens = Token::generate(rng).and_then(|a| Ok((a, Token::generate(rng)?)));
+        // Ordered tokens: their hashes, the keys of the rows written for
+        // them, sort by issue time (see `token_material`).
+        let tokens = Token::generate_ordered(rng, now)
+            .and_then(|a| Ok((a, Token::generate_ordered(rng, now)?)));
         match tokens {
             Ok((access, refresh)) => Exchange::NeedClient(NeedClient {
                 request,

@@ -110,7 +110,7 @@ pub use store::{
     RedirectUri, RefreshRecord, Store, StoreError, Subject, TokenRecord, Write, Writes,
 };
 pub use token_material::{
-    TOKEN_LEN, Token, TokenHash, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode, UserCodeDisplay,
-    UserCodeError,
+    ORDERED_TOKEN_LEN, TOKEN_LEN, Token, TokenHash, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode,
+    UserCodeDisplay, UserCodeError,
 };
 pub use token_request::{GrantRequest, TokenRequest};

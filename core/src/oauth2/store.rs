@@ -282,7 +282,8 @@ impl FamilyId {
 impl fmt::Debug for FamilyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FamilyId(")?;
-        for b in self.0.get(..6).unwrap_or(&[]) {
+        // The last bytes: an ordered token's hash starts with its time.
+        for b in self.0.get(10..).unwrap_or(&[]) {
             write!(f, "{b:02x}")?;
         }
         f.write_str("…)")
