@@ -433,26 +433,37 @@ pub async fn prepare(args: &ServeArgs) -> Result<Prepared, AdminError> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, registered when this is called — before the
+/// "listening on" line is printed, so a supervisor (or a test) that sends
+/// SIGTERM as soon as it reads that line gets a clean shutdown instead of
+/// the default action (death by signal, exit status 143).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            let recv = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = recv(int) => {},
+                () = recv(term) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down: finishing in-flight requests");
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
@@ -505,8 +516,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), AdminError> {
     });
     // One signal stops both listeners.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signalled = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signalled.await;
         let _ = stop.send(true);
     });
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

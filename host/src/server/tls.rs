@@ -160,13 +160,14 @@ impl CertStore {
     }
 
     /// Reloads on `SIGHUP` and whenever the files change, until the process
-    /// ends.
+    /// ends. The `SIGHUP` handler is in place when this returns (before the
+    /// server says it is listening), so an early `SIGHUP` reloads instead of
+    /// killing the process.
     pub fn watch(self: &Arc<Self>) {
         let store = self.clone();
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut hup =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
