@@ -302,6 +302,12 @@ def main():
         with open(scale) as f:
             p(f.read().rstrip())
         p()
+    # --- the replica invalidation lag: the last run of scripts/bench_lag.sh ---
+    lag = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale", "LAG.md")
+    if os.path.exists(lag):
+        with open(lag) as f:
+            p(f.read().rstrip())
+        p()
 
     # --- OpenID Connect ------------------------------------------------------
     if ("latch", "refresh_oidc") in runs:

@@ -22,7 +22,8 @@
 #      (default 10^4 10^6; 10^7 is added when the 10^6 seed took under 12 s,
 #      i.e. 10^7 should seed in under 2 minutes), seeded with
 #      generate_series (bench/scale/seed_pg.sql). Every database it creates
-#      is dropped at the end.
+#      is dropped at the end. Then, with LATCH_TEST_PG, scripts/bench_lag.sh:
+#      the invalidation lag between two replicas (bench/scale/LAG.md).
 # Prints the markdown tables on stdout and writes them to
 # bench/scale/TABLES.md, which bench/report.py puts into BENCHMARKS.md (so
 # a later `scripts/bench.sh` run keeps them; also target/bench-scale/tables.md);
@@ -353,3 +354,8 @@ python3 bench/scale/report.py render "$results" "secs=$secs" "threads=$threads" 
 cat "$out/tables.md"
 cp "$out/tables.md" bench/scale/TABLES.md
 log "done in $(secs_since "$started") s; raw wrk output in $out/"
+# 3. The invalidation lag between two replicas (bench/scale/LAG.md).
+if [ -n "${LATCH_TEST_PG:-}" ]; then
+    log "pg: invalidation lag (scripts/bench_lag.sh)"
+    bash scripts/bench_lag.sh >&2
+fi
