@@ -4,6 +4,7 @@
 //! ```text
 //! AuthCodeFlow::new(config)
 //!   .start(rng)?                          -> AuthCodePending (fresh state + S256 verifier)
+//!   .start_openid(rng)?                   the same plus a fresh OpenID `nonce`
 //! AuthCodePending
 //!   .write_authorize_url(sink)            send the user there, §4.1.1
 //!   .state() / .verifier()  /  restore()  keep them between redirect and callback
@@ -20,6 +21,11 @@
 //! a client that knows the issuer rejects responses without it, which is
 //! what defeats mix-up attacks); without a configured issuer `iss` is not
 //! checked, for servers that do not send it.
+//!
+//! An OpenID Connect login ([`AuthCodeFlow::start_openid`]) also draws a
+//! 256-bit `nonce` (OpenID Connect Core 1.0 §3.1.2.1), sent in the
+//! authorization URL and kept with `state`; the id_token must carry it back
+//! ([`crate::oidc::rp`]).
 
 use super::super::error::ErrorCode;
 use super::super::pkce::CodeVerifier;
@@ -72,7 +78,21 @@ impl<'c> AuthCodeFlow<'c> {
             config: self.config,
             state: heapless::String::try_from(state.as_str()).map_err(|_| ClientError::Capacity)?,
             verifier,
+            nonce: None,
         })
+    }
+
+    /// [`AuthCodeFlow::start`] for an OpenID Connect login: also draws a
+    /// fresh `nonce`.
+    pub fn start_openid<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+    ) -> Result<AuthCodePending<'c>, ClientError> {
+        let mut pending = self.start(rng)?;
+        let nonce = Token::generate(rng).map_err(|_| ClientError::Rng)?;
+        pending.nonce =
+            Some(heapless::String::try_from(nonce.as_str()).map_err(|_| ClientError::Capacity)?);
+        Ok(pending)
     }
 }
 
@@ -82,6 +102,7 @@ pub struct AuthCodePending<'c> {
     config: AuthCodeConfig<'c>,
     state: heapless::String<64>,
     verifier: CodeVerifier,
+    nonce: Option<heapless::String<64>>,
 }
 
 impl fmt::Debug for AuthCodePending<'_> {
@@ -104,7 +125,25 @@ impl<'c> AuthCodePending<'c> {
             config,
             state: heapless::String::try_from(state).map_err(|_| ClientError::Capacity)?,
             verifier: CodeVerifier::new(verifier).map_err(|_| ClientError::Capacity)?,
+            nonce: None,
         })
+    }
+
+    /// [`AuthCodePending::restore`] for an OpenID login, with its `nonce`.
+    pub fn restore_openid(
+        config: AuthCodeConfig<'c>,
+        state: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<Self, ClientError> {
+        let mut pending = Self::restore(config, state, verifier)?;
+        pending.nonce = Some(heapless::String::try_from(nonce).map_err(|_| ClientError::Capacity)?);
+        Ok(pending)
+    }
+
+    /// The OpenID `nonce`, to keep server-side (`None` for plain OAuth).
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
     }
 
     /// The `state` value, to keep server-side.
@@ -118,8 +157,8 @@ impl<'c> AuthCodePending<'c> {
     }
 
     /// Writes the authorization URL (§4.1.1): `response_type=code`,
-    /// `client_id`, `redirect_uri`, `scope`, `state`, `code_challenge`,
-    /// `code_challenge_method=S256`.
+    /// `client_id`, `redirect_uri`, `scope`, `state`, `nonce` (OpenID
+    /// only), `code_challenge`, `code_challenge_method=S256`.
     pub fn write_authorize_url<S: Sink + ?Sized>(&self, sink: &mut S) {
         let url = self.config.authorization_endpoint;
         sink.put(url.as_bytes());
@@ -135,6 +174,9 @@ impl<'c> AuthCodePending<'c> {
             form_param(sink, false, "scope", scope);
         }
         form_param(sink, false, "state", &self.state);
+        if let Some(nonce) = &self.nonce {
+            form_param(sink, false, "nonce", nonce);
+        }
         let challenge = self.verifier.challenge();
         sink.put(b"&code_challenge=");
         sink.put(&challenge);
@@ -187,6 +229,7 @@ impl<'c> AuthCodePending<'c> {
             config: self.config,
             code: code.to_heapless().map_err(|_| ClientError::Capacity)?,
             verifier: self.verifier,
+            nonce: self.nonce,
         })
     }
 }
@@ -197,6 +240,7 @@ pub struct AuthCodeReceived<'c, const N: usize> {
     config: AuthCodeConfig<'c>,
     code: heapless::String<N>,
     verifier: CodeVerifier,
+    nonce: Option<heapless::String<64>>,
 }
 
 impl<const N: usize> fmt::Debug for AuthCodeReceived<'_, N> {
@@ -208,6 +252,11 @@ impl<const N: usize> fmt::Debug for AuthCodeReceived<'_, N> {
 }
 
 impl<const N: usize> AuthCodeReceived<'_, N> {
+    /// The OpenID `nonce` the id_token must carry (`None` for plain OAuth).
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
     /// Writes the token request body (§4.1.3, RFC 7636 §4.5); send it with
     /// the identity's `Authorization` header, if any.
     pub fn write_token_request<S: Sink + ?Sized>(&self, sink: &mut S) {
@@ -333,5 +382,27 @@ mod tests {
         assert_eq!(header, "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW");
         assert!(!written(|w| r.write_token_request(w)).contains("client_id"));
         assert_eq!(flow.start(&mut Broken).unwrap_err(), ClientError::Rng);
+    }
+
+    #[test]
+    fn an_openid_login_sends_and_keeps_its_nonce() {
+        let flow = AuthCodeFlow::new(CONFIG);
+        assert_eq!(flow.start(&mut TestRng(3)).unwrap().nonce(), None);
+        let p = flow.start_openid(&mut TestRng(3)).unwrap();
+        let nonce = std::string::String::from(p.nonce().unwrap());
+        assert_eq!(nonce.len(), 43);
+        assert_ne!(nonce, p.state());
+        let url = written(|w| p.write_authorize_url(w));
+        assert!(url.contains(&std::format!("&nonce={nonce}&")), "{url}");
+        let restored =
+            AuthCodePending::restore_openid(CONFIG, p.state(), p.verifier().as_str(), &nonce)
+                .unwrap();
+        let q = std::format!(
+            "code=c&state={}&iss=https%3A%2F%2Fserver.example.com",
+            restored.state()
+        );
+        let r = restored.handle_callback::<64>(q.as_bytes()).unwrap();
+        assert_eq!(r.nonce(), Some(nonce.as_str()));
+        assert!(!written(|w| r.write_token_request(w)).contains("nonce"));
     }
 }
