@@ -9,7 +9,6 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
-pub mod consumer;
 pub mod crypto;
 pub mod invalidate;
 pub mod keys;

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// Builds the `latch` binary and the `consumer` example once per test
+/// Builds the `latch` binary and the consumer example app once per test
 /// process (a no-op when they are up to date), so tests never run a stale
 /// binary, and returns the target directory.
 fn built() -> &'static Path {
@@ -29,7 +29,9 @@ fn built() -> &'static Path {
                 "latch-host",
                 "--bin",
                 "latch",
-                "--example",
+                "-p",
+                "latch-consumer-example",
+                "--bin",
                 "consumer",
             ])
             .status()
@@ -66,9 +68,9 @@ pub fn firmware_bin() -> PathBuf {
     .clone()
 }
 
-/// The `consumer` example binary.
+/// The consumer example app (`host/consumer/example`, binary `consumer`).
 pub fn consumer_example_bin() -> PathBuf {
-    built().join("examples").join("consumer")
+    built().join("consumer")
 }
 
 /// A free loopback port for a process that must know its port before it

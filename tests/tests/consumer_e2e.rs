@@ -2,7 +2,7 @@
 //! the example application as a user runs it, and the library in-process
 //! for hooks and stored tokens.
 
-use latch_host::consumer::{
+use latch_consumer::{
     Consumer, Credentials, HookFuture, Hooks, LoggedIn, Outbound, OutboundError, Protocol,
     Settings, SignedClient,
 };
@@ -135,17 +135,272 @@ async fn example_app_logs_in_and_out() {
 }
 
 /// The example app logs in through `latch serve` over https, trusting the
-/// provider's CA through `--ca FILE` (on SQLite and PostgreSQL).
+/// provider's CA through `--ca FILE` (on SQLite and PostgreSQL): OAuth 1.0a,
+/// OAuth 2.0, and OpenID Connect (issue 15: discovery from the issuer
+/// alone, the id_token validated — RS256, the server's default —,
+/// UserInfo read).
 #[tokio::test]
 async fn example_app_logs_in_over_https_with_a_configured_ca() {
     let ca = test_ca().path.display().to_string();
     for backend in backends() {
-        for protocol in ["oauth1", "oauth2"] {
+        for protocol in ["oauth1", "oauth2", "oidc"] {
             let server = Server::start_tls(backend).await;
             assert!(server.base.starts_with("https://"));
             example_app_logs_in_and_out_with(protocol, server, &["--ca", &ca]).await;
         }
     }
+}
+
+/// The action of the first POST form of a page, resolved against `base`.
+fn form_action(html: &str, base: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("form[method=post]").unwrap();
+    let action = doc
+        .select(&sel)
+        .next()
+        .and_then(|f| f.attr("action"))
+        .unwrap_or("");
+    url::Url::parse(base)
+        .unwrap()
+        .join(action)
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 15: the example app logs a user in through node-oidc-provider
+/// (panva's certified OpenID Provider, from npm, pinned by
+/// tests/oidc-rp/package-lock.json; started by tests/oidc-rp/op.sh), its
+/// login and consent forms driven over HTTP: discovery, PKCE, `nonce`,
+/// RFC 9207 `iss` on the callback, the RS256 id_token validated, UserInfo
+/// read (the name shown is the provider's `name` claim).
+#[tokio::test]
+async fn example_app_logs_in_through_node_oidc_provider() {
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let port = free_port();
+        let app = format!("http://127.0.0.1:{port}");
+        let mut op =
+            Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-rp/op.sh"))
+                .args(["--redirect-uri", &format!("{app}/callback"), "--alg", alg])
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+        let mut lines = BufReader::new(op.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
+            .await
+            .expect("node-oidc-provider started")
+            .unwrap()
+            .expect("its JSON line");
+        let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let issuer = started["issuer"].as_str().unwrap().to_owned();
+
+        let mut child = Command::new(consumer_example_bin())
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--protocol",
+                "oidc",
+            ])
+            .args(["--issuer", &issuer, "--scope", "openid profile"])
+            .arg(format!(
+                "--client-id={}",
+                started["client_id"].as_str().unwrap()
+            ))
+            .arg(format!(
+                "--client-secret={}",
+                started["client_secret"].as_str().unwrap()
+            ))
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut app_lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(std::time::Duration::from_secs(30), app_lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("the example app started");
+        assert!(first.starts_with("listening on"), "{first}");
+
+        let b = browser();
+        let r = b
+            .get(format!("{app}/login?next=/private"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302, "{alg}");
+        let mut url = location(&r);
+        assert!(url.starts_with(&issuer), "{url}");
+        assert!(url.contains("nonce=") && url.contains("code_challenge_method=S256"));
+        // Through the provider: redirects, its sign-in form, its consent
+        // form, until it sends the browser back to the app.
+        let mut steps = 0;
+        while !url.starts_with(&format!("{app}/callback")) {
+            steps += 1;
+            assert!(steps < 20, "{alg}: lost at the provider: {url}");
+            let r = b.get(&url).send().await.unwrap();
+            if r.status().is_redirection() {
+                url = url::Url::parse(&url)
+                    .unwrap()
+                    .join(&location(&r))
+                    .unwrap()
+                    .to_string();
+                continue;
+            }
+            assert_eq!(r.status(), 200, "{alg}: {url}");
+            let html = r.text().await.unwrap();
+            let action = form_action(&html, &url);
+            let mut fields = hidden_inputs(&html);
+            if html.contains("name=\"password\"") {
+                fields.extend([
+                    ("login".into(), "alice".into()),
+                    ("password".into(), "wonderland".into()),
+                    ("action".into(), "sign-in".into()),
+                ]);
+            } else {
+                fields.push(("decision".into(), "approve".into()));
+            }
+            let r = b.post(&action).form(&fields).send().await.unwrap();
+            assert!(
+                r.status().is_redirection(),
+                "{alg}: {action}: {}",
+                r.status()
+            );
+            url = url::Url::parse(&action)
+                .unwrap()
+                .join(&location(&r))
+                .unwrap()
+                .to_string();
+        }
+        assert!(
+            url.contains("iss="),
+            "node-oidc-provider sends RFC 9207 iss: {url}"
+        );
+        let r = b.get(&url).send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            302,
+            "{alg}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        assert_eq!(location(&r), "/private");
+        let private = b.get(format!("{app}/private")).send().await.unwrap();
+        assert_eq!(private.status(), 200);
+        let html = private.text().await.unwrap();
+        assert!(html.contains("User: Alice Liddell"), "{alg}: {html}");
+        assert_eq!(log_out(&b, &app).await, 303);
+        child.kill().await.unwrap();
+        op.kill().await.unwrap();
+    }
+}
+
+/// Issue 15: the example app logs a user in through an OAuth 1.0a
+/// provider built on oauthlib's provider endpoints (PyPI, pinned by
+/// tests/oauth1-provider/requirements.txt; started by its run.sh), with
+/// the identity API configured on the command line (`/me`: `id`,
+/// `username`), and makes the signed identity call that oauthlib's
+/// ResourceEndpoint verifies.
+#[tokio::test]
+async fn example_app_logs_in_through_an_oauthlib_oauth1_provider() {
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let mut provider = Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oauth1-provider/run.sh"),
+    )
+    .args(["--callback", &format!("{app}/callback")])
+    .stdout(Stdio::piped())
+    .kill_on_drop(true)
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(provider.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
+        .await
+        .expect("the oauthlib provider started")
+        .unwrap()
+        .expect("its JSON line");
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = started["base"].as_str().unwrap().to_owned();
+    let mut child = Command::new(consumer_example_bin())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--protocol",
+            "oauth1",
+        ])
+        .args(["--provider", &base, "--identity-url", &format!("{base}/me")])
+        .args(["--identity-id", "id", "--identity-name", "username"])
+        .arg(format!(
+            "--client-id={}",
+            started["client_key"].as_str().unwrap()
+        ))
+        .arg(format!(
+            "--client-secret={}",
+            started["client_secret"].as_str().unwrap()
+        ))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut app_lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), app_lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the example app started");
+    assert!(first.starts_with("listening on"), "{first}");
+
+    let b = browser();
+    let r = b
+        .get(format!("{app}/login?next=/private"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
+    let authorize = location(&r);
+    assert!(
+        authorize.starts_with(&format!("{base}/oauth1/authorize?oauth_token=")),
+        "{authorize}"
+    );
+    let html = b
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_inputs(&html);
+    fields.extend([
+        ("username".into(), "alice".into()),
+        ("password".into(), "wonderland".into()),
+    ]);
+    let r = b
+        .post(form_action(&html, &authorize))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let callback = location(&r);
+    assert!(
+        callback.starts_with(&format!("{app}/callback?")),
+        "{callback}"
+    );
+    assert!(callback.contains("oauth_verifier="));
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
+    let private = b.get(format!("{app}/private")).send().await.unwrap();
+    assert_eq!(private.status(), 200);
+    let html = private.text().await.unwrap();
+    assert!(html.contains("User: alice"), "{html}");
+    assert_eq!(
+        b.get(&callback).send().await.unwrap().status(),
+        400,
+        "no replay"
+    );
+    assert_eq!(log_out(&b, &app).await, 303);
+    child.kill().await.unwrap();
+    provider.kill().await.unwrap();
 }
 
 async fn example_app_logs_in_and_out_with(protocol: &str, server: Server, extra: &[&str]) {
@@ -157,7 +412,11 @@ async fn example_app_logs_in_and_out_with(protocol: &str, server: Server, extra:
         "--redirect-uri",
         &format!("{app}/callback"),
         "--scope",
-        "profile",
+        if protocol == "oidc" {
+            "openid profile"
+        } else {
+            "profile"
+        },
     ]);
     server.add_user("alice", "wonderland");
     let _app = start_app(&server, port, &client, protocol, extra).await;
@@ -181,8 +440,9 @@ async fn example_app_logs_in_and_out_with(protocol: &str, server: Server, extra:
     let private = b.get(format!("{app}/private")).send().await.unwrap();
     assert_eq!(private.status(), 200);
     let html = private.text().await.unwrap();
+    // OpenID Connect: who is from UserInfo (no scope is reported).
     assert!(
-        html.contains("User: alice") && html.contains("Scope: profile"),
+        html.contains("User: alice") && (protocol == "oidc" || html.contains("Scope: profile")),
         "{html}"
     );
     assert!(
@@ -225,6 +485,90 @@ async fn example_app_logs_in_and_out_with(protocol: &str, server: Server, extra:
         .unwrap();
     assert_eq!(again.status(), 302);
     assert!(location(&again).starts_with("/login?next="));
+}
+
+/// Issue 15, item 3: with the SQLite session store, a login survives a
+/// restart of the app (same database, same key file), and the store holds
+/// no token in clear (only sealed values). A second app started on the
+/// same store with another session key finds no login: what it cannot
+/// open does not count.
+#[tokio::test]
+async fn a_login_survives_an_app_restart_with_sql_sessions() {
+    for protocol in ["oauth1", "oauth2"] {
+        let server = Server::start().await;
+        let port = free_port();
+        let app = format!("http://127.0.0.1:{port}");
+        let client = server.add_client(&[
+            "--name",
+            "Restarted App",
+            "--redirect-uri",
+            &format!("{app}/callback"),
+            "--scope",
+            "profile",
+        ]);
+        server.add_user("alice", "wonderland");
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sessions.db");
+        let sessions = format!("sqlite://{}", db.display());
+        let args = ["--sessions", sessions.as_str()];
+        let mut first = start_app(&server, port, &client, protocol, &args).await;
+        let b = browser();
+        let (resp, _) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
+        assert_eq!(resp.status(), 302, "{protocol}");
+        assert_eq!(
+            b.get(format!("{app}/private"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        first.kill().await.unwrap();
+
+        let key_file = dir.path().join("sessions.db.key");
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode, 0o600, "the session key file");
+        let stored = std::fs::read(&db).unwrap();
+        let wal = std::fs::read(dir.path().join("sessions.db-wal")).unwrap_or_default();
+        let all = [stored, wal].concat();
+        let contains = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(contains("latch.login"), "the login is in the store");
+        for secret_field in ["access_token", "refresh_token", "secret", "verifier"] {
+            assert!(
+                !contains(secret_field),
+                "{secret_field} in clear in the session store"
+            );
+        }
+
+        let mut second = start_app(&server, port, &client, protocol, &args).await;
+        let private = b.get(format!("{app}/private")).send().await.unwrap();
+        assert_eq!(
+            private.status(),
+            200,
+            "{protocol}: still logged in after the restart"
+        );
+        assert!(private.text().await.unwrap().contains("User: alice"));
+        second.kill().await.unwrap();
+
+        let other_key = dir.path().join("other.key");
+        let other = ["--sessions", sessions.as_str(), "--session-key-file"];
+        let mut other: Vec<&str> = other.to_vec();
+        let other_key_s = other_key.display().to_string();
+        other.push(&other_key_s);
+        let _third = start_app(&server, port, &client, protocol, &other).await;
+        assert_eq!(
+            b.get(format!("{app}/private"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401,
+            "{protocol}: another key opens nothing"
+        );
+    }
 }
 
 #[tokio::test]
@@ -373,8 +717,8 @@ async fn stored_token_signs_calls_outside_a_request() {
                 access_token_url: server.url("/oauth1/access_token"),
             },
             callback_url: format!("{app}/callback"),
-            identity_url: server.url("/api/info"),
-            cookie_key: [7; 32],
+            identity: latch_consumer::IdentityApi::latch(&server.base),
+            session_key: [7; 32],
             secure_cookies: false,
             allowed_users: None,
             outbound: Outbound::default(),
@@ -388,7 +732,8 @@ async fn stored_token_signs_calls_outside_a_request() {
             axum::routing::get(|who: LoggedIn| async move { who.user }),
         )
         .with_state(consumer.clone())
-        .merge(consumer.router());
+        .merge(consumer.router())
+        .layer(consumer.session_layer(Consumer::memory_store()));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     let b = browser();
@@ -510,15 +855,15 @@ async fn consumer_refuses_plain_http_provider_urls() {
             scope: None,
         },
         callback_url: "http://127.0.0.1:1/callback".into(),
-        identity_url: "https://api.example.com/me".into(),
-        cookie_key: [1; 32],
+        identity: latch_consumer::IdentityApi::new("https://api.example.com/me", "id"),
+        session_key: [1; 32],
         secure_cookies: false,
         allowed_users: None,
         outbound: Outbound::default(),
     };
     match Consumer::new(
         settings("http://auth.example.com/token"),
-        latch_host::consumer::NoHooks,
+        latch_consumer::NoHooks,
     ) {
         Err(OutboundError::Insecure { what, .. }) => assert_eq!(what, "token_endpoint"),
         other => panic!("expected a refusal, got {other:?}"),
@@ -526,7 +871,7 @@ async fn consumer_refuses_plain_http_provider_urls() {
     assert!(
         Consumer::new(
             settings("https://auth.example.com/token"),
-            latch_host::consumer::NoHooks
+            latch_consumer::NoHooks
         )
         .is_ok()
     );
@@ -587,10 +932,7 @@ async fn consumer_login_amplification_is_bounded() {
     }
     let started = statuses.iter().filter(|(s, _)| *s == 302).count();
     let limited = statuses.iter().filter(|s| **s == (429, true)).count();
-    assert_eq!(
-        started,
-        latch_host::consumer::LOGIN_STARTS_PER_MINUTE as usize
-    );
+    assert_eq!(started, latch_consumer::LOGIN_STARTS_PER_MINUTE as usize);
     assert_eq!(started + limited, 40, "{statuses:?}");
     assert_eq!(
         count_rows().await,

@@ -1,58 +1,93 @@
 //! Consumer login for axum applications: log users in through someone
 //! else's OAuth 1.0a provider (the Flask-oDesk job) or OAuth 2.0 provider
 //! (authorization code + PKCE), keep their token, and make signed (or
-//! Bearer) API calls with it.
+//! Bearer) API calls with it. A crate of its own: an application that
+//! only logs users in compiles `latch-core`, axum, reqwest (rustls) and
+//! tower-sessions — none of the server's sqlx, argon2 or clap (the
+//! `sqlite`/`postgres` features add tower-sessions' SQL stores, and so
+//! sqlx, for apps that choose them).
 //!
 //! ```text
-//! let consumer = Consumer::new(settings, hooks);
+//! let consumer = Consumer::new(settings, hooks)?;
 //! let app = Router::new()
 //!     .route("/private", get(private))          // takes a `LoggedIn`
-//!     .nest("/auth", consumer.router())          // /auth/login?next=, /auth/callback, /auth/logout
-//!     .with_state(consumer.clone());
+//!     .with_state(consumer.clone())
+//!     .merge(consumer.router())                  // /login?next=, /callback, /logout
+//!     .layer(consumer.session_layer(Consumer::memory_store()));
 //! ```
 //!
 //! * The login dance is `latch_core::oauth1::{Login, PendingAuthorization,
-//!   AuthorizedLogin}`; this module only sends its requests.
-//! * The temporary secret never leaves the server: pending logins live in
-//!   memory here, keyed by a random id in a signed cookie; they are single
-//!   use (a replayed callback finds nothing) and expire after 10 minutes.
+//!   AuthorizedLogin}` and `latch_core::oauth2::client::AuthCodeFlow`; this
+//!   crate only sends their requests.
+//! * Sessions and pending logins live in a [`tower_sessions`] store the
+//!   application chooses: [`Consumer::memory_store`] (Moka: bounded,
+//!   expired entries evicted; for a demo or one process), or with the
+//!   `sqlite`/`postgres` features a SQL store ([`stores::sqlite_store`],
+//!   [`stores::postgres_store`]: connected, migrated, swept), so a login
+//!   survives a restart and is shared by replicas. The
+//!   cookie holds only the store's random 128-bit session id; it is
+//!   `HttpOnly`, `SameSite=Lax` (the provider's redirect back is a
+//!   cross-site navigation, on which a browser withholds `Strict` cookies)
+//!   and, with [`Settings::secure_cookies`], `Secure` and `__Host-`-named.
+//! * What the store keeps of a login that is a secret — the provider's
+//!   tokens, the temporary OAuth1 secret, the PKCE verifier — is sealed
+//!   with XChaCha20-Poly1305 under [`Settings::session_key`] (the AAD names
+//!   what it is), so a database dump of the sessions gives no tokens.
+//! * A pending login is single use (the callback takes it out of the
+//!   session, whatever the outcome) and expires after 10 minutes. Two
+//!   callbacks racing on one session could both read it before either
+//!   saves; the provider's own single-use code (OAuth2) or verifier
+//!   (OAuth1) then refuses the second.
+//! * Login rotates the session id (no fixation) and the session then ends
+//!   8 hours later ([`SESSION_TTL`]), active or not; a session that only
+//!   holds a pending login ends after 10 minutes of inactivity.
+//! * Logout is `POST /logout` with the session's CSRF token (random, kept
+//!   in the session, compared in constant time; [`Consumer::logout_token`]);
+//!   `GET /logout` shows the button. Logout deletes the session from the
+//!   store.
 //! * `/login` makes the application call the provider, so before that call
 //!   it checks a per-address rate ([`LOGIN_STARTS_PER_MINUTE`], governor;
 //!   the address comes from axum's `ConnectInfo` when the app is served
-//!   with it, else one shared budget) and the pending-login cap; refusals
-//!   are 429 / 503 pages and cost the provider nothing.
-//! * Sessions: a signed cookie (HMAC-SHA256 under the configured key) names
-//!   a server-side session holding the user and the token credentials;
-//!   sessions expire after 8 hours and are evicted (at most
-//!   [`MAX_SESSIONS`] are kept). Logout is `POST /logout` with a CSRF token
-//!   bound to the session ([`Consumer::logout_token`]); `GET /logout` shows
-//!   the button.
+//!   with it, else one shared budget); a refusal is a 429 page with
+//!   `Retry-After` and costs the provider nothing.
 //! * `next` only ever redirects within the application ([`safe_next`]).
 //! * After login, the allow-list ([`Settings::allowed_users`]) and
 //!   [`Hooks::allow`] may refuse the user with a clear page; then
-//!   [`Hooks::after_login`] runs (e.g. to store the token). Logout forgets
-//!   the session and runs [`Hooks::after_logout`].
+//!   [`Hooks::after_login`] runs (e.g. to store the token). Logout runs
+//!   [`Hooks::after_logout`].
 //! * [`LoggedIn`] is an extractor: handlers that take it run only for a
 //!   logged-in user; others get a redirect to login (HTML) or a 401 (API).
-//! * [`SignedClient`] makes OAuth1-signed calls with stored credentials,
-//!   inside or outside a request.
+//! * [`SignedClient`] makes OAuth1-signed (or Bearer) calls with stored
+//!   credentials, inside or outside a request.
 //! * Every outbound call goes over rustls with a deadline ([`outbound`]);
 //!   provider URLs that are plain `http://` to a non-loopback host are
 //!   refused by [`Consumer::new`].
-//! * With [`Settings::secure_cookies`] the cookies are `Secure` and
-//!   `__Host-`-prefixed.
 
+mod identity;
 mod next;
+pub mod oidc;
 pub mod outbound;
+mod pages;
+mod seal;
+pub mod stores;
 
+pub use identity::IdentityApi;
 pub use next::safe_next;
+pub use oidc::{DiscoveryError, OidcProvider};
 pub use outbound::{Outbound, OutboundError};
+pub use tower_sessions::{Session, SessionManagerLayer, SessionStore};
+pub use tower_sessions_moka_store::MokaStore;
+#[cfg(feature = "postgres")]
+pub use tower_sessions_sqlx_store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use tower_sessions_sqlx_store::SqliteStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use tower_sessions_sqlx_store::sqlx;
 
-use crate::server::session;
 use axum::Router;
 use axum::extract::{FromRef, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use base64ct::{Base64UrlUnpadded, Encoding};
@@ -65,22 +100,29 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use tower_sessions::Expiry;
+use tower_sessions::cookie::SameSite;
 
 /// Token and secret capacity for the core's fixed-size strings.
 const CAP: usize = 256;
-const PENDING_TTL: Duration = Duration::from_secs(600);
-const MAX_PENDING: usize = 10_000;
+/// A pending login's lifetime, seconds.
+pub const PENDING_TTL: u64 = 600;
+/// A session's lifetime after login, seconds (8 hours, active or not).
+pub const SESSION_TTL: u64 = 8 * 3600;
 /// Login starts allowed per client address per minute (a burst of this
 /// many, then one every `60 / N` seconds).
 pub const LOGIN_STARTS_PER_MINUTE: u32 = 20;
-/// Sessions kept at most; expired ones are evicted first.
-pub const MAX_SESSIONS: usize = 100_000;
-const LOGIN_COOKIE: &str = "latch_consumer_login";
+/// Seconds of clock skew allowed on an id_token's `exp` and `iat`.
+pub const ID_TOKEN_LEEWAY: u64 = 60;
+/// Sessions [`Consumer::memory_store`] keeps at most; beyond that Moka
+/// evicts the least useful (expired ones go on their own).
+pub const MAX_SESSIONS: u64 = 100_000;
 const SESSION_COOKIE: &str = "latch_consumer_session";
-const SECURE_LOGIN_COOKIE: &str = "__Host-latch_consumer_login";
 const SECURE_SESSION_COOKIE: &str = "__Host-latch_consumer_session";
+/// Session keys (and the AAD of what is sealed under them).
+const LOGIN_KEY: &str = "latch.login";
+const PENDING_KEY: &str = "latch.pending";
 
 /// How to reach the provider and who this application is.
 #[derive(Clone)]
@@ -93,11 +135,14 @@ pub struct Settings {
     pub protocol: Protocol,
     /// This application's callback URL (absolute).
     pub callback_url: String,
-    /// A protected resource answering `{"user": …}` for the token, to learn
-    /// who logged in (DESIGN.md's `/api/info`).
-    pub identity_url: String,
-    /// Key for the cookies.
-    pub cookie_key: [u8; 32],
+    /// The API that says who logged in (OAuth 1.0a and plain OAuth 2.0;
+    /// not used for OpenID Connect, whose id_token and UserInfo say it).
+    pub identity: IdentityApi,
+    /// Seals what the session store keeps of a login: the provider's
+    /// tokens, the temporary OAuth1 secret and the PKCE verifier
+    /// (XChaCha20-Poly1305). Keep it with the session store: a new key logs
+    /// everyone out, which is also how to do that on purpose.
+    pub session_key: [u8; 32],
     /// Whether cookies are `Secure` (the app is served over https).
     pub secure_cookies: bool,
     /// Only these users may log in (`None`: anyone the hooks allow).
@@ -129,6 +174,12 @@ pub enum Protocol {
         /// The scope to ask for (`None`: the server's default).
         scope: Option<String>,
     },
+    /// OpenID Connect (Core 1.0 §3.1: authorization code + PKCE + `nonce`),
+    /// the provider found from its issuer by [`OidcProvider::discover`]:
+    /// who logged in comes from the validated id_token, then UserInfo
+    /// (whose `sub` must be the id_token's); [`Settings::identity`] is not
+    /// used.
+    OpenIdConnect(Box<OidcProvider>),
 }
 
 impl fmt::Debug for Settings {
@@ -143,7 +194,7 @@ impl fmt::Debug for Settings {
 }
 
 /// What the provider handed over at login.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Credentials {
     /// OAuth1 token credentials.
     OAuth1 {
@@ -177,8 +228,13 @@ impl fmt::Debug for Credentials {
 /// A logged-in user: also the extractor that requires one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedIn {
-    /// Who, as the provider's identity resource says.
+    /// Who, for display: the identity resource's `user`; for OpenID
+    /// Connect, UserInfo's `name`, else `preferred_username`, `email`,
+    /// `sub`.
     pub user: String,
+    /// The provider's stable identifier of the user (OpenID `sub`; for the
+    /// others the same as `user`).
+    pub subject: String,
     /// The scope the provider reports, if any.
     pub scope: Option<String>,
     /// The token credentials, for [`SignedClient`].
@@ -210,27 +266,54 @@ pub trait Hooks: Send + Sync + 'static {
 pub struct NoHooks;
 impl Hooks for NoHooks {}
 
+/// A login in progress: what the callback needs to finish it (sealed in
+/// the session).
+#[derive(serde::Serialize, serde::Deserialize)]
 enum PendingLogin {
     /// OAuth1 temporary credentials.
     OAuth1 { token: String, secret: String },
     /// OAuth2 `state` and PKCE verifier.
     OAuth2 { state: String, verifier: String },
+    /// OpenID Connect: also the `nonce` the id_token must carry.
+    OpenId {
+        state: String,
+        verifier: String,
+        nonce: String,
+    },
 }
 
-struct Pending {
-    login: PendingLogin,
+/// What the session holds between `/login` and `/callback`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPending {
+    /// [`PendingLogin`] as JSON, sealed.
+    sealed: String,
     next: String,
-    created: Instant,
+    created: u64,
 }
 
-/// The consumer: settings, hooks, pending logins and sessions.
+/// What the session holds once logged in.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredLogin {
+    user: String,
+    subject: String,
+    scope: Option<String>,
+    /// [`Credentials`] as JSON, sealed.
+    credentials: String,
+    /// The logout form's CSRF token.
+    csrf: String,
+    expires: u64,
+}
+
+/// The consumer: settings, hooks and the login rate limit. Sessions and
+/// pending logins are in the session store its [`session_layer`]
+/// (Consumer::session_layer) was given.
 pub struct Consumer {
     settings: Settings,
     hooks: Arc<dyn Hooks>,
     http: reqwest::Client,
-    pending: Mutex<HashMap<String, Pending>>,
-    sessions: Mutex<HashMap<String, (LoggedIn, Instant)>>,
     login_rate: governor::DefaultKeyedRateLimiter<Option<std::net::IpAddr>>,
+    /// The OpenID provider's JWK Set as fetched (JSON), once fetched.
+    jwks: tokio::sync::Mutex<Option<Arc<Vec<u8>>>>,
 }
 
 impl fmt::Debug for Consumer {
@@ -259,9 +342,18 @@ pub enum ConsumerFailure {
     /// A URL may not be called (plain http to a non-loopback host).
     #[error(transparent)]
     Outbound(#[from] OutboundError),
-    /// Too many logins are pending; try again later.
-    #[error("too many logins in progress; try again in a few minutes")]
-    Busy,
+    /// The OpenID provider's id_token was refused.
+    #[error("the provider's id_token was refused: {0}")]
+    IdToken(latch_core::oidc::IdTokenError),
+    /// The token response carried no id_token.
+    #[error("the provider sent no id_token")]
+    NoIdToken,
+    /// The provider's JWK Set could not be fetched or read.
+    #[error("the provider's keys (JWK Set): {0}")]
+    Keys(String),
+    /// UserInfo names another user than the id_token.
+    #[error("UserInfo's sub is not the id_token's")]
+    SubjectMismatch,
 }
 
 fn random_id() -> String {
@@ -273,15 +365,39 @@ fn random_id() -> String {
 }
 
 fn now() -> u64 {
-    crate::server::http::now().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
+/// Renders through the core's writer, growing the buffer until it fits;
+/// `f` must be deterministic (it runs again when the buffer grows).
 fn write<E>(f: impl Fn(&mut SliceWriter<'_>) -> Result<(), E>) -> Result<String, E> {
-    crate::server::http::try_render(f).map(|v| String::from_utf8_lossy(&v).into_owned())
+    let mut buf = vec![0u8; 512];
+    loop {
+        let mut w = SliceWriter::new(&mut buf);
+        f(&mut w)?;
+        match w.finish() {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(String::from_utf8_lossy(&buf).into_owned());
+            }
+            Err(e) => buf.resize(e.required, 0),
+        }
+    }
 }
 
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    (status, Html(crate::server::pages::error(title, message))).into_response()
+    (status, Html(pages::error(title, message))).into_response()
+}
+
+fn store_unavailable(e: &tower_sessions::session::Error) -> Response {
+    tracing::warn!(error = %e, "session store");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Login unavailable",
+        "Sessions cannot be read or written right now. Try again in a moment.",
+    )
 }
 
 fn redirect(to: &str) -> Response {
@@ -295,7 +411,10 @@ fn redirect(to: &str) -> Response {
 impl Settings {
     /// The provider URLs this application will call, by setting name.
     fn provider_urls(&self) -> Vec<(&'static str, &str)> {
-        let mut urls = vec![("identity_url", self.identity_url.as_str())];
+        if let Protocol::OpenIdConnect(p) = &self.protocol {
+            return p.urls();
+        }
+        let mut urls = vec![("identity.url", self.identity.url.as_str())];
         match &self.protocol {
             Protocol::OAuth1 {
                 request_token_url,
@@ -314,6 +433,7 @@ impl Settings {
                 ("authorization_endpoint", authorization_endpoint.as_str()),
                 ("token_endpoint", token_endpoint.as_str()),
             ]),
+            Protocol::OpenIdConnect(_) => {}
         }
         urls
     }
@@ -334,26 +454,39 @@ impl Consumer {
             settings,
             hooks: Arc::new(hooks),
             http,
-            pending: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
             login_rate: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            jwks: tokio::sync::Mutex::new(None),
         }))
     }
 
-    fn login_cookie(&self) -> &'static str {
-        if self.settings.secure_cookies {
-            SECURE_LOGIN_COOKIE
-        } else {
-            LOGIN_COOKIE
-        }
+    /// An in-memory session store for a demo or a single process: at most
+    /// [`MAX_SESSIONS`], each dropped when it expires. Sessions end with
+    /// the process; for ones that survive a restart or are shared by
+    /// replicas use a SQL store (features `sqlite`, `postgres`).
+    pub fn memory_store() -> MokaStore {
+        MokaStore::new(Some(MAX_SESSIONS))
     }
 
-    fn session_cookie(&self) -> &'static str {
-        if self.settings.secure_cookies {
+    /// The session layer to put around the whole application (the routes
+    /// of [`Consumer::router`] and every route that takes [`LoggedIn`]),
+    /// over `store`: the cookie's name and attributes as the module docs
+    /// say; a session that holds only a pending login expires after 10
+    /// minutes of inactivity.
+    pub fn session_layer<S: SessionStore + Clone>(&self, store: S) -> SessionManagerLayer<S> {
+        let name = if self.settings.secure_cookies {
             SECURE_SESSION_COOKIE
         } else {
             SESSION_COOKIE
-        }
+        };
+        SessionManagerLayer::new(store)
+            .with_name(name)
+            .with_secure(self.settings.secure_cookies)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+                PENDING_TTL.cast_signed(),
+            )))
     }
 
     fn oauth1_config(&self) -> Option<ConsumerConfig<'_>> {
@@ -372,11 +505,15 @@ impl Consumer {
                 signature_method: SignatureMethod::HmacSha1,
                 realm: None,
             }),
-            Protocol::OAuth2 { .. } => None,
+            Protocol::OAuth2 { .. } | Protocol::OpenIdConnect(_) => None,
         }
     }
 
-    fn oauth2_config(&self) -> Option<(AuthCodeConfig<'_>, &str)> {
+    /// The authorization code flow's configuration, the token endpoint,
+    /// and the OpenID provider when it is one.
+    fn oauth2_config(&self) -> Option<(AuthCodeConfig<'_>, &str, Option<&OidcProvider>)> {
+        let identity =
+            ClientIdentity::confidential(&self.settings.client_id, &self.settings.client_secret);
         match &self.settings.protocol {
             Protocol::OAuth2 {
                 authorization_endpoint,
@@ -385,16 +522,27 @@ impl Consumer {
                 scope,
             } => Some((
                 AuthCodeConfig {
-                    identity: ClientIdentity::confidential(
-                        &self.settings.client_id,
-                        &self.settings.client_secret,
-                    ),
+                    identity,
                     authorization_endpoint,
                     redirect_uri: &self.settings.callback_url,
                     scope: scope.as_deref(),
                     issuer: issuer.as_deref(),
                 },
                 token_endpoint,
+                None,
+            )),
+            Protocol::OpenIdConnect(p) => Some((
+                AuthCodeConfig {
+                    identity,
+                    authorization_endpoint: &p.authorization_endpoint,
+                    redirect_uri: &self.settings.callback_url,
+                    scope: Some(&p.scope),
+                    // RFC 9207: checked when the provider says it sends
+                    // `iss`; the id_token's `iss` is checked always.
+                    issuer: p.iss_parameter.then_some(p.issuer.as_str()),
+                },
+                &p.token_endpoint,
+                Some(p),
             )),
             Protocol::OAuth1 { .. } => None,
         }
@@ -409,32 +557,27 @@ impl Consumer {
             .with_state(self.clone())
     }
 
-    /// The logged-in user of this request, if any.
-    pub fn session(&self, headers: &HeaderMap) -> Option<LoggedIn> {
-        let id = self.session_id(headers)?;
-        let sessions = self.sessions.lock().ok()?;
-        let (login, created) = sessions.get(&id)?;
-        (created.elapsed() < Duration::from_secs(session::SESSION_TTL)).then(|| login.clone())
+    /// The logged-in user of this session, if any (`None` also when the
+    /// login expired or was sealed under another [`Settings::session_key`]).
+    pub async fn session(&self, session: &Session) -> Option<LoggedIn> {
+        let stored: StoredLogin = session.get(LOGIN_KEY).await.ok()??;
+        if stored.expires <= now() {
+            return None;
+        }
+        let plain = seal::open(&self.settings.session_key, LOGIN_KEY, &stored.credentials)?;
+        Some(LoggedIn {
+            user: stored.user,
+            subject: stored.subject,
+            scope: stored.scope,
+            credentials: serde_json::from_slice(&plain).ok()?,
+        })
     }
 
-    fn session_id(&self, headers: &HeaderMap) -> Option<String> {
-        session::cookie(headers, self.session_cookie())
-            .and_then(|v| session::session_user(&self.settings.cookie_key, v, now()))
-    }
-
-    /// The CSRF token the logout form must carry for this request's
-    /// session (`None` without a session).
-    pub fn logout_token(&self, headers: &HeaderMap) -> Option<String> {
-        let id = self.session_id(headers)?;
-        Some(session::csrf_token(
-            &self.settings.cookie_key,
-            &format!("logout:{id}"),
-        ))
-    }
-
-    /// Whether the request comes from a logged-in user.
-    pub fn is_authorized(&self, headers: &HeaderMap) -> bool {
-        self.session(headers).is_some()
+    /// The CSRF token the logout form must carry for this session (`None`
+    /// without a login).
+    pub async fn logout_token(&self, session: &Session) -> Option<String> {
+        let stored: StoredLogin = session.get(LOGIN_KEY).await.ok()??;
+        (stored.expires > now()).then_some(stored.csrf)
     }
 
     /// A client signing calls with `credentials` (usable outside requests).
@@ -447,29 +590,9 @@ impl Consumer {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
-        HeaderValue::from_str(&session::set_cookie(
-            name,
-            value,
-            max_age,
-            self.settings.secure_cookies,
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
-    }
-
-    async fn start(&self, next: &str) -> Result<(String, String), ConsumerFailure> {
-        // The cap is checked before the provider is called: a flood of
-        // anonymous visitors must not turn into a flood of provider rows.
-        {
-            let mut map = self
-                .pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            map.retain(|_, p| p.created.elapsed() < PENDING_TTL);
-            if map.len() >= MAX_PENDING {
-                return Err(ConsumerFailure::Busy);
-            }
-        }
+    /// Calls the provider for the first leg; returns what the callback
+    /// needs and where to send the browser.
+    async fn start(&self) -> Result<(PendingLogin, String), ConsumerFailure> {
         let (login, url) = if let Some(config) = self.oauth1_config() {
             let login = Login::new(config);
             let (ts, nonce) = (UnixTime(now()), random_id());
@@ -495,44 +618,41 @@ impl Consumer {
                 },
                 url,
             )
-        } else if let Some((config, _)) = self.oauth2_config() {
-            let pending = AuthCodeFlow::new(config).start(&mut getrandom::SysRng)?;
+        } else if let Some((config, _, provider)) = self.oauth2_config() {
+            let flow = AuthCodeFlow::new(config);
+            let pending = match provider {
+                Some(_) => flow.start_openid(&mut getrandom::SysRng)?,
+                None => flow.start(&mut getrandom::SysRng)?,
+            };
             let url = write(|w| {
                 pending.write_authorize_url(w);
                 Ok::<(), ConsumerFailure>(())
             })?;
-            (
-                PendingLogin::OAuth2 {
-                    state: pending.state().to_owned(),
-                    verifier: pending.verifier().as_str().to_owned(),
+            let (state, verifier) = (
+                pending.state().to_owned(),
+                pending.verifier().as_str().to_owned(),
+            );
+            let login = match pending.nonce() {
+                Some(nonce) => PendingLogin::OpenId {
+                    state,
+                    verifier,
+                    nonce: nonce.to_owned(),
                 },
-                url,
-            )
+                None => PendingLogin::OAuth2 { state, verifier },
+            };
+            (login, url)
         } else {
             return Err(ConsumerFailure::Identity);
         };
-        let id = random_id();
-        let mut map = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.retain(|_, p| p.created.elapsed() < PENDING_TTL);
-        if map.len() >= MAX_PENDING {
-            return Err(ConsumerFailure::Busy);
-        }
-        map.insert(
-            id.clone(),
-            Pending {
-                login,
-                next: next.to_owned(),
-                created: Instant::now(),
-            },
-        );
-        Ok((id, url))
+        Ok((login, url))
     }
 
-    async fn finish(&self, pending: Pending, query: &str) -> Result<LoggedIn, ConsumerFailure> {
-        let credentials = match (pending.login, self.oauth1_config(), self.oauth2_config()) {
+    async fn finish(
+        &self,
+        pending: PendingLogin,
+        query: &str,
+    ) -> Result<LoggedIn, ConsumerFailure> {
+        let credentials = match (pending, self.oauth1_config(), self.oauth2_config()) {
             (PendingLogin::OAuth1 { token, secret }, Some(config), _) => {
                 let p = PendingAuthorization::<CAP>::restore(config, &token, &secret)?;
                 let authorized = p.handle_callback(query.as_bytes())?;
@@ -552,49 +672,59 @@ impl Consumer {
                     secret: creds.secret.to_string(),
                 }
             }
-            (PendingLogin::OAuth2 { state, verifier }, _, Some((config, token_endpoint))) => {
+            (PendingLogin::OAuth2 { state, verifier }, _, Some((config, token_endpoint, None))) => {
                 let p = AuthCodePending::restore(config, &state, &verifier)?;
                 let received = p.handle_callback::<CAP>(query.as_bytes())?;
-                let body = write(|w| {
-                    received.write_token_request(w);
-                    Ok::<(), ConsumerFailure>(())
-                })?;
-                let auth = write(|w| {
-                    received.write_authorization(w);
-                    Ok::<(), ConsumerFailure>(())
-                })?;
-                let mut req = self
-                    .http
-                    .post(token_endpoint)
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(body);
-                if !auth.is_empty() {
-                    req = req.header(header::AUTHORIZATION, auth);
-                }
-                let resp = req.send().await?;
-                let status = resp.status().as_u16();
-                let body = resp.bytes().await?;
+                let (status, body) = self.token_request(&received, token_endpoint).await?;
                 let tokens = received.handle_token_response(UnixTime(now()), status, &body)?;
                 Credentials::Bearer {
                     access_token: tokens.access_token().to_owned(),
                     refresh_token: tokens.refresh_token().map(str::to_owned),
                 }
             }
+            (
+                PendingLogin::OpenId {
+                    state,
+                    verifier,
+                    nonce,
+                },
+                _,
+                Some((config, token_endpoint, Some(provider))),
+            ) => {
+                let p = AuthCodePending::restore_openid(config, &state, &verifier, &nonce)?;
+                let received = p.handle_callback::<CAP>(query.as_bytes())?;
+                let (status, body) = self.token_request(&received, token_endpoint).await?;
+                let tokens = received.handle_token_response(UnixTime(now()), status, &body)?;
+                let id_token = latch_core::oidc::id_token_in(&body)
+                    .map_err(ConsumerFailure::IdToken)?
+                    .ok_or(ConsumerFailure::NoIdToken)?;
+                let subject = self
+                    .check_id_token(provider, id_token, &nonce, tokens.access_token())
+                    .await?;
+                let credentials = Credentials::Bearer {
+                    access_token: tokens.access_token().to_owned(),
+                    refresh_token: tokens.refresh_token().map(str::to_owned),
+                };
+                return self.userinfo(provider, subject, credentials).await;
+            }
             _ => return Err(ConsumerFailure::Identity),
         };
+        let api = &self.settings.identity;
         let info: serde_json::Value = self
             .signed_client(credentials.clone())
-            .get(&self.settings.identity_url)
+            .get(&api.url)
             .await?
             .error_for_status()?
             .json()
             .await?;
-        let user = info
-            .get("user")
-            .and_then(|u| u.as_str())
-            .ok_or(ConsumerFailure::Identity)?;
+        let subject = identity::member(&info, &api.id_field).ok_or(ConsumerFailure::Identity)?;
+        let user = match &api.name_field {
+            Some(f) => identity::member(&info, f).unwrap_or_else(|| subject.clone()),
+            None => subject.clone(),
+        };
         Ok(LoggedIn {
-            user: user.to_owned(),
+            user,
+            subject,
             scope: info
                 .get("scope")
                 .and_then(|s| s.as_str())
@@ -604,13 +734,186 @@ impl Consumer {
     }
 }
 
+impl Consumer {
+    /// POSTs the code exchange (RFC 6749 §4.1.3) as the core wrote it.
+    async fn token_request<const N: usize>(
+        &self,
+        received: &latch_core::oauth2::client::AuthCodeReceived<'_, N>,
+        token_endpoint: &str,
+    ) -> Result<(u16, axum::body::Bytes), ConsumerFailure> {
+        let body = write(|w| {
+            received.write_token_request(w);
+            Ok::<(), ConsumerFailure>(())
+        })?;
+        let auth = write(|w| {
+            received.write_authorization(w);
+            Ok::<(), ConsumerFailure>(())
+        })?;
+        let mut req = self
+            .http
+            .post(token_endpoint)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(body);
+        if !auth.is_empty() {
+            req = req.header(header::AUTHORIZATION, auth);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.bytes().await?))
+    }
+
+    /// The provider's JWK Set: the kept copy, or a fresh one when `fresh`
+    /// (or none is kept yet).
+    async fn jwks(
+        &self,
+        provider: &OidcProvider,
+        fresh: bool,
+    ) -> Result<Arc<Vec<u8>>, ConsumerFailure> {
+        let mut kept = self.jwks.lock().await;
+        if let (Some(set), false) = (kept.as_ref(), fresh) {
+            return Ok(set.clone());
+        }
+        let resp = self.http.get(&provider.jwks_uri).send().await?;
+        if !resp.status().is_success() {
+            return Err(ConsumerFailure::Keys(format!(
+                "{} answered {}",
+                provider.jwks_uri,
+                resp.status()
+            )));
+        }
+        let set = Arc::new(resp.bytes().await?.to_vec());
+        *kept = Some(set.clone());
+        Ok(set)
+    }
+
+    /// OpenID Connect Core §3.1.3.7 with the core's checks; the key from
+    /// the provider's set, which is fetched again once when it does not
+    /// hold the token's `kid`. Returns `sub`.
+    async fn check_id_token(
+        &self,
+        provider: &OidcProvider,
+        id_token: &[u8],
+        nonce: &str,
+        access_token: &str,
+    ) -> Result<String, ConsumerFailure> {
+        use latch_core::jose::{JwkSet, PublicKey};
+        use latch_core::oidc::{IdTokenError, IdTokenExpected, ReceivedIdToken};
+        let expected = IdTokenExpected {
+            issuer: &provider.issuer,
+            client_id: &self.settings.client_id,
+            nonce,
+            algs: &provider.id_token_algs,
+            now: UnixTime(now()),
+            leeway: ID_TOKEN_LEEWAY,
+            access_token: Some(access_token),
+        };
+        let token = ReceivedIdToken::parse(id_token, &provider.id_token_algs)
+            .map_err(ConsumerFailure::IdToken)?;
+        let mut refetched = false;
+        loop {
+            let set_json = self.jwks(provider, refetched).await?;
+            let set = JwkSet::<16>::parse(&set_json)
+                .map_err(|e| ConsumerFailure::Keys(format!("{}: {e}", provider.jwks_uri)))?;
+            let key = match token.key(&set) {
+                Ok(key) => key,
+                Err(IdTokenError::UnknownKey) if !refetched => {
+                    refetched = true;
+                    continue;
+                }
+                Err(e) => return Err(ConsumerFailure::IdToken(e)),
+            };
+            let mut payload = vec![0u8; token.payload_len()];
+            let valid = match key.verifier() {
+                Ok(core_verifier) => token.validate(&core_verifier, &expected, &mut payload),
+                Err(_) => {
+                    let mut scratch = vec![0u8; key.scratch_len()];
+                    let jwk = key
+                        .to_jwk(&mut scratch)
+                        .map_err(|e| ConsumerFailure::Keys(e.to_string()))?;
+                    let PublicKey::Rsa { n, e } = jwk.key else {
+                        return Err(ConsumerFailure::IdToken(IdTokenError::UnknownKey));
+                    };
+                    let rsa = oidc::RsaVerifier {
+                        n: n.to_vec(),
+                        e: e.to_vec(),
+                    };
+                    token.validate(&rsa, &expected, &mut payload)
+                }
+            };
+            let valid = valid.map_err(ConsumerFailure::IdToken)?;
+            let mut buf = vec![0u8; valid.sub.raw().len()];
+            let sub = valid
+                .sub
+                .decode(&mut buf)
+                .map_err(|_| ConsumerFailure::IdToken(IdTokenError::Malformed))?;
+            return Ok(sub.to_owned());
+        }
+    }
+
+    /// UserInfo (Core §5.3) with the access token; its `sub` must be the
+    /// id_token's (§5.3.2). Without a UserInfo endpoint, `sub` alone.
+    async fn userinfo(
+        &self,
+        provider: &OidcProvider,
+        subject: String,
+        credentials: Credentials,
+    ) -> Result<LoggedIn, ConsumerFailure> {
+        let Some(url) = &provider.userinfo_endpoint else {
+            return Ok(LoggedIn {
+                user: subject.clone(),
+                subject,
+                scope: None,
+                credentials,
+            });
+        };
+        let info: serde_json::Value = self
+            .signed_client(credentials.clone())
+            .get(url)
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if info.get("sub").and_then(serde_json::Value::as_str) != Some(subject.as_str()) {
+            return Err(ConsumerFailure::SubjectMismatch);
+        }
+        let user = ["name", "preferred_username", "email"]
+            .iter()
+            .find_map(|k| info.get(*k).and_then(serde_json::Value::as_str))
+            .unwrap_or(&subject)
+            .to_owned();
+        Ok(LoggedIn {
+            user,
+            subject,
+            scope: None,
+            credentials,
+        })
+    }
+}
+
+/// The client's address, when the app is served with axum's `ConnectInfo`.
+struct Peer(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 async fn login(
     State(c): State<Arc<Consumer>>,
-    peer: crate::server::limits::Peer,
+    peer: Peer,
+    session: Session,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let key = peer.0;
-    if let Err(not_until) = c.login_rate.check_key(&key) {
+    if let Err(not_until) = c.login_rate.check_key(&peer.0) {
         use governor::clock::Clock;
         let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
         let mut r = page(
@@ -624,55 +927,60 @@ async fn login(
         return r;
     }
     let next = safe_next(q.get("next").map(String::as_str)).to_owned();
-    match c.start(&next).await {
-        Ok((id, url)) => {
-            let signed =
-                session::session_value(&c.settings.cookie_key, &id, now() + PENDING_TTL.as_secs());
-            let mut r = redirect(&url);
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                c.cookie(c.login_cookie(), &signed, PENDING_TTL.as_secs()),
-            );
-            r
-        }
-        Err(ConsumerFailure::Busy) => page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Login unavailable",
-            "Too many logins are in progress. Try again in a few minutes.",
-        ),
+    let (pending, url) = match c.start().await {
+        Ok(started) => started,
         Err(e) => {
             tracing::warn!(error = %e, "login could not start");
-            page(
+            return page(
                 StatusCode::BAD_GATEWAY,
                 "Login unavailable",
                 &format!("Login could not start: {e}"),
-            )
+            );
         }
+    };
+    let Ok(json) = serde_json::to_vec(&pending) else {
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Login unavailable",
+            "Login could not start.",
+        );
+    };
+    let stored = StoredPending {
+        sealed: seal::seal(&c.settings.session_key, PENDING_KEY, &json),
+        next,
+        created: now(),
+    };
+    if let Err(e) = session.insert(PENDING_KEY, stored).await {
+        return store_unavailable(&e);
     }
+    redirect(&url)
 }
 
 async fn callback(
     State(c): State<Arc<Consumer>>,
-    headers: HeaderMap,
+    session: Session,
     uri: axum::http::Uri,
 ) -> Response {
     let refused = |msg: &str| page(StatusCode::BAD_REQUEST, "Login failed", msg);
-    let Some(id) = session::cookie(&headers, c.login_cookie())
-        .and_then(|v| session::session_user(&c.settings.cookie_key, v, now()))
+    // Single use: taken out of the session whatever happens next.
+    let pending = match session.remove::<StoredPending>(PENDING_KEY).await {
+        Ok(p) => p,
+        Err(e) => return store_unavailable(&e),
+    };
+    let Some(pending) = pending else {
+        return refused(
+            "This login was not started here, was already completed, or has expired. Try again.",
+        );
+    };
+    if pending.created.saturating_add(PENDING_TTL) <= now() {
+        return refused("This login has expired. Try again.");
+    }
+    let Some(login) = seal::open(&c.settings.session_key, PENDING_KEY, &pending.sealed)
+        .and_then(|plain| serde_json::from_slice::<PendingLogin>(&plain).ok())
     else {
         return refused("This login was not started here, or it expired. Try again.");
     };
-    // Single use: a replayed callback finds nothing.
-    let pending = c
-        .pending
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(&id);
-    let Some(pending) = pending.filter(|p| p.created.elapsed() < PENDING_TTL) else {
-        return refused("This login was already completed or has expired. Try again.");
-    };
-    let next = pending.next.clone();
-    let logged_in = match c.finish(pending, uri.query().unwrap_or("")).await {
+    let logged_in = match c.finish(login, uri.query().unwrap_or("")).await {
         Ok(l) => l,
         Err(e) => return refused(&format!("The provider did not complete the login: {e}")),
     };
@@ -688,44 +996,37 @@ async fn callback(
     if let Err(msg) = c.hooks.allow(&logged_in).await {
         return page(StatusCode::FORBIDDEN, "Not allowed", &msg);
     }
-    c.hooks.after_login(&logged_in).await;
-    // A fresh id at every login (no fixation); expired sessions go first.
-    let sid = random_id();
-    {
-        let mut sessions = c
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let ttl = Duration::from_secs(session::SESSION_TTL);
-        sessions.retain(|_, (_, created)| created.elapsed() < ttl);
-        if sessions.len() >= MAX_SESSIONS {
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Login unavailable",
-                "Too many people are signed in right now. Try again later.",
-            );
-        }
-        sessions.insert(sid.clone(), (logged_in, Instant::now()));
+    let Ok(credentials) = serde_json::to_vec(&logged_in.credentials) else {
+        return refused("The provider's answer could not be kept.");
+    };
+    // A fresh id at every login (no fixation); the session then lives
+    // SESSION_TTL, active or not.
+    if let Err(e) = session.cycle_id().await {
+        return store_unavailable(&e);
     }
-    let value = session::session_value(&c.settings.cookie_key, &sid, now() + session::SESSION_TTL);
-    let mut r = redirect(&next);
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        c.cookie(c.session_cookie(), &value, session::SESSION_TTL),
-    );
-    r.headers_mut()
-        .append(header::SET_COOKIE, c.cookie(c.login_cookie(), "", 0));
-    r
+    let expires = now().saturating_add(SESSION_TTL);
+    session.set_expiry(Some(Expiry::AtDateTime(
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(SESSION_TTL.cast_signed()),
+    )));
+    let stored = StoredLogin {
+        user: logged_in.user.clone(),
+        subject: logged_in.subject.clone(),
+        scope: logged_in.scope.clone(),
+        credentials: seal::seal(&c.settings.session_key, LOGIN_KEY, &credentials),
+        csrf: random_id(),
+        expires,
+    };
+    if let Err(e) = session.insert(LOGIN_KEY, stored).await {
+        return store_unavailable(&e);
+    }
+    c.hooks.after_login(&logged_in).await;
+    redirect(&pending.next)
 }
 
 /// `GET /logout`: the sign-out button (a POST form with the CSRF token).
-async fn logout_page(State(c): State<Arc<Consumer>>, headers: HeaderMap) -> Response {
-    match c.logout_token(&headers) {
-        Some(token) => (
-            StatusCode::OK,
-            Html(crate::server::pages::logout(None, &token)),
-        )
-            .into_response(),
+async fn logout_page(State(c): State<Arc<Consumer>>, session: Session) -> Response {
+    match c.logout_token(&session).await {
+        Some(token) => (StatusCode::OK, Html(pages::logout(&token))).into_response(),
         None => redirect("/"),
     }
 }
@@ -736,13 +1037,13 @@ struct LogoutForm {
     csrf: Option<String>,
 }
 
-/// `POST /logout`: forgets the session, if the form carries its CSRF token.
+/// `POST /logout`: deletes the session, if the form carries its CSRF token.
 async fn logout(
     State(c): State<Arc<Consumer>>,
-    headers: HeaderMap,
+    session: Session,
     axum::extract::Form(form): axum::extract::Form<LogoutForm>,
 ) -> Response {
-    let expected = c.logout_token(&headers);
+    let expected = c.logout_token(&session).await;
     let presented = form.csrf.unwrap_or_default();
     let valid = expected.as_deref().is_some_and(|e| {
         use subtle::ConstantTimeEq;
@@ -755,19 +1056,15 @@ async fn logout(
             "The form expired or was not sent from this site.",
         );
     }
-    let gone = c.session_id(&headers).and_then(|id| {
-        c.sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&id)
-    });
-    if let Some((l, _)) = &gone {
+    let gone = c.session(&session).await;
+    if let Err(e) = session.flush().await {
+        return store_unavailable(&e);
+    }
+    if let Some(l) = &gone {
         c.hooks.after_logout(l).await;
     }
     let mut r = redirect("/");
     *r.status_mut() = StatusCode::SEE_OTHER;
-    r.headers_mut()
-        .append(header::SET_COOKIE, c.cookie(c.session_cookie(), "", 0));
     r
 }
 
@@ -780,7 +1077,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let c = Arc::<Consumer>::from_ref(state);
-        if let Some(l) = c.session(&parts.headers) {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(l) = c.session(&session).await {
             return Ok(l);
         }
         let wants_html = parts
@@ -889,5 +1189,154 @@ impl SignedClient {
             .header(header::AUTHORIZATION, auth)
             .send()
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The session rules, on a [`Session`] over the in-memory store, with
+    //! the handlers called directly (no provider is reached: each case is
+    //! refused before the provider would be called).
+    use super::*;
+
+    fn consumer(key: u8) -> Arc<Consumer> {
+        Consumer::new(
+            Settings {
+                client_id: "app".into(),
+                client_secret: "secret".into(),
+                protocol: Protocol::OAuth2 {
+                    authorization_endpoint: "https://provider.example/authorize".into(),
+                    token_endpoint: "https://provider.example/token".into(),
+                    issuer: None,
+                    scope: None,
+                },
+                callback_url: "http://127.0.0.1:1/auth/callback".into(),
+                identity: IdentityApi::new("https://provider.example/me", "id"),
+                session_key: [key; 32],
+                secure_cookies: false,
+                allowed_users: None,
+                outbound: Outbound::default(),
+            },
+            NoHooks,
+        )
+        .unwrap()
+    }
+
+    fn session() -> Session {
+        Session::new(None, Arc::new(Consumer::memory_store()), None)
+    }
+
+    async fn pending(c: &Consumer, s: &Session, age: u64) {
+        let login = PendingLogin::OAuth2 {
+            state: "st".into(),
+            verifier: "v".repeat(43),
+        };
+        let json = serde_json::to_vec(&login).unwrap();
+        s.insert(
+            PENDING_KEY,
+            StoredPending {
+                sealed: seal::seal(&c.settings.session_key, PENDING_KEY, &json),
+                next: "/private".into(),
+                created: now() - age,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn logged_in(c: &Consumer, s: &Session, expires: u64) {
+        let creds = Credentials::Bearer {
+            access_token: "at".into(),
+            refresh_token: None,
+        };
+        let json = serde_json::to_vec(&creds).unwrap();
+        s.insert(
+            LOGIN_KEY,
+            StoredLogin {
+                user: "alice".into(),
+                subject: "alice".into(),
+                scope: None,
+                credentials: seal::seal(&c.settings.session_key, LOGIN_KEY, &json),
+                csrf: "the-token".into(),
+                expires,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn callback_uri() -> axum::http::Uri {
+        "/auth/callback?code=c&state=st".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_expired_pending_login_is_refused_and_gone() {
+        let c = consumer(1);
+        let s = session();
+        pending(&c, &s, PENDING_TTL + 1).await;
+        let r = callback(State(c.clone()), s.clone(), callback_uri()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(body(r).await.contains("expired"));
+        assert!(s.get_value(PENDING_KEY).await.unwrap().is_none());
+        assert!(c.session(&s).await.is_none(), "nothing stored");
+    }
+
+    #[tokio::test]
+    async fn a_pending_login_is_single_use() {
+        let c = consumer(1);
+        let s = session();
+        // Sealed under another key: refused (as a tampered one would be),
+        // and taken out all the same.
+        pending(&consumer(2), &s, 0).await;
+        let r = callback(State(c.clone()), s.clone(), callback_uri()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(s.get_value(PENDING_KEY).await.unwrap().is_none());
+        let again = callback(State(c.clone()), s.clone(), callback_uri()).await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert!(body(again).await.contains("already completed"));
+    }
+
+    #[tokio::test]
+    async fn a_login_counts_until_it_expires_and_only_under_its_key() {
+        let c = consumer(1);
+        let s = session();
+        logged_in(&c, &s, now() + 60).await;
+        let who = c.session(&s).await.expect("logged in");
+        assert_eq!(who.user, "alice");
+        assert_eq!(
+            who.credentials,
+            Credentials::Bearer {
+                access_token: "at".into(),
+                refresh_token: None
+            }
+        );
+        assert!(consumer(2).session(&s).await.is_none(), "another key");
+        let s = session();
+        logged_in(&c, &s, now()).await;
+        assert!(c.session(&s).await.is_none(), "expired");
+        assert!(c.logout_token(&s).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn logout_needs_the_sessions_csrf_token() {
+        let c = consumer(1);
+        let s = session();
+        logged_in(&c, &s, now() + 60).await;
+        let form = |csrf: &str| {
+            axum::extract::Form(LogoutForm {
+                csrf: Some(csrf.into()),
+            })
+        };
+        let r = logout(State(c.clone()), s.clone(), form("forged")).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(c.session(&s).await.is_some(), "still logged in");
+        let r = logout(State(c.clone()), s.clone(), form("the-token")).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(c.session(&s).await.is_none(), "logged out");
     }
 }

@@ -196,9 +196,13 @@ mod tests {
             Outbound::default().trust_pem_file(&dir.path().join("missing.pem")),
             Err(OutboundError::Ca { .. })
         ));
-        let made =
-            crate::server::tls::self_signed(dir.path(), "127.0.0.1:1".parse().unwrap()).unwrap();
-        let o = Outbound::default().trust_pem_file(&made.ca).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = params.self_signed(&key).unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let o = Outbound::default().trust_pem_file(&ca_file).unwrap();
         assert_eq!(o.extra_roots_pem.len(), 1);
         assert!(o.client().is_ok());
     }
