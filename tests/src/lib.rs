@@ -140,7 +140,7 @@ pub fn backends() -> Vec<Backend> {
 }
 
 /// Creates a fresh PostgreSQL database and returns its URL.
-fn fresh_pg_database() -> String {
+pub fn fresh_pg_database() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let admin = std::env::var("LATCH_TEST_PG").expect("LATCH_TEST_PG");

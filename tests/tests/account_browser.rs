@@ -394,3 +394,97 @@ async fn account_page_in_headless_chromium() {
 
     c.close().await.expect("close the session");
 }
+
+/// Issue 15 / DESIGN.md "Consumer side": the consumer's login in a real
+/// browser, where the provider's redirect back to the callback is a
+/// cross-site navigation — the example app is reached as `localhost`, the
+/// provider (`latch serve`) as `127.0.0.1`, two sites — so the session
+/// cookie the callback needs must be `SameSite=Lax` (Chromium withholds
+/// `Strict` cookies there, which a test's cookie jar would not show). The
+/// browser types the password, clicks Approve, comes back through the
+/// callback and shows the private page; the cookie's attributes are read
+/// back from the browser.
+#[tokio::test]
+async fn consumer_login_in_headless_chromium_across_sites() {
+    use tokio::io::AsyncBufReadExt;
+    require_browser();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let driver = chromedriver(&dir.path().join("chromedriver.log")).await;
+    let server = Server::start().await;
+    server.add_user("alice", "wonderland");
+    let port = free_port();
+    let public = format!("http://localhost:{port}");
+    let client = server.add_client(&[
+        "--name",
+        "Cross-site App",
+        "--redirect-uri",
+        &format!("{public}/callback"),
+        "--scope",
+        "profile",
+    ]);
+    let mut app = tokio::process::Command::new(latch_tests::consumer_example_bin())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &public,
+        ])
+        .args(["--provider", &server.base, "--protocol", "oauth2"])
+        .arg(format!("--client-id={}", client.id))
+        .arg(format!("--client-secret={}", client.secret))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the example app");
+    let mut lines = tokio::io::BufReader::new(app.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("the app started in time")
+        .unwrap()
+        .expect("a line");
+    assert!(first.starts_with("listening on"), "{first}");
+
+    let profile = dir.path().join("profile");
+    std::fs::create_dir(&profile).unwrap();
+    let c = open_browser(&driver, &profile).await;
+    c.goto(&format!("{public}/private")).await.unwrap();
+    // At the provider (another site): its consent page.
+    let at = c.current_url().await.unwrap();
+    assert_eq!(at.host_str(), Some("127.0.0.1"), "{at}");
+    let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await;
+    assert_eq!(h1.unwrap(), "Cross-site App wants to access your account");
+    fill_by_label(&c, "Username", "alice").await;
+    fill_by_label(&c, "Password", "wonderland").await;
+    c.find(Locator::XPath("//button[normalize-space()='Approve']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Back on the app, through the callback, logged in.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.host_str() == Some("localhost") && url.path() == "/private" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "stuck at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("User: alice"), "{body}");
+    let cookie = c
+        .get_named_cookie("latch_consumer_session")
+        .await
+        .expect("the session cookie");
+    assert_eq!(cookie.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(cookie.http_only(), Some(true));
+    c.close().await.unwrap();
+    app.kill().await.unwrap();
+}

@@ -151,6 +151,102 @@ async fn example_app_logs_in_over_https_with_a_configured_ca() {
     }
 }
 
+/// Issue 15, item 4: an expired OAuth2 token is refreshed by the API
+/// client before the call, and the rotated tokens are sealed back into the
+/// session: `latch serve` issues 3-second access tokens and rotates
+/// refresh tokens with reuse detection, so a second refresh with the old
+/// refresh token would revoke the whole grant. Two expiries in a row both
+/// end in a 200 from `/api/info`.
+#[tokio::test]
+async fn an_expired_token_is_refreshed_and_kept_in_the_session() {
+    let server =
+        Server::start_configured(Backend::Sqlite, false, "[oauth2]\naccess_token_ttl = 3\n").await;
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let client = server.add_client(&[
+        "--name",
+        "Refreshing App",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+        "--scope",
+        "profile",
+    ]);
+    server.add_user("alice", "wonderland");
+    let _app = start_app(&server, port, &client, "oauth2", &[]).await;
+    let b = browser();
+    let (resp, _) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
+    assert_eq!(resp.status(), 302);
+    let whoami = || async {
+        let r = b.get(format!("{app}/whoami")).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, body) = whoami().await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"alice\""), "{body}");
+    for round in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+        let (status, body) = whoami().await;
+        assert_eq!(status, 200, "after expiry {round}: {body}");
+        assert!(body.contains("\"alice\""), "{body}");
+    }
+}
+
+/// Issue 15, item 3: two replicas of the example app on one PostgreSQL
+/// session store (and one key file) share their sessions: a login made
+/// through A is a login on B, and a logout through B ends it on A. (The
+/// browser's cookies are per host, not per port, as behind one load
+/// balancer.) Runs where the test command runs it, with LATCH_TEST_PG.
+#[tokio::test]
+async fn two_app_replicas_share_sessions_on_postgresql() {
+    if std::env::var_os("LATCH_TEST_PG").is_none() {
+        eprintln!("two_app_replicas_share_sessions_on_postgresql: LATCH_TEST_PG unset, not run");
+        return;
+    }
+    let server = Server::start().await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let (app_a, app_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    );
+    let client = server.add_client(&[
+        "--name",
+        "Replicated App",
+        "--redirect-uri",
+        &format!("{app_a}/callback"),
+        "--scope",
+        "profile",
+    ]);
+    server.add_user("alice", "wonderland");
+    let sessions = latch_tests::fresh_pg_database();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("session.key").display().to_string();
+    let args = [
+        "--sessions",
+        sessions.as_str(),
+        "--session-key-file",
+        key.as_str(),
+    ];
+    // One after the other: the first creates the store's table.
+    let _a = start_app(&server, port_a, &client, "oauth2", &args).await;
+    let _b = start_app(&server, port_b, &client, "oauth2", &args).await;
+    let b = browser();
+    let (resp, _) = log_in(&b, &app_a, "/private", ("alice", "wonderland")).await;
+    assert_eq!(resp.status(), 302);
+    let on_b = b.get(format!("{app_b}/private")).send().await.unwrap();
+    assert_eq!(on_b.status(), 200, "logged in on B too");
+    assert!(on_b.text().await.unwrap().contains("User: alice"));
+    assert_eq!(log_out(&b, &app_b).await, 303);
+    assert_eq!(
+        b.get(format!("{app_a}/private"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "logged out on A too"
+    );
+}
+
 /// The action of the first POST form of a page, resolved against `base`.
 fn form_action(html: &str, base: &str) -> String {
     let doc = scraper::Html::parse_document(html);
@@ -776,6 +872,111 @@ async fn stored_token_signs_calls_outside_a_request() {
     assert_eq!(info["client_id"], client.id.as_str());
 }
 
+/// Hooks whose `identify` makes its own signed call and names the user
+/// from it (or refuses one).
+struct IdentifyHooks;
+
+impl Hooks for IdentifyHooks {
+    fn identify<'a>(
+        &'a self,
+        client: &'a SignedClient,
+    ) -> Option<HookFuture<'a, Result<latch_consumer::Identity, String>>> {
+        Some(Box::pin(async move {
+            let url = IDENTITY_URL.get().expect("set").clone();
+            let info: serde_json::Value = client
+                .get(&url)
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = info["user"].as_str().ok_or("no user")?.to_owned();
+            if user == "mallory" {
+                return Err("mallory is not welcome here".into());
+            }
+            Ok(latch_consumer::Identity {
+                subject: format!("latch:{user}"),
+                name: user.to_uppercase(),
+            })
+        }))
+    }
+}
+
+static IDENTITY_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Issue 15, item 2: an app's async identity hook decides who logged in
+/// (its own signed call), or refuses the user with its message.
+#[tokio::test]
+async fn an_identity_hook_names_or_refuses_the_user() {
+    let server = Server::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let client = server.add_client(&[
+        "--name",
+        "Hooked",
+        "--redirect-uri",
+        &format!("{app}/callback"),
+    ]);
+    server.add_user("alice", "wonderland");
+    server.add_user("mallory", "evilevil");
+    IDENTITY_URL.set(server.url("/api/info")).unwrap();
+    let consumer = Consumer::new(
+        Settings {
+            client_id: client.id.clone(),
+            client_secret: client.secret.clone(),
+            protocol: Protocol::OAuth1 {
+                request_token_url: server.url("/oauth1/request_token"),
+                authorize_url: server.url("/oauth1/authorize"),
+                access_token_url: server.url("/oauth1/access_token"),
+            },
+            callback_url: format!("{app}/callback"),
+            identity: latch_consumer::IdentityApi::default(),
+            session_key: [9; 32],
+            secure_cookies: false,
+            allowed_users: None,
+            outbound: Outbound::default(),
+        },
+        IdentifyHooks,
+    )
+    .unwrap();
+    let router = axum::Router::new()
+        .route(
+            "/private",
+            axum::routing::get(
+                |who: LoggedIn| async move { format!("{} {}", who.user, who.subject) },
+            ),
+        )
+        .with_state(consumer.clone())
+        .merge(consumer.router())
+        .layer(consumer.session_layer(Consumer::memory_store()));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let b = browser();
+    let (resp, _) = log_in(&b, &app, "/private", ("alice", "wonderland")).await;
+    assert_eq!(resp.status(), 302);
+    let page = b.get(format!("{app}/private")).send().await.unwrap();
+    assert_eq!(page.text().await.unwrap(), "ALICE latch:alice");
+
+    let other = browser();
+    let (resp, _) = log_in(&other, &app, "/private", ("mallory", "evilevil")).await;
+    assert_eq!(resp.status(), 400);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("mallory is not welcome here")
+    );
+    assert_eq!(
+        other
+            .get(format!("{app}/private"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
 /// Runs the example app with these arguments and returns its exit status
 /// and standard error (it must not start).
 async fn example_refuses(args: &[&str]) -> (i32, String) {
@@ -881,6 +1082,8 @@ async fn consumer_refuses_plain_http_provider_urls() {
         Credentials::Bearer {
             access_token: "t".into(),
             refresh_token: None,
+            received_at: 0,
+            expires_at: None,
         },
         &Outbound::default(),
     )

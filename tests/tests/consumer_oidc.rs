@@ -39,6 +39,11 @@ struct OpState {
     /// The nonce of each authorization request, in order.
     nonces: Vec<String>,
     jwks_fetches: usize,
+    /// Refresh grants answered; the access token is `at-{1 + refreshes}`.
+    refreshes: usize,
+    /// Whether UserInfo refuses the current access token once (as a
+    /// provider that revoked it would).
+    refuse_once: bool,
 }
 
 type Op = Arc<Mutex<OpState>>;
@@ -97,7 +102,26 @@ async fn authorize(State(op): State<Op>, Query(q): Query<HashMap<String, String>
     Redirect::to(&to).into_response()
 }
 
-async fn token(State(op): State<Op>) -> Response {
+async fn token(State(op): State<Op>, body: String) -> Response {
+    if body.contains("grant_type=refresh_token") {
+        let mut s = op.lock().unwrap();
+        let expected = format!("refresh_token=rt-{}", s.refreshes + 1);
+        if !body.contains(&expected) {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"error": "invalid_grant"})),
+            )
+                .into_response();
+        }
+        s.refreshes += 1;
+        return axum::Json(serde_json::json!({
+            "access_token": format!("at-{}", s.refreshes + 1),
+            "refresh_token": format!("rt-{}", s.refreshes + 1),
+            "token_type": "Bearer",
+            "expires_in": 300,
+        }))
+        .into_response();
+    }
     let (iss, case, nonce) = {
         let s = op.lock().unwrap();
         let case = s.case.unwrap_or(Case::Good);
@@ -145,6 +169,7 @@ async fn token(State(op): State<Op>) -> Response {
     }
     axum::Json(serde_json::json!({
         "access_token": "at-1",
+        "refresh_token": "rt-1",
         "token_type": "Bearer",
         "expires_in": 300,
         "id_token": id_token,
@@ -152,7 +177,19 @@ async fn token(State(op): State<Op>) -> Response {
     .into_response()
 }
 
-async fn userinfo(State(op): State<Op>) -> Response {
+async fn userinfo(State(op): State<Op>, headers: axum::http::HeaderMap) -> Response {
+    let (current, refuse) = {
+        let mut s = op.lock().unwrap();
+        let refuse = std::mem::take(&mut s.refuse_once);
+        (format!("Bearer at-{}", s.refreshes + 1), refuse)
+    };
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if refuse || presented != current {
+        return (axum::http::StatusCode::UNAUTHORIZED, "").into_response();
+    }
     let other = op.lock().unwrap().case == Some(Case::UserinfoOtherSub);
     axum::Json(serde_json::json!({
         "sub": if other { "user-2" } else { "user-1" },
@@ -160,6 +197,25 @@ async fn userinfo(State(op): State<Op>) -> Response {
     }))
     .into_response()
 }
+
+/// Calls the provider's UserInfo with the session's token, through the
+/// consumer's API client; its status.
+async fn call_userinfo(
+    State(c): State<Arc<Consumer>>,
+    axum::Extension(issuer): axum::Extension<Issuer>,
+    session: latch_consumer::Session,
+) -> Response {
+    let client = c.api(&session).await.expect("logged in");
+    let url = format!("{}/userinfo", issuer.0);
+    let r = client.get(&url).await.unwrap();
+    axum::http::StatusCode::from_u16(r.status().as_u16())
+        .unwrap()
+        .into_response()
+}
+
+/// The provider's issuer URL, for the app's handlers.
+#[derive(Clone)]
+struct Issuer(String);
 
 /// The provider and the app, both on loopback; returns the app's URL and
 /// the provider's state.
@@ -202,11 +258,22 @@ async fn start() -> (String, Op) {
             "/private",
             get(|who: LoggedIn| async move { format!("{} ({})", who.user, who.subject) }),
         )
+        .route("/userinfo", get(call_userinfo))
         .with_state(consumer.clone())
         .merge(consumer.router())
+        .layer(axum::Extension(Issuer(issuer.clone())))
         .layer(consumer.session_layer(Consumer::memory_store()));
     tokio::spawn(async move { axum::serve(app_listener, router).await.unwrap() });
     (app, op)
+}
+
+/// The session id a response sets, if it sets one.
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let rest = v.strip_prefix("latch_consumer_session=")?;
+        Some(rest.split(';').next()?.to_owned())
+    })
 }
 
 fn location(r: &reqwest::Response) -> String {
@@ -242,10 +309,32 @@ async fn an_openid_login_validates_the_id_token_and_reads_userinfo() {
     let page = b.get(format!("{app}/private")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.text().await.unwrap(), "Alice Example (user-1)");
+    // No fixation: the session id the login started under is not the one
+    // the user is logged in under, and the old one names no login.
+    let fresh = browser();
+    let r = fresh
+        .get(format!("{app}/login?next=/private"))
+        .send()
+        .await
+        .unwrap();
+    let before = session_cookie(&r).expect("a session for the pending login");
+    let r = fresh.get(location(&r)).send().await.unwrap();
+    let r = fresh.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), 302, "logged in");
+    let after = session_cookie(&r).expect("the session cookie is set anew at login");
+    assert_ne!(before, after, "the session id was rotated");
+    let old = reqwest::Client::new()
+        .get(format!("{app}/private"))
+        .header("cookie", format!("latch_consumer_session={before}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401, "the pre-login id is not logged in");
     let s = op.lock().unwrap();
-    assert_eq!(s.nonces.len(), 1);
+    assert_eq!(s.nonces.len(), 2, "two logins");
     assert_eq!(s.nonces[0].len(), 43, "a 256-bit nonce was sent");
-    assert_eq!(s.jwks_fetches, 1);
+    assert_ne!(s.nonces[0], s.nonces[1], "a fresh nonce per login");
+    assert_eq!(s.jwks_fetches, 1, "the JWK Set was kept");
 }
 
 #[tokio::test]
@@ -292,4 +381,33 @@ async fn each_bad_id_token_is_refused_and_nothing_is_stored() {
             "{case:?}: JWK Set refetched once only for an unknown kid"
         );
     }
+}
+
+/// Issue 15, item 4: a token the provider refuses (401) is refreshed once
+/// and the call sent again; the new tokens are sealed into the session,
+/// so the next call uses them without another refresh, and a rotated
+/// refresh token is never presented twice.
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once_and_kept() {
+    let (app, op) = start().await;
+    let b = browser();
+    assert_eq!(log_in(&b, &app).await.status(), 302);
+    let call = || async {
+        b.get(format!("{app}/userinfo"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(call().await, 200);
+    assert_eq!(op.lock().unwrap().refreshes, 0);
+    op.lock().unwrap().refuse_once = true;
+    assert_eq!(call().await, 200, "refreshed and sent again");
+    assert_eq!(op.lock().unwrap().refreshes, 1);
+    assert_eq!(call().await, 200, "the session holds at-2");
+    assert_eq!(op.lock().unwrap().refreshes, 1, "no second refresh");
+    op.lock().unwrap().refuse_once = true;
+    assert_eq!(call().await, 200, "refreshed with rt-2, the rotated one");
+    assert_eq!(op.lock().unwrap().refreshes, 2);
 }

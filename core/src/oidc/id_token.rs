@@ -13,9 +13,9 @@
 //!   a refresh (§12.2).
 //! * `auth_time` always (the time the user last entered a password),
 //!   unchanged across refreshes.
-//! * `at_hash` (§3.1.3.6): base64url of the left half of SHA-256 over the
-//!   access token's ASCII (RS256, ES256 and EdDSA with Ed25519 all hash with
-//!   SHA-256 for this purpose).
+//! * `at_hash` (§3.1.3.6): base64url of the left half of the `alg`'s hash
+//!   over the access token's ASCII: SHA-256 for RS256 and ES256, SHA-512
+//!   for EdDSA with Ed25519 (see [`at_hash`]).
 //! * `exp` = `iat` + the access token's lifetime.
 
 use super::request::Nonce;

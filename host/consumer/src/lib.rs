@@ -58,7 +58,12 @@
 //! * [`LoggedIn`] is an extractor: handlers that take it run only for a
 //!   logged-in user; others get a redirect to login (HTML) or a 401 (API).
 //! * [`SignedClient`] makes OAuth1-signed (or Bearer) calls with stored
-//!   credentials, inside or outside a request.
+//!   credentials, inside or outside a request. For OAuth 2.0 and OpenID
+//!   providers it keeps the token fresh (refresh when the core says it is
+//!   due, and once on a 401, then the call again; refreshes serialized so a
+//!   rotated refresh token is never presented twice) and hands new tokens to
+//!   [`Hooks::after_refresh`]; [`Consumer::api`] also seals them back into
+//!   the session. A refresh answer's id_token, if any, is not read.
 //! * Every outbound call goes over rustls with a deadline ([`outbound`]);
 //!   provider URLs that are plain `http://` to a non-loopback host are
 //!   refused by [`Consumer::new`].
@@ -136,7 +141,8 @@ pub struct Settings {
     /// This application's callback URL (absolute).
     pub callback_url: String,
     /// The API that says who logged in (OAuth 1.0a and plain OAuth 2.0;
-    /// not used for OpenID Connect, whose id_token and UserInfo say it).
+    /// not used for OpenID Connect, whose id_token and UserInfo say it, nor
+    /// when [`Hooks::identify`] says it: then it may be left empty).
     pub identity: IdentityApi,
     /// Seals what the session store keeps of a login: the provider's
     /// tokens, the temporary OAuth1 secret and the PKCE verifier
@@ -209,7 +215,25 @@ pub enum Credentials {
         access_token: String,
         /// The refresh token.
         refresh_token: Option<String>,
+        /// When it was received (seconds since the epoch; 0 if unknown).
+        #[serde(default)]
+        received_at: u64,
+        /// When the access token expires (`None`: the provider did not say).
+        #[serde(default)]
+        expires_at: Option<u64>,
     },
+}
+
+impl Credentials {
+    /// The OAuth 2.0 tokens the core read from a token response.
+    fn bearer<const N: usize>(tokens: &latch_core::oauth2::client::TokenSet<N>) -> Self {
+        Credentials::Bearer {
+            access_token: tokens.access_token().to_owned(),
+            refresh_token: tokens.refresh_token().map(str::to_owned),
+            received_at: tokens.received_at().as_secs(),
+            expires_at: tokens.expires_at().map(|t| t.as_secs()),
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -259,6 +283,32 @@ pub trait Hooks: Send + Sync + 'static {
     fn after_logout<'a>(&'a self, _login: &'a LoggedIn) -> HookFuture<'a, ()> {
         Box::pin(async {})
     }
+    /// Who logged in, for OAuth 1.0a and plain OAuth 2.0 providers whose
+    /// identity API's members are not enough (two calls, a GraphQL query,
+    /// an id to look up): `client` signs with the new token. `None` (the
+    /// default) reads [`Settings::identity`]; `Err(message)` refuses the
+    /// login with a page showing it. Not used for OpenID Connect.
+    fn identify<'a>(
+        &'a self,
+        _client: &'a SignedClient,
+    ) -> Option<HookFuture<'a, Result<Identity, String>>> {
+        None
+    }
+    /// Runs after an OAuth 2.0 token was refreshed (by a [`SignedClient`]
+    /// made by the consumer), with the new tokens: store them where the
+    /// old ones were kept.
+    fn after_refresh<'a>(&'a self, _fresh: &'a Credentials) -> HookFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Who logged in, as [`Hooks::identify`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's stable id of the user.
+    pub subject: String,
+    /// A name to show.
+    pub name: String,
 }
 
 /// Hooks that do nothing.
@@ -351,6 +401,9 @@ pub enum ConsumerFailure {
     /// The provider's JWK Set could not be fetched or read.
     #[error("the provider's keys (JWK Set): {0}")]
     Keys(String),
+    /// The application's [`Hooks::identify`] refused the login.
+    #[error("{0}")]
+    IdentityHook(String),
     /// UserInfo names another user than the id_token.
     #[error("UserInfo's sub is not the id_token's")]
     SubjectMismatch,
@@ -414,7 +467,11 @@ impl Settings {
         if let Protocol::OpenIdConnect(p) = &self.protocol {
             return p.urls();
         }
-        let mut urls = vec![("identity.url", self.identity.url.as_str())];
+        // Empty when the application's Hooks::identify names the user.
+        let mut urls = Vec::new();
+        if !self.identity.url.is_empty() {
+            urls.push(("identity.url", self.identity.url.as_str()));
+        }
         match &self.protocol {
             Protocol::OAuth1 {
                 request_token_url,
@@ -580,14 +637,60 @@ impl Consumer {
         (stored.expires > now()).then_some(stored.csrf)
     }
 
-    /// A client signing calls with `credentials` (usable outside requests).
+    /// A client signing calls with `credentials` (usable outside
+    /// requests). For an OAuth 2.0 or OpenID provider it keeps the token
+    /// fresh, and hands each refreshed token to [`Hooks::after_refresh`].
     pub fn signed_client(&self, credentials: Credentials) -> SignedClient {
-        SignedClient {
-            http: self.http.clone(),
-            consumer_key: self.settings.client_id.clone(),
-            consumer_secret: self.settings.client_secret.clone(),
+        let mut client = SignedClient::with_http(
+            self.http.clone(),
+            &self.settings.client_id,
+            &self.settings.client_secret,
             credentials,
+        );
+        // The token endpoint passed Consumer::new's URL check.
+        if let Some((_, token_endpoint, _)) = self.oauth2_config() {
+            let hooks = self.hooks.clone();
+            let hook: RefreshHook = Arc::new(move |fresh: Credentials| {
+                let hooks = hooks.clone();
+                Box::pin(async move { hooks.after_refresh(&fresh).await })
+            });
+            client.token_endpoint = Some(token_endpoint.to_owned());
+            client.on_refresh = Some(hook);
         }
+        client
+    }
+
+    /// A client for the logged-in user of `session` (`None` without one):
+    /// like [`Consumer::signed_client`], and a refreshed token is also
+    /// sealed back into the session, so the next request uses it (a
+    /// provider that rotates refresh tokens would refuse the old one).
+    pub async fn api(&self, session: &Session) -> Option<SignedClient> {
+        let login = self.session(session).await?;
+        let mut client = self.signed_client(login.credentials);
+        if client.token_endpoint.is_some() {
+            let (hooks, key, session) = (
+                self.hooks.clone(),
+                self.settings.session_key,
+                session.clone(),
+            );
+            let hook: RefreshHook = Arc::new(move |fresh: Credentials| {
+                let (hooks, session) = (hooks.clone(), session.clone());
+                Box::pin(async move {
+                    if let (Ok(json), Ok(Some(mut stored))) = (
+                        serde_json::to_vec(&fresh),
+                        session.get::<StoredLogin>(LOGIN_KEY).await,
+                    ) {
+                        stored.credentials = seal::seal(&key, LOGIN_KEY, &json);
+                        if let Err(e) = session.insert(LOGIN_KEY, stored).await {
+                            tracing::warn!(error = %e, "keeping the refreshed token in the session");
+                        }
+                    }
+                    hooks.after_refresh(&fresh).await;
+                })
+            });
+            client.on_refresh = Some(hook);
+        }
+        Some(client)
     }
 
     /// Calls the provider for the first leg; returns what the callback
@@ -677,10 +780,7 @@ impl Consumer {
                 let received = p.handle_callback::<CAP>(query.as_bytes())?;
                 let (status, body) = self.token_request(&received, token_endpoint).await?;
                 let tokens = received.handle_token_response(UnixTime(now()), status, &body)?;
-                Credentials::Bearer {
-                    access_token: tokens.access_token().to_owned(),
-                    refresh_token: tokens.refresh_token().map(str::to_owned),
-                }
+                Credentials::bearer(&tokens)
             }
             (
                 PendingLogin::OpenId {
@@ -701,17 +801,23 @@ impl Consumer {
                 let subject = self
                     .check_id_token(provider, id_token, &nonce, tokens.access_token())
                     .await?;
-                let credentials = Credentials::Bearer {
-                    access_token: tokens.access_token().to_owned(),
-                    refresh_token: tokens.refresh_token().map(str::to_owned),
-                };
+                let credentials = Credentials::bearer(&tokens);
                 return self.userinfo(provider, subject, credentials).await;
             }
             _ => return Err(ConsumerFailure::Identity),
         };
+        let client = self.signed_client(credentials.clone());
+        if let Some(identified) = self.hooks.identify(&client) {
+            let who = identified.await.map_err(ConsumerFailure::IdentityHook)?;
+            return Ok(LoggedIn {
+                user: who.name,
+                subject: who.subject,
+                scope: None,
+                credentials: client.credentials(),
+            });
+        }
         let api = &self.settings.identity;
-        let info: serde_json::Value = self
-            .signed_client(credentials.clone())
+        let info: serde_json::Value = client
             .get(&api.url)
             .await?
             .error_for_status()?
@@ -729,7 +835,7 @@ impl Consumer {
                 .get("scope")
                 .and_then(|s| s.as_str())
                 .map(str::to_owned),
-            credentials,
+            credentials: client.credentials(),
         })
     }
 }
@@ -1117,20 +1223,39 @@ impl Consumer {
     }
 }
 
-/// Makes OAuth1-signed calls with stored token credentials.
+/// A callback handed every refreshed token (to store it).
+pub type RefreshHook = Arc<dyn Fn(Credentials) -> HookFuture<'static, ()> + Send + Sync>;
+
+/// Makes OAuth1-signed or Bearer calls with stored token credentials.
+///
+/// With a token endpoint ([`SignedClient::with_refresh`], or made by
+/// [`Consumer::signed_client`] / [`Consumer::api`] for an OAuth 2.0 or
+/// OpenID provider) an OAuth 2.0 token is kept fresh: refreshed before a
+/// call when the core says it is due (`TokenSet::needs_refresh`: a minute
+/// before expiry, or half its lifetime for short ones), and once more when
+/// the provider still answers 401, then the call is sent again once. The
+/// new tokens go to the refresh hook (to store them) and replace the old
+/// ones here. Refreshes are serialized, and one made meanwhile by another
+/// call is not repeated: with rotating refresh tokens a second refresh
+/// with the old token would be reuse, which a provider may punish by
+/// revoking the whole grant.
 #[derive(Clone)]
 pub struct SignedClient {
     http: reqwest::Client,
     consumer_key: String,
     consumer_secret: String,
-    credentials: Credentials,
+    credentials: Arc<std::sync::Mutex<Credentials>>,
+    token_endpoint: Option<String>,
+    on_refresh: Option<RefreshHook>,
+    refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl fmt::Debug for SignedClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedClient")
             .field("consumer_key", &self.consumer_key)
-            .field("credentials", &self.credentials)
+            .field("credentials", &self.credentials())
+            .field("token_endpoint", &self.token_endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -1144,12 +1269,50 @@ impl SignedClient {
         credentials: Credentials,
         outbound: &Outbound,
     ) -> Result<Self, OutboundError> {
-        Ok(SignedClient {
-            http: outbound.client()?,
+        Ok(Self::with_http(
+            outbound.client()?,
+            consumer_key,
+            consumer_secret,
+            credentials,
+        ))
+    }
+
+    fn with_http(
+        http: reqwest::Client,
+        consumer_key: &str,
+        consumer_secret: &str,
+        credentials: Credentials,
+    ) -> Self {
+        SignedClient {
+            http,
             consumer_key: consumer_key.to_owned(),
             consumer_secret: consumer_secret.to_owned(),
-            credentials,
-        })
+            credentials: Arc::new(std::sync::Mutex::new(credentials)),
+            token_endpoint: None,
+            on_refresh: None,
+            refreshing: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Keeps an OAuth 2.0 token fresh through `token_endpoint` (https, or
+    /// http to loopback), handing each refreshed token to `hook`.
+    pub fn with_refresh(
+        mut self,
+        token_endpoint: &str,
+        hook: Option<RefreshHook>,
+    ) -> Result<Self, OutboundError> {
+        outbound::check_url("token_endpoint", token_endpoint)?;
+        self.token_endpoint = Some(token_endpoint.to_owned());
+        self.on_refresh = hook;
+        Ok(self)
+    }
+
+    /// The credentials now (after any refresh).
+    pub fn credentials(&self) -> Credentials {
+        self.credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The `Authorization` header for `method` and `url`: OAuth1-signed
@@ -1159,7 +1322,7 @@ impl SignedClient {
         method: &str,
         url: &str,
     ) -> Result<String, latch_core::oauth1::SignError> {
-        let (token, secret) = match &self.credentials {
+        let (token, secret) = match self.credentials() {
             Credentials::Bearer { access_token, .. } => {
                 return Ok(format!("Bearer {access_token}"));
             }
@@ -1168,18 +1331,84 @@ impl SignedClient {
         let req = Box::new(Request::<64>::new(method, url)?);
         let nonce = random_id();
         let oauth = ProtocolParams {
-            token: Some(token),
+            token: Some(&token),
             timestamp: Some(now()),
             nonce: Some(&nonce),
             ..ProtocolParams::new(&self.consumer_key, SignatureMethod::HmacSha1)
         };
-        let secrets = Secrets::new(&self.consumer_secret, secret);
+        let secrets = Secrets::new(&self.consumer_secret, &secret);
         write(|w| req.clone().sign(&oauth, &secrets, w))
     }
 
-    /// A signed `GET`; `url` must be https (or http to loopback).
-    pub async fn get(&self, url: &str) -> Result<reqwest::Response, ConsumerFailure> {
-        outbound::check_url("url", url)?;
+    /// The core's view of an OAuth 2.0 token that can be refreshed here.
+    fn refreshable(&self) -> Option<latch_core::oauth2::client::TokenSet<CAP>> {
+        self.token_endpoint.as_ref()?;
+        match self.credentials() {
+            Credentials::Bearer {
+                access_token,
+                refresh_token: Some(refresh),
+                received_at,
+                expires_at,
+            } => latch_core::oauth2::client::TokenSet::restore(
+                &access_token,
+                Some(&refresh),
+                UnixTime(received_at),
+                expires_at.map(UnixTime),
+            )
+            .ok(),
+            _ => None,
+        }
+    }
+
+    /// Refreshes, unless the access token is no longer `stale` (another
+    /// call refreshed it meanwhile).
+    async fn refresh(&self, stale: &str) -> Result<(), ConsumerFailure> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let Some(mut tokens) = self.refreshable() else {
+            return Ok(());
+        };
+        if tokens.access_token() != stale {
+            return Ok(());
+        }
+        let Some(endpoint) = &self.token_endpoint else {
+            return Ok(());
+        };
+        let identity = ClientIdentity::confidential(&self.consumer_key, &self.consumer_secret);
+        let body = write(|w| tokens.write_refresh_request(&identity, w))?;
+        let auth = write(|w| {
+            identity.write_authorization(w);
+            Ok::<(), ConsumerFailure>(())
+        })?;
+        let mut req = self
+            .http
+            .post(endpoint)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(body);
+        if !auth.is_empty() {
+            req = req.header(header::AUTHORIZATION, auth);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let answer = resp.bytes().await?;
+        tokens.handle_refresh_response(UnixTime(now()), status, &answer)?;
+        let fresh = Credentials::Bearer {
+            access_token: tokens.access_token().to_owned(),
+            refresh_token: tokens.refresh_token().map(str::to_owned),
+            received_at: tokens.received_at().as_secs(),
+            expires_at: tokens.expires_at().map(|t| t.as_secs()),
+        };
+        *self
+            .credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+        if let Some(hook) = &self.on_refresh {
+            hook(fresh).await;
+        }
+        Ok(())
+    }
+
+    async fn send_get(&self, url: &str) -> Result<reqwest::Response, ConsumerFailure> {
         let auth = self
             .authorization("GET", url)
             .map_err(|e| ConsumerFailure::Protocol(latch_core::oauth1::ConsumerError::Sign(e)))?;
@@ -1189,6 +1418,26 @@ impl SignedClient {
             .header(header::AUTHORIZATION, auth)
             .send()
             .await?)
+    }
+
+    /// A signed `GET`; `url` must be https (or http to loopback). An OAuth
+    /// 2.0 token is refreshed first when due, and once on a 401.
+    pub async fn get(&self, url: &str) -> Result<reqwest::Response, ConsumerFailure> {
+        outbound::check_url("url", url)?;
+        if let Some(tokens) = self.refreshable()
+            && tokens.needs_refresh(UnixTime(now()))
+        {
+            self.refresh(tokens.access_token()).await?;
+        }
+        let used = self.refreshable();
+        let resp = self.send_get(url).await?;
+        match used {
+            Some(tokens) if resp.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                self.refresh(tokens.access_token()).await?;
+                self.send_get(url).await
+            }
+            _ => Ok(resp),
+        }
     }
 }
 
@@ -1248,6 +1497,8 @@ mod tests {
         let creds = Credentials::Bearer {
             access_token: "at".into(),
             refresh_token: None,
+            received_at: 0,
+            expires_at: None,
         };
         let json = serde_json::to_vec(&creds).unwrap();
         s.insert(
@@ -1312,7 +1563,9 @@ mod tests {
             who.credentials,
             Credentials::Bearer {
                 access_token: "at".into(),
-                refresh_token: None
+                refresh_token: None,
+                received_at: 0,
+                expires_at: None,
             }
         );
         assert!(consumer(2).session(&s).await.is_none(), "another key");

@@ -57,6 +57,31 @@ impl<const N: usize> TokenSet<N> {
         })
     }
 
+    /// Tokens kept between uses (in a session, a file, flash) as they were
+    /// received at `received_at`, to refresh them later. Errors:
+    /// [`ClientError::Capacity`] for a token over `N` bytes or a scope that
+    /// does not fit.
+    pub fn restore(
+        access_token: &str,
+        refresh_token: Option<&str>,
+        received_at: UnixTime,
+        expires_at: Option<UnixTime>,
+    ) -> Result<Self, ClientError> {
+        let text = |t: &str| heapless::String::try_from(t).map_err(|_| ClientError::Capacity);
+        Ok(TokenSet {
+            access_token: text(access_token)?,
+            refresh_token: refresh_token.map(text).transpose()?,
+            received_at,
+            expires_at,
+            scope: None,
+        })
+    }
+
+    /// When the tokens were received.
+    pub const fn received_at(&self) -> UnixTime {
+        self.received_at
+    }
+
     /// The access token.
     pub fn access_token(&self) -> &str {
         &self.access_token
@@ -165,6 +190,29 @@ mod tests {
         f(&mut w);
         let n = w.finish().unwrap();
         std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn restored_tokens_refresh_like_received_ones() {
+        let t = tokens();
+        let r = TokenSet::<64>::restore(
+            t.access_token(),
+            t.refresh_token(),
+            t.received_at(),
+            t.expires_at(),
+        )
+        .unwrap();
+        assert_eq!(r.poll_timeout(), t.poll_timeout());
+        assert!(r.needs_refresh(UnixTime(4540)) && !r.needs_refresh(UnixTime(4539)));
+        let id = ClientIdentity::public("app");
+        assert_eq!(
+            written(|w| r.write_refresh_request(&id, w).unwrap()),
+            written(|w| t.write_refresh_request(&id, w).unwrap())
+        );
+        assert_eq!(
+            TokenSet::<4>::restore("12345", None, UnixTime(0), None).unwrap_err(),
+            ClientError::Capacity
+        );
     }
 
     #[test]

@@ -16,12 +16,16 @@
 //! from the issuer (OpenID Discovery) and learns who logged in from the
 //! validated id_token and UserInfo.
 //!
-//! Routes: `/` (public), `/private` (login required), `/login?next=`,
+//! Routes: `/` (public), `/private` (login required), `/whoami` (the
+//! provider's identity API — UserInfo for oidc — called now with the
+//! session's token, refreshed first if it expired), `/login?next=`,
 //! `/callback`, `/logout`. Register `http://ADDR/callback` as the client's
 //! redirect URI.
 //!
 //! Sessions are in memory unless `--sessions sqlite://FILE` names a SQLite
-//! file: then a login survives a restart of this app. What the sessions
+//! file (then a login survives a restart of this app) or `--sessions
+//! postgres://URL` a PostgreSQL database (then replicas of the app share
+//! their sessions; give each the same `--session-key-file`). What the sessions
 //! keep of the provider's tokens is sealed under a key kept in
 //! `--session-key-file` (default: the database path + `.key`, created
 //! 0600 on first start); in memory the key is drawn at start.
@@ -32,10 +36,11 @@
 //! Arguments are read with lexopt (no clap: this app's dependency tree is
 //! what an app using `latch-consumer` compiles).
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
+use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Extension, Router};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use latch_consumer::{
     Consumer, LoggedIn, NoHooks, Outbound, Protocol, Session, SessionStore, Settings,
@@ -47,7 +52,8 @@ const USAGE: &str = "usage: consumer --listen ADDR:PORT (--provider URL | --issu
 --client-id ID --client-secret SECRET --protocol oauth1|oauth2|oidc [--scope SCOPE] \
 [--authorization-endpoint URL --token-endpoint URL] \
 [--identity-url URL --identity-id FIELD [--identity-name FIELD]] \
-[--allow-user NAME]... [--ca FILE]... [--sessions memory|sqlite://FILE] [--session-key-file FILE]";
+[--public-url URL] [--allow-user NAME]... [--ca FILE]... [--sessions memory|sqlite://FILE|postgres://URL] \
+[--session-key-file FILE]";
 
 struct Args {
     listen: std::net::SocketAddr,
@@ -61,6 +67,8 @@ struct Args {
     cas: Vec<PathBuf>,
     sessions: Option<String>,
     session_key_file: Option<PathBuf>,
+    /// The app's address as browsers reach it (default `http://LISTEN`).
+    public_url: Option<String>,
     /// oauth2 without RFC 8414 metadata (GitHub): both endpoints given.
     endpoints: Option<(String, String)>,
     identity: Option<latch_consumer::IdentityApi>,
@@ -80,6 +88,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         (Vec::new(), Vec::new(), None, None);
     let (mut authz, mut token, mut id_url, mut id_field, mut name_field) =
         (None, None, None, None, None);
+    let mut public_url = None;
     while let Some(arg) = p.next()? {
         match arg {
             Long("listen") => listen = Some(p.value()?.parse()?),
@@ -99,6 +108,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("ca") => cas.push(PathBuf::from(p.value()?)),
             Long("sessions") => sessions = Some(p.value()?.string()?),
             Long("session-key-file") => key_file = Some(PathBuf::from(p.value()?)),
+            Long("public-url") => public_url = Some(p.value()?.string()?),
             Long("authorization-endpoint") => authz = Some(p.value()?.string()?),
             Long("token-endpoint") => token = Some(p.value()?.string()?),
             Long("identity-url") => id_url = Some(p.value()?.string()?),
@@ -139,6 +149,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         cas,
         sessions: sessions.filter(|s| s != "memory"),
         session_key_file: key_file,
+        public_url,
         endpoints,
         identity,
     })
@@ -199,12 +210,38 @@ async fn private(who: LoggedIn) -> Html<String> {
     ))
 }
 
-fn app<S: SessionStore + Clone>(consumer: &Arc<Consumer>, store: S) -> Router {
+/// Where `/whoami` asks who is logged in.
+#[derive(Clone)]
+struct IdentityUrl(String);
+
+/// The provider's identity API, called with the session's token (kept
+/// fresh by the consumer): its status and body, as the provider gave them.
+async fn whoami(
+    State(c): State<Arc<Consumer>>,
+    Extension(url): Extension<IdentityUrl>,
+    session: Session,
+) -> axum::response::Response {
+    let Some(client) = c.api(&session).await else {
+        return (axum::http::StatusCode::UNAUTHORIZED, "login required").into_response();
+    };
+    match client.get(&url.0).await {
+        Ok(r) => {
+            let status = axum::http::StatusCode::from_u16(r.status().as_u16())
+                .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+            (status, r.text().await.unwrap_or_default()).into_response()
+        }
+        Err(e) => (axum::http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+fn app<S: SessionStore + Clone>(consumer: &Arc<Consumer>, store: S, identity: &str) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/private", get(private))
+        .route("/whoami", get(whoami))
         .with_state(consumer.clone())
         .merge(consumer.router())
+        .layer(Extension(IdentityUrl(identity.to_owned())))
         .layer(consumer.session_layer(store))
 }
 
@@ -263,15 +300,34 @@ async fn main() {
             access_token_url: format!("{base}/oauth1/access_token"),
         }
     };
-    let sqlite_path = a.sessions.as_deref().map(|s| {
-        s.strip_prefix("sqlite://")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| fail(format!("--sessions is memory or sqlite://FILE, not {s:?}")))
-    });
-    let key = match (&a.session_key_file, &sqlite_path) {
+    // Where sessions live: memory, a SQLite file, or PostgreSQL (shared by
+    // every replica of the app, which must then share the key file too).
+    enum Sessions {
+        Memory,
+        Sqlite(PathBuf),
+        Postgres(String),
+    }
+    let sessions = match a.sessions.as_deref() {
+        None => Sessions::Memory,
+        Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+            Sessions::Postgres(s.to_owned())
+        }
+        Some(s) => match s.strip_prefix("sqlite://") {
+            Some(path) => Sessions::Sqlite(PathBuf::from(path)),
+            None => fail(format!(
+                "--sessions is memory, sqlite://FILE or postgres://URL, not {s:?}"
+            )),
+        },
+    };
+    let key = match (&a.session_key_file, &sessions) {
         (Some(f), _) => session_key(f),
-        (None, Some(db)) => session_key(&PathBuf::from(format!("{}.key", db.display()))),
-        (None, None) => {
+        (None, Sessions::Sqlite(db)) => {
+            session_key(&PathBuf::from(format!("{}.key", db.display())))
+        }
+        (None, Sessions::Postgres(_)) => fail(
+            "--sessions postgres://… needs --session-key-file FILE (every replica must share the key)",
+        ),
+        (None, Sessions::Memory) => {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).unwrap_or_else(|e| fail(format!("OS RNG: {e}")));
             key
@@ -281,7 +337,13 @@ async fn main() {
         client_id: a.client_id,
         client_secret: a.client_secret,
         protocol,
-        callback_url: format!("http://{}/callback", a.listen),
+        callback_url: format!(
+            "{}/callback",
+            a.public_url.as_deref().map_or_else(
+                || format!("http://{}", a.listen),
+                |u| u.trim_end_matches('/').to_owned()
+            )
+        ),
         identity: a
             .identity
             .clone()
@@ -291,16 +353,26 @@ async fn main() {
         allowed_users: (!a.allow_users.is_empty()).then(|| a.allow_users.into_iter().collect()),
         outbound,
     };
+    let identity_url = match &settings.protocol {
+        Protocol::OpenIdConnect(p) => p.userinfo_endpoint.clone().unwrap_or_default(),
+        _ => settings.identity.url.clone(),
+    };
     let consumer = Consumer::new(settings, NoHooks).unwrap_or_else(|e| fail(e));
-    let router = match &sqlite_path {
-        Some(db) => {
+    let router = match &sessions {
+        Sessions::Sqlite(db) => {
             let url = format!("sqlite://{}", db.display());
             let store = latch_consumer::stores::sqlite_store(&url)
                 .await
                 .unwrap_or_else(|e| fail(format!("--sessions {url}: {e}")));
-            app(&consumer, store)
+            app(&consumer, store, &identity_url)
         }
-        None => app(&consumer, Consumer::memory_store()),
+        Sessions::Postgres(url) => {
+            let store = latch_consumer::stores::postgres_store(url)
+                .await
+                .unwrap_or_else(|e| fail(format!("--sessions postgres: {e}")));
+            app(&consumer, store, &identity_url)
+        }
+        Sessions::Memory => app(&consumer, Consumer::memory_store(), &identity_url),
     };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
