@@ -21,20 +21,24 @@ async fn start_app(
     protocol: &str,
     extra: &[&str],
 ) -> Child {
+    let mut args = vec![
+        "--provider".to_owned(),
+        server.base.clone(),
+        format!("--client-id={}", client.id),
+        format!("--client-secret={}", client.secret),
+        "--protocol".to_owned(),
+        protocol.to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    start_example(port, &args).await
+}
+
+/// Starts the example app on `port` with these arguments and waits for
+/// its "listening on" line (a failure to start shows its stderr).
+async fn start_example(port: u16, args: &[String]) -> Child {
     let mut child = Command::new(consumer_example_bin())
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--provider",
-            &server.base,
-        ])
-        .args([
-            &format!("--client-id={}", client.id),
-            &format!("--client-secret={}", client.secret),
-            "--protocol",
-            protocol,
-        ])
-        .args(extra)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -50,10 +54,29 @@ async fn start_app(
         let _ =
             tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut err)
                 .await;
-        panic!("the consumer example did not start ({protocol}, port {port}): {err}");
+        panic!("the consumer example did not start ({args:?}, port {port}): {err}");
     };
     assert!(line.starts_with("listening on"), "{line}");
     child
+}
+
+/// Starts a provider nobody here wrote (`tests/<script>`, which installs
+/// its pinned dependencies first) and returns it with the one JSON line it
+/// prints when it serves.
+async fn start_peer(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
+    let mut child = Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("{script} started in time"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("{script} printed its JSON line"));
+    (child, serde_json::from_str(&line).unwrap())
 }
 
 fn location(resp: &reqwest::Response) -> String {
@@ -274,49 +297,30 @@ async fn example_app_logs_in_through_node_oidc_provider() {
     for alg in ["RS256", "ES256", "EdDSA"] {
         let port = free_port();
         let app = format!("http://127.0.0.1:{port}");
-        let mut op =
-            Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-rp/op.sh"))
-                .args(["--redirect-uri", &format!("{app}/callback"), "--alg", alg])
-                .stdout(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-        let mut lines = BufReader::new(op.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
-            .await
-            .expect("node-oidc-provider started")
-            .unwrap()
-            .expect("its JSON line");
-        let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let callback = format!("{app}/callback");
+        let (mut op, started) = start_peer(
+            "oidc-rp/op.sh",
+            &["--redirect-uri", &callback, "--alg", alg],
+        )
+        .await;
         let issuer = started["issuer"].as_str().unwrap().to_owned();
-
-        let mut child = Command::new(consumer_example_bin())
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--protocol",
-                "oidc",
-            ])
-            .args(["--issuer", &issuer, "--scope", "openid profile"])
-            .arg(format!(
-                "--client-id={}",
-                started["client_id"].as_str().unwrap()
-            ))
-            .arg(format!(
-                "--client-secret={}",
-                started["client_secret"].as_str().unwrap()
-            ))
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut app_lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(std::time::Duration::from_secs(30), app_lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("the example app started");
-        assert!(first.starts_with("listening on"), "{first}");
+        let mut child = start_example(
+            port,
+            &[
+                "--protocol".into(),
+                "oidc".into(),
+                "--issuer".into(),
+                issuer.clone(),
+                "--scope".into(),
+                "openid profile".into(),
+                format!("--client-id={}", started["client_id"].as_str().unwrap()),
+                format!(
+                    "--client-secret={}",
+                    started["client_secret"].as_str().unwrap()
+                ),
+            ],
+        )
+        .await;
 
         let b = browser();
         let r = b
@@ -400,50 +404,31 @@ async fn example_app_logs_in_through_node_oidc_provider() {
 async fn example_app_logs_in_through_an_oauthlib_oauth1_provider() {
     let port = free_port();
     let app = format!("http://127.0.0.1:{port}");
-    let mut provider = Command::new(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oauth1-provider/run.sh"),
-    )
-    .args(["--callback", &format!("{app}/callback")])
-    .stdout(Stdio::piped())
-    .kill_on_drop(true)
-    .spawn()
-    .unwrap();
-    let mut lines = BufReader::new(provider.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
-        .await
-        .expect("the oauthlib provider started")
-        .unwrap()
-        .expect("its JSON line");
-    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let callback = format!("{app}/callback");
+    let (mut provider, started) =
+        start_peer("oauth1-provider/run.sh", &["--callback", &callback]).await;
     let base = started["base"].as_str().unwrap().to_owned();
-    let mut child = Command::new(consumer_example_bin())
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--protocol",
-            "oauth1",
-        ])
-        .args(["--provider", &base, "--identity-url", &format!("{base}/me")])
-        .args(["--identity-id", "id", "--identity-name", "username"])
-        .arg(format!(
-            "--client-id={}",
-            started["client_key"].as_str().unwrap()
-        ))
-        .arg(format!(
-            "--client-secret={}",
-            started["client_secret"].as_str().unwrap()
-        ))
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut app_lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(std::time::Duration::from_secs(30), app_lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .expect("the example app started");
-    assert!(first.starts_with("listening on"), "{first}");
+    let mut child = start_example(
+        port,
+        &[
+            "--protocol".into(),
+            "oauth1".into(),
+            "--provider".into(),
+            base.clone(),
+            "--identity-url".into(),
+            format!("{base}/me"),
+            "--identity-id".into(),
+            "id".into(),
+            "--identity-name".into(),
+            "username".into(),
+            format!("--client-id={}", started["client_key"].as_str().unwrap()),
+            format!(
+                "--client-secret={}",
+                started["client_secret"].as_str().unwrap()
+            ),
+        ],
+    )
+    .await;
 
     let b = browser();
     let r = b

@@ -855,18 +855,7 @@ impl Consumer {
             received.write_authorization(w);
             Ok::<(), ConsumerFailure>(())
         })?;
-        let mut req = self
-            .http
-            .post(token_endpoint)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json")
-            .body(body);
-        if !auth.is_empty() {
-            req = req.header(header::AUTHORIZATION, auth);
-        }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        Ok((status, resp.bytes().await?))
+        post_to_token_endpoint(&self.http, token_endpoint, body, &auth).await
     }
 
     /// The provider's JWK Set: the kept copy, or a fresh one when `fresh`
@@ -1223,6 +1212,27 @@ impl Consumer {
     }
 }
 
+/// POSTs a form the core wrote to the token endpoint (RFC 6749 §4.1.3,
+/// §6), with the client's `Authorization` header when it has one.
+async fn post_to_token_endpoint(
+    http: &reqwest::Client,
+    endpoint: &str,
+    body: String,
+    authorization: &str,
+) -> Result<(u16, axum::body::Bytes), ConsumerFailure> {
+    let mut req = http
+        .post(endpoint)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(body);
+    if !authorization.is_empty() {
+        req = req.header(header::AUTHORIZATION, authorization);
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.bytes().await?))
+}
+
 /// A callback handed every refreshed token (to store it).
 pub type RefreshHook = Arc<dyn Fn(Credentials) -> HookFuture<'static, ()> + Send + Sync>;
 
@@ -1379,25 +1389,9 @@ impl SignedClient {
             identity.write_authorization(w);
             Ok::<(), ConsumerFailure>(())
         })?;
-        let mut req = self
-            .http
-            .post(endpoint)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json")
-            .body(body);
-        if !auth.is_empty() {
-            req = req.header(header::AUTHORIZATION, auth);
-        }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let answer = resp.bytes().await?;
+        let (status, answer) = post_to_token_endpoint(&self.http, endpoint, body, &auth).await?;
         tokens.handle_refresh_response(UnixTime(now()), status, &answer)?;
-        let fresh = Credentials::Bearer {
-            access_token: tokens.access_token().to_owned(),
-            refresh_token: tokens.refresh_token().map(str::to_owned),
-            received_at: tokens.received_at().as_secs(),
-            expires_at: tokens.expires_at().map(|t| t.as_secs()),
-        };
+        let fresh = Credentials::bearer(&tokens);
         *self
             .credentials
             .lock()
