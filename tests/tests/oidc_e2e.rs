@@ -68,7 +68,9 @@ async fn relying_party(server: &Server, c: &Client, alg: &str, tls: bool, jwt: b
     let mut cmd = tokio::process::Command::new("bash");
     cmd.arg(rp_script())
         .args(["--issuer", &server.base])
-        .args(["--client-id", &c.id])
+        // `=`: a generated id may start with '-', which a separate
+        // argument would make look like a flag (a CI run drew one).
+        .arg(format!("--client-id={}", c.id))
         .args(["--redirect-uri", REDIRECT])
         .args(["--username", "alice"])
         .args(["--expect-alg", alg])
