@@ -32,11 +32,13 @@ baseline_dir=target/baseline
 
 if [ "${1:-}" != size ]; then
     printf '\n==> firmware: fmt, clippy, unit tests\n'
-    cargo fmt -- --check
-    cargo clippy --all-targets -- -D warnings
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
     cargo clippy "${mcu[@]}" -- -D warnings
+    cargo clippy "${mcu[@]}" -p latch-device --features flash,defmt -- -D warnings
     CARGO_TARGET_DIR=$baseline_dir cargo clippy "${mcu[@]}" --no-default-features -- -D warnings
-    cargo test
+    cargo test --workspace --all-features
 fi
 
 printf '\n==> firmware: MCU build (STM32F767ZI) and size report\n'
@@ -59,7 +61,7 @@ oauth_ram=$((full_ram - base_ram))
 verdict() { if [ "$1" -le "$2" ]; then echo "goal <= $2 B met"; else echo "goal <= $2 B missed"; fi; }
 printf '\n| build | flash (B) | static RAM (B) |\n| --- | ---: | ---: |\n'
 printf '| baseline (network, TCP, buffers; no OAuth) | %d | %d |\n' "$base_flash" "$base_ram"
-printf '| latch-firmware (device flow, refresh, OAuth1) | %d | %d |\n' "$full_flash" "$full_ram"
+printf '| latch-firmware (discovery, device flow, refresh, OAuth1, login in flash) | %d | %d |\n' "$full_flash" "$full_ram"
 printf '| OAuth adds | %d (%s) | %d (%s) |\n' \
     "$oauth_flash" "$(verdict $oauth_flash 16384)" "$oauth_ram" "$(verdict $oauth_ram 4096)"
 
@@ -74,12 +76,13 @@ CARGO_TARGET_DIR=target/stack-base RUSTFLAGS=$stack_flags cargo +nightly build -
 depth() { python3 ../scripts/stack_depth.py "$1/thumbv7em-none-eabihf/release/latch-firmware" "$tools" "${@:2}"; }
 printf '\n| step | deepest stack (B) | own frame (B) |\n| --- | ---: | ---: |\n'
 depth target/stack \
-    "Device::prepare (writes each request; signs the OAuth1 one)=6Device7prepare" \
-    "its Authorization writers (called through dyn Fn)=6Device7prepare0" \
+    "Device::write_request (every request, whole; signs the OAuth1 one)=6Device13write_request" \
+    "Device::handle_response=6Device15handle_response" \
     "Device::on_device_authorization=6Device23on_device_authorization" \
     "Device::on_poll (RFC 8628 poll answers, tokens)=6Device7on_poll" \
     "Device::on_refresh=6Device10on_refresh" \
-    "Device::on_ping=6Device7on_ping" \
+    "Device::write_record (the record for flash)=6Device12write_record" \
+    "TokenFlash::save (sequential-storage store_item)=10TokenFlash4save" \
     "main task poll, with OAuth=11TaskStorage&21_____embassy_main_task" |
     awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
 depth target/stack-base "main task poll, baseline=11TaskStorage&21_____embassy_main_task" |

@@ -1,38 +1,39 @@
-//! What the device needs to know before it starts: where the server is and
-//! who the device is. The Linux build reads it from the command line
-//! (`linux.rs`), the MCU build from `LATCH_*` environment variables at build
-//! time (`mcu.rs`).
+//! What the device needs to know before it starts: where the server is,
+//! who the device is and what it calls. The Linux build reads it from the
+//! command line (`linux.rs`), the MCU build from `LATCH_*` environment
+//! variables at build time (`mcu.rs`).
 
 use embassy_net::{IpAddress, IpEndpoint};
 
 /// The device's configuration. `Debug` leaves the secrets out.
 #[derive(Clone, Copy)]
 pub struct Config<'a> {
-    /// The Latch server (an IPv4 address and port: the device has no DNS).
+    /// Where to connect (an IPv4 address and port: the device has no DNS).
     pub server: IpEndpoint,
-    /// `Host` header and authority of the OAuth1 base string URI, e.g.
-    /// `192.168.69.1:8080`; must be what the server sees as its own host.
+    /// `Host` of the size baseline's one request.
     pub host: &'a str,
-    /// OAuth2 `client_id`, which is also the OAuth1 consumer key.
-    pub client_id: &'a str,
-    /// OAuth2 `client_secret`, which is also the OAuth1 consumer secret.
-    pub client_secret: &'a str,
-    /// Scope asked for in the device authorization request.
-    pub scope: Option<&'a str>,
+    /// The login: issuer (its metadata gives the endpoints), client, scope.
+    #[cfg(feature = "oauth")]
+    pub device: latch_device::Config<'a>,
+    /// The protected resource the device calls (an absolute URL on the
+    /// issuer's origin), answered with `{"ping":"pong"}`.
+    #[cfg(feature = "oauth")]
+    pub resource: &'a str,
     /// OAuth1 token credentials for the signed call (RFC 5849 §2.3); `None`
     /// skips that step.
+    #[cfg(feature = "oauth")]
     pub oauth1_token: Option<(&'a str, &'a str)>,
 }
 
 impl core::fmt::Debug for Config<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Config")
-            .field("server", &self.server)
-            .field("host", &self.host)
-            .field("client_id", &self.client_id)
-            .field("scope", &self.scope)
-            .field("oauth1", &self.oauth1_token.map(|(t, _)| t))
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Config");
+        d.field("server", &self.server);
+        #[cfg(feature = "oauth")]
+        d.field("device", &self.device)
+            .field("resource", &self.resource)
+            .field("oauth1", &self.oauth1_token.map(|(t, _)| t));
+        d.finish_non_exhaustive()
     }
 }
 

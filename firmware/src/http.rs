@@ -12,10 +12,7 @@ use embassy_net::tcp::TcpSocket;
 use embassy_net::{IpEndpoint, Stack};
 use embassy_time::Duration;
 use embedded_io_async::Write as _;
-use latch_core::SliceWriter;
-use latch_core::http::{
-    HttpError, ReadStatus, RequestWriter, Response, ResponseReader, parse_http_date,
-};
+use latch_core::http::{HttpError, ReadStatus, Response, ResponseReader, parse_http_date};
 
 /// How long a connection may stay silent.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,8 +25,7 @@ pub enum NetError {
     Connect,
     /// The connection failed while sending or receiving (reset, timeout).
     Io,
-    /// The request did not fit in [`crate::buffers::REQUEST_BUF`], or a value in it was
-    /// refused by the request writer.
+    /// No request, or one longer than [`crate::buffers::REQUEST_BUF`].
     Request,
     /// The answer is not HTTP/1.1 the core accepts, or is larger than
     /// [`crate::buffers::RESPONSE_BUF`].
@@ -53,67 +49,42 @@ impl From<HttpError> for NetError {
     }
 }
 
-/// An HTTP request to send: the core writes the header value and the body.
-pub struct Request<'r> {
-    /// `GET` or `POST`.
-    pub method: &'r str,
-    /// Origin-form target, e.g. `/oauth2/token`.
-    pub path: &'r str,
-    /// Writes the `Authorization` header value; `None` sends none.
-    pub authorization: Option<&'r dyn Fn(&mut SliceWriter<'_>)>,
-    /// A form body (`application/x-www-form-urlencoded`), if any.
-    pub form: Option<&'r [u8]>,
-}
-
 /// The client: the network stack, the server, and every buffer an exchange
-/// uses, so the device's memory use is fixed at build time.
+/// uses, so the device's memory use is fixed at build time. The request
+/// bytes are written whole by the caller (latch-device, through
+/// `latch_core::http::ClientRequest`) into [`request_buf`](HttpClient::request_buf).
 pub struct HttpClient<'a> {
     stack: Stack<'a>,
     server: IpEndpoint,
-    host: &'a str,
     /// The device's wall clock; set from the first `Date` header when the
     /// platform has no clock of its own.
     pub clock: Clock,
     bufs: &'a mut Buffers,
-    /// Length of the prepared request; 0 when none is.
-    prepared: usize,
 }
 
 impl<'a> HttpClient<'a> {
-    /// A client for `server`, sending `Host: host`.
-    pub fn new(
-        stack: Stack<'a>,
-        server: IpEndpoint,
-        host: &'a str,
-        clock: Clock,
-        bufs: &'a mut Buffers,
-    ) -> Self {
+    /// A client for `server`.
+    pub fn new(stack: Stack<'a>, server: IpEndpoint, clock: Clock, bufs: &'a mut Buffers) -> Self {
         HttpClient {
             stack,
             server,
-            host,
             clock,
             bufs,
-            prepared: 0,
         }
     }
 
-    /// The `Host` the requests name.
-    pub fn host(&self) -> &'a str {
-        self.host
+    /// Where the next request is written.
+    pub fn request_buf(&mut self) -> &mut [u8] {
+        &mut self.bufs.request
     }
 
-    /// Writes `req` into the request buffer, ready for [`send`](Self::send).
-    pub fn prepare(&mut self, req: &Request<'_>) -> Result<(), NetError> {
-        self.prepared = write_request(&mut self.bufs.request, self.host, req)?;
-        Ok(())
-    }
-
-    /// Sends the prepared request on a new connection, reads the whole
-    /// answer, and hands it to `handle` with the time it arrived.
+    /// Sends the first `len` bytes of the request buffer on a new
+    /// connection, reads the whole answer, and hands it to `handle` with the
+    /// time it arrived.
     #[inline(never)]
     pub async fn send(
         &mut self,
+        len: usize,
         handle: &mut dyn FnMut(&Response<'_>, latch_core::UnixTime),
     ) -> Result<(), NetError> {
         let HttpClient {
@@ -121,8 +92,6 @@ impl<'a> HttpClient<'a> {
             server,
             clock,
             bufs,
-            prepared,
-            ..
         } = self;
         let Buffers {
             socket_rx,
@@ -130,10 +99,7 @@ impl<'a> HttpClient<'a> {
             request,
             response,
         } = &mut **bufs;
-        let head = match core::mem::take(prepared) {
-            0 => return Err(NetError::Request),
-            len => request.get(..len).ok_or(NetError::Request)?,
-        };
+        let head = request.get(..len).ok_or(NetError::Request)?;
 
         let mut socket = TcpSocket::new(*stack, socket_rx, socket_tx);
         socket.set_timeout(Some(TIMEOUT));
@@ -176,29 +142,4 @@ impl<'a> HttpClient<'a> {
         handle(&resp, clock.now());
         Ok(())
     }
-}
-
-/// Writes the request head and body into `buf`; returns the length.
-pub(crate) fn write_request(
-    buf: &mut [u8],
-    host: &str,
-    req: &Request<'_>,
-) -> Result<usize, NetError> {
-    let mut out = SliceWriter::new(buf);
-    let mut w =
-        RequestWriter::new(&mut out, req.method, req.path, host).map_err(|_| NetError::Request)?;
-    if let Some(auth) = req.authorization {
-        w.header_with("Authorization", |s| auth(s))
-            .map_err(|_| NetError::Request)?;
-    }
-    if req.form.is_some() {
-        w.header("Content-Type", "application/x-www-form-urlencoded")
-            .map_err(|_| NetError::Request)?;
-    }
-    w.header("Accept", "application/json")
-        .map_err(|_| NetError::Request)?;
-    w.header("Connection", "close")
-        .map_err(|_| NetError::Request)?;
-    w.finish(req.form.unwrap_or(b""));
-    out.finish().map_err(|_| NetError::Request)
 }

@@ -3,9 +3,23 @@
 //!
 //! ```text
 //! latch-firmware --server 192.168.69.1:8080 --client-id ID --client-secret SECRET
+//!     [--issuer URL] [--plain-http] [--resource URL] [--state FILE]
 //!     [--tap tap0] [--ip 192.168.69.2/24] [--gateway 192.168.69.1] [--scope "read"]
 //!     [--oauth1-token T --oauth1-token-secret TS]
 //! ```
+//!
+//! `--server` is where to connect (the device has no DNS); `--issuer` is
+//! the server's issuer URL, whose RFC 8414 metadata gives the endpoints
+//! (default `http://SERVER`); `--resource` the protected resource the
+//! device calls (default `ISSUER/api/ping`). An `http` issuer needs
+//! `--plain-http`: this build has no TLS yet, and plain HTTP is only ever
+//! used when asked for. `--state FILE` is the emulated flash (a 16 KiB NOR
+//! image, created if missing, mode 0600) that keeps the login across runs;
+//! without it nothing is kept.
+//!
+//! Test hook: with `LATCH_FIRMWARE_POWER_CUT=after-refresh` in the
+//! environment the process exits (status 3) right after a refresh answer,
+//! before the new tokens are saved — a power cut at the worst moment.
 //!
 //! Output is one log line per step on stdout. Exit status: 0 when every
 //! step succeeded, 1 when one failed, 2 for bad command-line input.
@@ -20,13 +34,23 @@ use static_cell::StaticCell;
 use std::io::Write as _;
 use std::process::exit;
 
-const USAGE: &str = "usage: latch-firmware --server A.B.C.D:PORT --client-id ID --client-secret SECRET [--tap NAME] [--ip A.B.C.D/LEN] [--gateway A.B.C.D] [--scope S] [--oauth1-token T --oauth1-token-secret TS]";
+const USAGE: &str = "usage: latch-firmware --server A.B.C.D:PORT --client-id ID --client-secret SECRET [--issuer URL] [--plain-http] [--resource URL] [--state FILE] [--tap NAME] [--ip A.B.C.D/LEN] [--gateway A.B.C.D] [--scope S] [--oauth1-token T --oauth1-token-secret TS]";
 
 struct Args {
     tap: String,
     ip: Ipv4Cidr,
     gateway: Ipv4Address,
+    state: Option<std::path::PathBuf>,
     config: Config<'static>,
+}
+
+/// The power-cut test hook (see the module docs).
+pub fn power_cut_hook() {
+    if std::env::var("LATCH_FIRMWARE_POWER_CUT").as_deref() == Ok("after-refresh") {
+        println!("power cut (test hook): exiting before the refreshed tokens are saved");
+        let _ = std::io::stdout().flush();
+        exit(3)
+    }
 }
 
 fn leak(s: String) -> &'static str {
@@ -44,6 +68,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut tap, mut ip, mut gateway) = ("tap0".to_owned(), None, None);
     let (mut server, mut id, mut secret, mut scope, mut token, mut token_secret) =
         (None, None, None, None, None, None);
+    let (mut issuer, mut resource, mut state, mut plain_http) = (None, None, None, false);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -51,6 +76,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--ip" => ip = Some(value()?),
             "--gateway" => gateway = Some(value()?),
             "--server" => server = Some(value()?),
+            "--issuer" => issuer = Some(value()?),
+            "--resource" => resource = Some(value()?),
+            "--state" => state = Some(std::path::PathBuf::from(value()?)),
+            "--plain-http" => plain_http = true,
             "--client-id" => id = Some(value()?),
             "--client-secret" => secret = Some(value()?),
             "--scope" => scope = Some(value()?),
@@ -82,16 +111,41 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         (None, None) => None,
         _ => return Err("--oauth1-token and --oauth1-token-secret go together".to_owned()),
     };
+    let client_id = leak(id.ok_or("--client-id is required")?);
+    let client_secret = leak(secret.ok_or("--client-secret is required")?);
+    let issuer = issuer.unwrap_or_else(|| format!("http://{server}"));
+    let Ok(url) = latch_core::url::Url::parse(&issuer) else {
+        return Err(format!(
+            "--issuer {issuer:?} is not an absolute http or https URL"
+        ));
+    };
+    match url.scheme {
+        latch_core::url::Scheme::Https => {
+            return Err("--issuer is https, and this build has no TLS yet".to_owned());
+        }
+        latch_core::url::Scheme::Http if !plain_http => {
+            return Err(format!(
+                "--issuer {issuer:?} is plain HTTP: pass --plain-http to use it"
+            ));
+        }
+        latch_core::url::Scheme::Http => {}
+    }
+    let resource = resource.unwrap_or_else(|| format!("{}/api/ping", issuer.trim_end_matches('/')));
     Ok(Args {
         tap,
         ip,
         gateway,
+        state,
         config: Config {
             server: endpoint,
             host: leak(server),
-            client_id: leak(id.ok_or("--client-id is required")?),
-            client_secret: leak(secret.ok_or("--client-secret is required")?),
-            scope: scope.map(leak),
+            device: latch_device::Config {
+                issuer: leak(issuer),
+                client_id,
+                client_secret: Some(client_secret),
+                scope: scope.map(leak),
+            },
+            resource: leak(resource),
             oauth1_token,
         },
     })
@@ -131,11 +185,27 @@ async fn main_task(spawner: Spawner, args: Args) {
         .map(|d| d.as_secs())
         .ok();
     let mut random = |buf: &mut [u8]| rand::rng().fill_bytes(buf);
+    let flash = match &args.state {
+        Some(path) => match crate::file_flash::FileFlash::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("latch-firmware: {e}");
+                exit(2)
+            }
+        },
+        None => crate::file_flash::FileFlash::in_memory(),
+    };
+    let range = 0..crate::file_flash::SIZE as u32;
+    let Some(mut store) = latch_device::flash::TokenFlash::new(flash, range) else {
+        eprintln!("latch-firmware: the emulated flash is not whole pages");
+        exit(2)
+    };
     let ok = crate::device_main(
         stack,
         args.config,
         unix_now,
         BUFFERS.init(Buffers::new()),
+        &mut store,
         &mut random,
     )
     .await;
@@ -173,17 +243,25 @@ mod tests {
 
     #[test]
     fn arguments_and_defaults() {
-        let a = parse("--server 192.168.69.1:8080 --client-id dev --client-secret s3 --scope read")
-            .unwrap();
+        let a = parse(
+            "--server 192.168.69.1:8080 --client-id dev --client-secret s3 --scope read --plain-http",
+        )
+        .unwrap();
         assert_eq!(a.tap, "tap0");
         assert_eq!(a.ip, Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 2), 24));
         assert_eq!(a.gateway, Ipv4Address::new(192, 168, 69, 1));
-        assert_eq!(a.config.host, "192.168.69.1:8080");
         assert_eq!(a.config.server.port, 8080);
-        assert_eq!((a.config.client_id, a.config.client_secret), ("dev", "s3"));
-        assert_eq!(a.config.scope, Some("read"));
+        let d = a.config.device;
+        assert_eq!(d.issuer, "http://192.168.69.1:8080");
+        assert_eq!(a.config.resource, "http://192.168.69.1:8080/api/ping");
+        assert_eq!((d.client_id, d.client_secret), ("dev", Some("s3")));
+        assert_eq!(d.scope, Some("read"));
         assert_eq!(a.config.oauth1_token, None);
-        let a = parse("--server 10.0.0.1:1 --client-id d --client-secret s --oauth1-token t --oauth1-token-secret ts --ip 10.0.0.9/8 --gateway 10.0.0.1 --tap tap7").unwrap();
+        assert_eq!(a.state, None);
+        let a = parse("--server 10.0.0.1:1 --client-id d --client-secret s --oauth1-token t --oauth1-token-secret ts --ip 10.0.0.9/8 --gateway 10.0.0.1 --tap tap7 --plain-http --issuer http://10.0.0.1:1/t/ --resource http://10.0.0.1:1/r --state /tmp/f").unwrap();
+        assert_eq!(a.config.device.issuer, "http://10.0.0.1:1/t/");
+        assert_eq!(a.config.resource, "http://10.0.0.1:1/r");
+        assert_eq!(a.state.as_deref(), Some(std::path::Path::new("/tmp/f")));
         assert_eq!(a.config.oauth1_token, Some(("t", "ts")));
         assert_eq!((a.tap.as_str(), a.ip.prefix_len()), ("tap7", 8));
     }
@@ -217,6 +295,18 @@ mod tests {
                 "go together",
             ),
             ("--server", "--server needs a value"),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s",
+                "pass --plain-http",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --issuer https://a --plain-http",
+                "no TLS yet",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --issuer a/b --plain-http",
+                "not an absolute http or https URL",
+            ),
             ("--bogus", "unknown argument"),
         ] {
             let err = parse(args)

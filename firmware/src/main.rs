@@ -11,10 +11,13 @@
 //! cargo build --release --target thumbv7em-none-eabihf --no-default-features  # size baseline
 //! ```
 //!
-//! What the device does is [`app`]: the OAuth 2.0 device flow, a bearer
-//! call, a refresh, an OAuth1-signed call — all decided by latch-core.
-//! No heap: every buffer is in [`buffers::Buffers`] or in the task's
-//! future, which embassy keeps in a static task pool.
+//! What the device does is [`app`], a thin runner around the sans-IO
+//! `latch_device::Device` (`firmware/device`): discovery, the OAuth 2.0
+//! device flow, a bearer call, a refresh, an OAuth1-signed call, and the
+//! login kept in flash (sequential-storage) so a reboot resumes it — all
+//! decided by latch-device and latch-core. No heap: every buffer is in
+//! [`buffers::Buffers`] or in the task's future, which embassy keeps in a
+//! static task pool.
 //!
 //! Without the `oauth` feature the firmware is the size baseline: the same
 //! network stack, buffers and one plain TCP request, no latch-core.
@@ -38,6 +41,8 @@ mod clock;
 #[cfg(feature = "oauth")]
 mod http;
 
+#[cfg(all(target_os = "linux", feature = "oauth"))]
+mod file_flash;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "none")]
@@ -51,18 +56,19 @@ use embassy_net::Stack;
 /// `unix_now` is the wall clock if the platform has one (else the first
 /// `Date` header sets it).
 #[cfg(feature = "oauth")]
-pub async fn device_main(
+pub async fn device_main<S: embedded_storage_async::nor_flash::NorFlash>(
     stack: Stack<'static>,
     cfg: Config<'static>,
     unix_now: Option<u64>,
     bufs: &'static mut Buffers,
+    store: &mut latch_device::flash::TokenFlash<S>,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> bool {
     stack.wait_config_up().await;
-    info!("network up; server {}", cfg.host);
+    info!("network up; issuer {}", cfg.device.issuer);
     let clock = unix_now.map_or(clock::Clock::unset(), clock::Clock::set);
-    let mut client = http::HttpClient::new(stack, cfg.server, cfg.host, clock, bufs);
-    match app::run(&mut client, &cfg, random).await {
+    let mut client = http::HttpClient::new(stack, cfg.server, clock, bufs);
+    match app::run(&mut client, store, &cfg, random).await {
         Ok(()) => {
             info!("done: every step succeeded");
             true

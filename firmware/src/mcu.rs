@@ -8,6 +8,13 @@
 //!     cargo build --release --target thumbv7em-none-eabihf
 //! ```
 //!
+//! `LATCH_ISSUER` is the issuer (its RFC 8414 metadata gives the
+//! endpoints), `LATCH_RESOURCE` the protected resource (defaults:
+//! `http://192.168.1.10:8080` and its `/api/ping`). The login is kept in the
+//! last two 256 KiB sectors of the internal flash (sectors 10 and 11,
+//! offsets 0x18_0000..0x20_0000, far above the image), through
+//! embassy-stm32's blocking flash driver.
+//!
 //! The wall clock comes from the server's first `Date` header (the board
 //! has no calendar), nonces and the network stack's seed from the RNG
 //! peripheral.
@@ -47,6 +54,21 @@ const CLIENT_SECRET: &str = match option_env!("LATCH_CLIENT_SECRET") {
     None => "",
 };
 const SCOPE: Option<&str> = option_env!("LATCH_SCOPE");
+/// The issuer, whose metadata gives the endpoints.
+#[cfg(feature = "oauth")]
+const ISSUER: &str = match option_env!("LATCH_ISSUER") {
+    Some(s) => s,
+    None => "http://192.168.1.10:8080",
+};
+/// The protected resource.
+#[cfg(feature = "oauth")]
+const RESOURCE: &str = match option_env!("LATCH_RESOURCE") {
+    Some(s) => s,
+    None => "http://192.168.1.10:8080/api/ping",
+};
+/// Where the login is kept: the last two 256 KiB sectors.
+#[cfg(feature = "oauth")]
+const STATE_FLASH: core::ops::Range<u32> = 0x18_0000..0x20_0000;
 const OAUTH1_TOKEN: Option<&str> = option_env!("LATCH_OAUTH1_TOKEN");
 const OAUTH1_TOKEN_SECRET: Option<&str> = option_env!("LATCH_OAUTH1_TOKEN_SECRET");
 
@@ -97,9 +119,16 @@ async fn main(spawner: Spawner) {
     let cfg = Config {
         server,
         host: SERVER,
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        scope: SCOPE,
+        #[cfg(feature = "oauth")]
+        device: latch_device::Config {
+            issuer: ISSUER,
+            client_id: CLIENT_ID,
+            client_secret: Some(CLIENT_SECRET),
+            scope: SCOPE,
+        },
+        #[cfg(feature = "oauth")]
+        resource: RESOURCE,
+        #[cfg(feature = "oauth")]
         oauth1_token: OAUTH1_TOKEN.zip(OAUTH1_TOKEN_SECRET),
     };
 
@@ -133,6 +162,26 @@ async fn main(spawner: Spawner) {
 
     static BUFFERS: StaticCell<Buffers> = StaticCell::new();
     let mut random = |buf: &mut [u8]| rng.fill_bytes(buf);
+    #[cfg(feature = "oauth")]
+    let ok = {
+        let flash = embassy_embedded_hal::adapter::BlockingAsync::new(
+            embassy_stm32::flash::Flash::new_blocking(p.FLASH),
+        );
+        let Some(mut store) = latch_device::flash::TokenFlash::new(flash, STATE_FLASH) else {
+            error!("the state flash range is not whole sectors");
+            return;
+        };
+        crate::device_main(
+            stack,
+            cfg,
+            None,
+            BUFFERS.init(Buffers::new()),
+            &mut store,
+            &mut random,
+        )
+        .await
+    };
+    #[cfg(not(feature = "oauth"))]
     let ok = crate::device_main(stack, cfg, None, BUFFERS.init(Buffers::new()), &mut random).await;
     if ok {
         info!("device finished");

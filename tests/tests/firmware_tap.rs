@@ -125,8 +125,25 @@ async fn run_firmware(
     oauth1: &(String, String),
     decision: Option<&str>,
 ) -> Run {
+    run_firmware_with(server, client, oauth1, decision, None, &[]).await
+}
+
+/// [`run_firmware`] with the emulated flash in `state` and extra
+/// environment variables.
+async fn run_firmware_with(
+    server: &str,
+    client: &Client,
+    oauth1: &(String, String),
+    decision: Option<&str>,
+    state: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+) -> Run {
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(firmware_bin())
+    let mut command = tokio::process::Command::new(firmware_bin());
+    if let Some(state) = state {
+        command.arg("--state").arg(state);
+    }
+    let mut child = command
         .args([
             "--tap",
             "tap0",
@@ -135,7 +152,8 @@ async fn run_firmware(
             "--gateway",
             HOST_ADDR,
         ])
-        .args(["--server", server, "--scope", "read"])
+        .args(["--server", server, "--scope", "read", "--plain-http"])
+        .envs(env.iter().copied())
         .args(["--client-id", &client.id, "--client-secret", &client.secret])
         .args([
             "--oauth1-token",
@@ -152,9 +170,14 @@ async fn run_firmware(
     let read_all = async {
         while let Some(line) = out.next_line().await.expect("read firmware output") {
             println!("firmware: {line}");
-            if let (Some(rest), Some(decision)) = (line.strip_prefix("user_code="), decision) {
+            if let Some(rest) = line.strip_prefix("user_code=") {
+                let Some(decision) = decision else {
+                    panic!("the firmware asked for a device login it should not need: {line}");
+                };
                 let (code, uri) = rest.split_once(" verification_uri=").expect("code and uri");
-                approve_device(uri, code, decision).await;
+                if decision != "none" {
+                    approve_device(uri, code, decision).await;
+                }
             }
             lines.push(line);
         }
@@ -247,6 +270,107 @@ async fn scenario() {
     }
     assert!(ok.status.success(), "firmware exit status {:?}", ok.status);
 
+    // A login kept in flash: the first run logs in, the second resumes
+    // with the stored tokens, and the server sees no new device
+    // authorization.
+    let state = dir.path().join("flash.bin");
+    let first =
+        run_firmware_with(LISTEN, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    assert!(first.has("no stored login"), "{:#?}", first.lines);
+    assert!(
+        first.has("done: every step succeeded"),
+        "{:#?}",
+        first.lines
+    );
+    let db = dir.path().join("latch.db");
+    let devices = device_authorizations(&db).await;
+    let resumed = run_firmware_with(LISTEN, &client, &oauth1, None, Some(&state), &[]).await;
+    for step in [
+        "resumed: logged in with the stored tokens",
+        "bearer call ok",
+        "refresh ok",
+        "oauth1 call ok",
+        "done: every step succeeded",
+    ] {
+        assert!(
+            resumed.has(step),
+            "resumed run reported {step:?}: {:#?}",
+            resumed.lines
+        );
+    }
+    assert!(!resumed.has("endpoints discovered"), "{:#?}", resumed.lines);
+    assert!(resumed.status.success(), "{:#?}", resumed.lines);
+    assert_eq!(
+        device_authorizations(&db).await,
+        devices,
+        "no new device authorization"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&state).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the flash image holds tokens");
+
+    // Power cut between the refresh answer and the save: flash still holds
+    // the refresh token the server has just rotated. With the server's
+    // refresh grace window at 0 (the default) presenting it again is
+    // reuse: invalid_grant, and the device logs in again (the README says
+    // so).
+    let cut = run_firmware_with(
+        LISTEN,
+        &client,
+        &oauth1,
+        None,
+        Some(&state),
+        &[("LATCH_FIRMWARE_POWER_CUT", "after-refresh")],
+    )
+    .await;
+    assert!(cut.has("refresh ok"), "{:#?}", cut.lines);
+    assert!(cut.has("power cut (test hook)"), "{:#?}", cut.lines);
+    assert_eq!(cut.status.code(), Some(3), "{:#?}", cut.lines);
+    let after_cut =
+        run_firmware_with(LISTEN, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    for step in [
+        "resumed: logged in with the stored tokens",
+        "stored login refused (invalid_grant); device flow again",
+        "user_code=",
+        "done: every step succeeded",
+    ] {
+        assert!(
+            after_cut.has(step),
+            "after the cut: {step:?}: {:#?}",
+            after_cut.lines
+        );
+    }
+    assert_eq!(device_authorizations(&db).await, devices + 1);
+
+    // A stored login whose refresh token was revoked (by the operator):
+    // the device falls back to a new device flow. (Revoking the client's
+    // tokens takes the OAuth1 token too, so a new one is fetched.)
+    let out = latch_tests::latch(&[
+        "token",
+        "revoke",
+        "--client",
+        &client.id,
+        "--config",
+        &config.display().to_string(),
+    ]);
+    assert!(out.contains("revoked"), "{out}");
+    let oauth1 = oauth1_token(&server, &client).await;
+    let revoked =
+        run_firmware_with(LISTEN, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    for step in [
+        "resumed: logged in with the stored tokens",
+        "stored login refused (invalid_grant); device flow again",
+        "user_code=",
+        "done: every step succeeded",
+    ] {
+        assert!(
+            revoked.has(step),
+            "after revocation: {step:?}: {:#?}",
+            revoked.lines
+        );
+    }
+    assert!(revoked.status.success(), "{:#?}", revoked.lines);
+
     // Denied: the firmware says access_denied and exits non-zero.
     let denied = run_firmware(LISTEN, &client, &oauth1, Some("deny")).await;
     assert!(denied.has("failed: access_denied"), "{:#?}", denied.lines);
@@ -260,7 +384,7 @@ async fn scenario() {
     // and exits 1 with a one-line reason — no panic, no hang.
     let hostile = tokio::net::TcpListener::bind(HOSTILE).await.unwrap();
     let served = tokio::spawn(serve_hostile(hostile));
-    let run = run_firmware(HOSTILE, &client, &oauth1, None).await;
+    let run = run_firmware(HOSTILE, &client, &oauth1, Some("none")).await;
     assert!(
         run.has("user_code=WDJB-MJHT verification_uri=https://example.com/device"),
         "{:#?}",
@@ -278,6 +402,21 @@ async fn scenario() {
     );
     assert_eq!(run.status.code(), Some(1), "{:#?}", run.lines);
     served.abort();
+}
+
+/// How many device authorizations the server has recorded.
+async fn device_authorizations(db: &std::path::Path) -> i64 {
+    use sqlx::ConnectOptions as _;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true)
+        .connect()
+        .await
+        .expect("open the server's database");
+    sqlx::query_scalar("SELECT COUNT(*) FROM oauth2_devices")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count device authorizations")
 }
 
 /// Where the hostile server listens.
@@ -318,7 +457,16 @@ async fn serve_hostile(listener: tokio::net::TcpListener) {
                 req.extend_from_slice(&buf[..n]);
             }
             let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-            if req.starts_with(b"POST /oauth2/device_authorization ") {
+            if req.starts_with(b"GET /.well-known/oauth-authorization-server ") {
+                let json = format!(
+                    r#"{{"issuer":"http://{HOSTILE}","token_endpoint":"http://{HOSTILE}/oauth2/token","device_authorization_endpoint":"http://{HOSTILE}/oauth2/device_authorization"}}"#
+                );
+                let out = format!(
+                    "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                    json.len()
+                );
+                let _ = conn.write_all(out.as_bytes()).await;
+            } else if req.starts_with(b"POST /oauth2/device_authorization ") {
                 // RFC 8628 §3.2's example, interval 1, chunked, in pieces.
                 let json = br#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","expires_in":1800,"interval":1}"#;
                 let mut out = format!(

@@ -72,10 +72,13 @@
 use core::fmt;
 
 mod chunked;
+mod client_request;
 mod date;
 mod request;
 mod response;
 
+pub(crate) use client_request::form_into;
+pub use client_request::{Authorization, ClientRequest, Method, RequestError};
 pub use date::parse_http_date;
 pub use request::RequestWriter;
 pub use response::{Headers, ReadStatus, Response, ResponseReader};

@@ -58,14 +58,42 @@ impl<'s, S: Sink + ?Sized> RequestWriter<'s, S> {
     /// `host:port`). Otherwise [`HttpError::InvalidRequest`] and nothing is
     /// written.
     pub fn new(sink: &'s mut S, method: &str, target: &str, host: &str) -> Result<Self, HttpError> {
-        let target_ok = target.starts_with('/') && target.bytes().all(|b| is_vchar(b) && b != b'#');
-        let host_ok = !host.is_empty() && host.bytes().all(is_vchar);
+        Self::new_parts(sink, method, [target, "", ""], [host, ""], b"")
+    }
+
+    /// [`new`](Self::new) with the target and the host each given in pieces
+    /// that are written one after the other (`path`, `?`, `query`; `host`,
+    /// `:`, port digits), so a caller holding a split URL needs no buffer
+    /// to join them. The joined text is checked as in `new`.
+    pub(crate) fn new_parts(
+        sink: &'s mut S,
+        method: &str,
+        target: [&str; 3],
+        host: [&str; 2],
+        port: &[u8],
+    ) -> Result<Self, HttpError> {
+        let target_bytes = target.iter().flat_map(|p| p.bytes());
+        let target_ok =
+            target[0].starts_with('/') && target_bytes.clone().all(|b| is_vchar(b) && b != b'#');
+        let host_bytes = host
+            .iter()
+            .flat_map(|p| p.bytes())
+            .chain(port.iter().copied());
+        let host_ok = !host[0].is_empty() && host_bytes.clone().all(is_vchar);
         if !is_token(method.as_bytes()) || !target_ok || !host_ok {
             return Err(HttpError::InvalidRequest);
         }
-        for part in [method, " ", target, " HTTP/1.1\r\nHost: ", host, "\r\n"] {
+        sink.put(method.as_bytes());
+        sink.put(b" ");
+        for part in target {
             sink.put(part.as_bytes());
         }
+        sink.put(b" HTTP/1.1\r\nHost: ");
+        for part in host {
+            sink.put(part.as_bytes());
+        }
+        sink.put(port);
+        sink.put(b"\r\n");
         Ok(RequestWriter {
             sink,
             length_always: matches!(method, "POST" | "PUT" | "PATCH"),

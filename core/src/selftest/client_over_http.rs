@@ -1,8 +1,10 @@
-//! The device's whole conversation (firmware/src/app.rs) as one check,
-//! with the RFCs' examples as the server's side: the synchronous core work
-//! the firmware does between socket reads, in the firmware's buffers
-//! (1 KiB request, 2 KiB response, 512-byte scratch), so that `mcu-tests/`
-//! reports how deep it takes a Cortex-M4's stack.
+//! The device's whole conversation as one check, with the RFCs' examples
+//! as the server's side: the requests the client flows hand out whole
+//! ([`ClientRequest`]), written into the firmware's buffers (1 KiB
+//! request, 2 KiB response, 512-byte scratch) and compared byte for byte,
+//! and the answers read a few bytes at a time — the synchronous core work
+//! between socket reads, so that `mcu-tests/` reports how deep it takes a
+//! Cortex-M4's stack.
 //!
 //! 1. RFC 8628 §3.1's device authorization request, behind RFC 6749
 //!    §2.3.1's `client_secret_basic` header; §3.2's answer, chunked and read
@@ -26,15 +28,16 @@
     reason = "a Failure carries its description inline (no heap); only the failing path moves it"
 )]
 
-use crate::Sink;
-use crate::buf::SliceWriter;
-use crate::http::{ReadStatus, RequestWriter, Response, ResponseReader, parse_http_date};
+use crate::http::{
+    Authorization, ClientRequest, Method, ReadStatus, Response, ResponseReader, parse_http_date,
+};
 use crate::oauth1::{self, AuthorizationHeader, ProtocolParams, Secrets, SignatureMethod};
 use crate::oauth2::client::{
     ClientError, ClientIdentity, DeviceFlow, DevicePending, PollOutcome, TokenSet,
 };
 use crate::selftest::{Failure, OrFail, declare_checks, ensure, ensure_eq, fail};
 use crate::time::UnixTime;
+use crate::url::Url;
 
 declare_checks! {
     rfc8628_client_over_http,
@@ -44,15 +47,21 @@ declare_checks! {
 const REQUEST_BUF: usize = 1024;
 /// firmware/src/buffers.rs's `RESPONSE_BUF`.
 const RESPONSE_BUF: usize = 2048;
-/// firmware/src/app.rs's `Scratch`.
+/// latch-device's request scratch.
 const SCRATCH: usize = 512;
-/// firmware/src/app.rs's `TOKEN_CAP`.
+/// latch-device's `TOKEN_CAP`.
 const TOKEN_CAP: usize = 128;
 
-/// The authorization server, as the RFCs' examples name it.
-const AS_HOST: &str = "server.example.com";
+/// The authorization server's endpoints, on the host the RFCs' examples
+/// name.
+const DEVICE_URL: &str = "https://server.example.com/device_authorization";
+const TOKEN_URL: &str = "https://server.example.com/token";
 /// The protected resource, where the firmware's tests find it.
-const RS_HOST: &str = "192.168.69.1:8080";
+const PING_URL: &str = "http://192.168.69.1:8080/api/ping";
+
+fn url(text: &str) -> Result<Url<'_>, Failure> {
+    Url::parse(text).or_fail("the URL")
+}
 
 /// The `Date` of the first answer, `Tue, 01 Dec 2026 08:05:26 GMT`
 /// (`calendar.timegm`).
@@ -238,15 +247,6 @@ const NONCE: &str = "000102030405060708090a0b0c0d0e0f";
 /// and key `kd94hf93k423kf44&pfkkdhi9sl3r4s00`.
 const SIGNATURE: &str = "ztg0em1X0VvYZDbrpN8ETVSmP6M=";
 
-/// An HTTP request to send, as firmware/src/http.rs has it.
-struct Request<'r> {
-    method: &'r str,
-    host: &'r str,
-    path: &'r str,
-    authorization: Option<&'r dyn Fn(&mut SliceWriter<'_>)>,
-    form: Option<&'r [u8]>,
-}
-
 /// The firmware's `HttpClient` with the socket replaced by the expected
 /// request bytes and the answer to hand back.
 struct Link<'b> {
@@ -263,7 +263,7 @@ impl Link<'_> {
     /// the time.
     fn exchange<R>(
         &mut self,
-        req: &Request<'_>,
+        req: &ClientRequest<'_>,
         sent: &[&[u8]],
         answer: &[u8],
         piece: usize,
@@ -274,8 +274,7 @@ impl Link<'_> {
             response,
             clock,
         } = self;
-        let len = write_request(&mut request[..], req)?;
-        let wrote = request.get(..len).or_fail("the request")?;
+        let wrote = req.write_to(&mut request[..]).or_fail("the request fits")?;
         ensure_concatenation(wrote, sent)?;
 
         let mut reader = ResponseReader::new(&mut response[..]);
@@ -308,25 +307,6 @@ impl Link<'_> {
     }
 }
 
-/// firmware/src/http.rs's `write_request`: the head and body into `buf`.
-fn write_request(buf: &mut [u8], req: &Request<'_>) -> Result<usize, Failure> {
-    let mut out = SliceWriter::new(buf);
-    let mut w = RequestWriter::new(&mut out, req.method, req.path, req.host)
-        .or_fail("RequestWriter::new")?;
-    if let Some(auth) = req.authorization {
-        w.header_with("Authorization", |s| auth(s))
-            .or_fail("Authorization")?;
-    }
-    if req.form.is_some() {
-        w.header("Content-Type", "application/x-www-form-urlencoded")
-            .or_fail("Content-Type")?;
-    }
-    w.header("Accept", "application/json").or_fail("Accept")?;
-    w.header("Connection", "close").or_fail("Connection")?;
-    w.finish(req.form.unwrap_or(b""));
-    out.finish().or_fail("the request fits")
-}
-
 /// Fails unless `bytes` is `parts` one after the other.
 fn ensure_concatenation(bytes: &[u8], parts: &[&[u8]]) -> Result<(), Failure> {
     fn shown(b: &[u8]) -> &str {
@@ -347,19 +327,7 @@ fn ensure_concatenation(bytes: &[u8], parts: &[&[u8]]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// firmware/src/app.rs's `write_body`: a request body into the scratch
-/// buffer.
-fn write_body(
-    scratch: &mut [u8; SCRATCH],
-    f: impl FnOnce(&mut SliceWriter<'_>) -> Result<(), ClientError>,
-) -> Result<&[u8], Failure> {
-    let mut w = SliceWriter::new(scratch);
-    f(&mut w).or_fail("write the body")?;
-    let len = w.finish().or_fail("the body fits")?;
-    scratch.get(..len).or_fail("the body")
-}
-
-/// firmware/src/app.rs's `pong_status`.
+/// The firmware's check of the resource's answer.
 fn pong_status(r: &Response<'_>, _now: UnixTime) -> u16 {
     match r.status() {
         200 if r.body() == PONG => 200,
@@ -373,20 +341,14 @@ fn poll(
     http: &mut Link<'_>,
     scratch: &mut [u8; SCRATCH],
     pending: &mut DevicePending<'_, TOKEN_CAP>,
-    basic: &dyn Fn(&mut SliceWriter<'_>),
     answer: &[u8],
     piece: usize,
 ) -> Result<PollOutcome<TOKEN_CAP>, Failure> {
     http.clock = Some(pending.poll_timeout());
     let now = http.now()?;
-    let body = write_body(scratch, |w| pending.write_poll_request(now, w))?;
-    let req = Request {
-        method: "POST",
-        host: AS_HOST,
-        path: "/token",
-        authorization: Some(basic),
-        form: Some(body),
-    };
+    let req = pending
+        .poll_request(now, url(TOKEN_URL)?, scratch)
+        .or_fail("poll_request")?;
     http.exchange(&req, &[POLL_REQUEST], answer, piece, |r, now| {
         pending.handle_poll_response(now, r.status(), r.body())
     })?
@@ -405,23 +367,13 @@ fn rfc8628_client_over_http() -> Result<(), Failure> {
         clock: None,
     };
     let identity = ClientIdentity::confidential("s6BhdRkqt3", "gX1fBat3bV");
-    let basic = |s: &mut SliceWriter<'_>| {
-        identity.write_authorization(s);
-    };
 
     // 1. Device authorization (§3.1, §3.2).
     let flow = DeviceFlow::new(identity, Some("example_scope"));
-    let body = write_body(&mut scratch, |w| {
-        flow.write_request(w);
-        Ok(())
-    })?;
-    let req = Request {
-        method: "POST",
-        host: AS_HOST,
-        path: "/device_authorization",
-        authorization: Some(&basic),
-        form: Some(body),
-    };
+    let mut body = [0u8; SCRATCH];
+    let req = flow
+        .request(url(DEVICE_URL)?, &mut body)
+        .or_fail("DeviceFlow::request")?;
     let mut pending: DevicePending<'_, TOKEN_CAP> = http
         .exchange(&req, &[DEVICE_REQUEST], DEVICE_RESPONSE, 7, |r, now| {
             flow.handle_response(now, r.status(), r.body())
@@ -439,36 +391,15 @@ fn rfc8628_client_over_http() -> Result<(), Failure> {
     ensure_eq!(pending.poll_timeout(), UnixTime(T0 + 5));
 
     // 2. Polls (§3.4, §3.5).
-    let outcome = poll(
-        &mut http,
-        &mut scratch,
-        &mut pending,
-        &basic,
-        PENDING_RESPONSE,
-        3,
-    )?;
+    let outcome = poll(&mut http, &mut scratch, &mut pending, PENDING_RESPONSE, 3)?;
     ensure!(outcome == PollOutcome::Pending, "authorization_pending");
     ensure_eq!(pending.interval(), 5);
     ensure_eq!(pending.poll_timeout(), UnixTime(T0 + 10));
-    let outcome = poll(
-        &mut http,
-        &mut scratch,
-        &mut pending,
-        &basic,
-        SLOW_DOWN_RESPONSE,
-        5,
-    )?;
+    let outcome = poll(&mut http, &mut scratch, &mut pending, SLOW_DOWN_RESPONSE, 5)?;
     ensure!(outcome == PollOutcome::Pending, "slow_down");
     ensure_eq!(pending.interval(), 10, "slow_down adds 5 seconds");
     ensure_eq!(pending.poll_timeout(), UnixTime(T0 + 20));
-    let outcome = poll(
-        &mut http,
-        &mut scratch,
-        &mut pending,
-        &basic,
-        TOKEN_RESPONSE,
-        11,
-    )?;
+    let outcome = poll(&mut http, &mut scratch, &mut pending, TOKEN_RESPONSE, 11)?;
     let PollOutcome::Authorized(mut tokens) = outcome else {
         fail!("the third poll is not authorized");
     };
@@ -484,18 +415,13 @@ fn rfc8628_client_over_http() -> Result<(), Failure> {
     // 3. Refresh (RFC 6749 §6) when due: a minute before expiry.
     http.clock = Some(tokens.poll_timeout().or_fail("a refresh falls due")?);
     ensure_eq!(http.clock, Some(UnixTime(T0 + 3560)));
-    let body = write_body(&mut scratch, |w| tokens.write_refresh_request(&identity, w))?;
+    let req = tokens
+        .refresh_request(identity, url(TOKEN_URL)?, &mut scratch)
+        .or_fail("refresh_request")?;
     ensure_eq!(
-        body,
-        b"grant_type=refresh_token&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA"
+        req.form,
+        Some(&b"grant_type=refresh_token&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA"[..])
     );
-    let req = Request {
-        method: "POST",
-        host: AS_HOST,
-        path: "/token",
-        authorization: Some(&basic),
-        form: Some(body),
-    };
     http.exchange(&req, &[REFRESH_REQUEST], REFRESH_RESPONSE, 13, |r, now| {
         tokens.handle_refresh_response(now, r.status(), r.body())
     })?
@@ -505,30 +431,13 @@ fn rfc8628_client_over_http() -> Result<(), Failure> {
     ensure_eq!(tokens.expires_at(), Some(UnixTime(T0 + 3560 + 3600)));
 
     // 4. The bearer call (RFC 6750 §2.1).
-    let bearer = |s: &mut SliceWriter<'_>| tokens.write_bearer(s);
-    let req = Request {
-        method: "GET",
-        host: RS_HOST,
-        path: "/api/ping",
-        authorization: Some(&bearer),
-        form: None,
-    };
+    let req = tokens.bearer_request(Method::Get, url(PING_URL)?);
     let status = http.exchange(&req, &[BEARER_REQUEST], PONG_RESPONSE, 2, pong_status)?;
     ensure_eq!(status, 200);
 
-    // 5. The OAuth1-signed call (RFC 5849 §3.1), the firmware's way: the
-    // base string URI and the header share the scratch buffer.
+    // 5. The OAuth1-signed call (RFC 5849 §3.1), as latch-device signs it.
     let now = http.now()?;
-    let (url_buf, header) = scratch.split_at_mut(128);
-    let mut w = SliceWriter::new(url_buf);
-    for part in ["http://", RS_HOST, "/api/ping"] {
-        w.put(part.as_bytes());
-    }
-    let len = w.finish().or_fail("the URL fits")?;
-    let url = url_buf
-        .get(..len)
-        .and_then(|b| core::str::from_utf8(b).ok())
-        .or_fail("the URL")?;
+    let header = &mut scratch;
     let oauth = ProtocolParams {
         token: Some(TOKEN),
         timestamp: Some(now.as_secs()),
@@ -536,18 +445,16 @@ fn rfc8628_client_over_http() -> Result<(), Failure> {
         ..ProtocolParams::new(CONSUMER_KEY, SignatureMethod::HmacSha1)
     };
     let secrets = Secrets::new(CONSUMER_SECRET, TOKEN_SECRET);
-    let len = oauth1::Request::<2>::new("GET", url)
+    let len = oauth1::Request::<2>::new("GET", PING_URL)
         .or_fail("oauth1::Request::new")?
         .sign_to_slice(&oauth, &secrets, header)
         .or_fail("sign_to_slice")?;
     let value = header.get(..len).or_fail("the header")?;
     ensure_signed(value, now)?;
-    let write = |s: &mut SliceWriter<'_>| s.put(value);
-    let req = Request {
-        method: "GET",
-        host: RS_HOST,
-        path: "/api/ping",
-        authorization: Some(&write),
+    let req = ClientRequest {
+        method: Method::Get,
+        url: url(PING_URL)?,
+        authorization: Authorization::Value(value),
         form: None,
     };
     let sent: [&[u8]; 3] = [

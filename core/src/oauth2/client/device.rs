@@ -24,7 +24,9 @@ use super::{
     ClientError, ClientIdentity, DeviceAuthorizationResponse, TokenSet, error_from, form_param, own,
 };
 use crate::buf::Sink;
+use crate::http::{Authorization, ClientRequest, Method, form_into};
 use crate::time::UnixTime;
+use crate::url::Url;
 use core::fmt;
 
 /// The default polling interval (RFC 8628 §3.2).
@@ -50,6 +52,28 @@ impl<'c> DeviceFlow<'c> {
         if let Some(scope) = self.scope {
             form_param(sink, false, "scope", scope);
         }
+    }
+
+    /// The whole device authorization request (§3.1) to `endpoint`, its
+    /// body written into `body`.
+    pub fn request<'b>(
+        &self,
+        endpoint: Url<'b>,
+        body: &'b mut [u8],
+    ) -> Result<ClientRequest<'b>, ClientError>
+    where
+        'c: 'b,
+    {
+        let form = form_into(body, |w| {
+            self.write_request(w);
+            Ok::<(), ClientError>(())
+        })?;
+        Ok(ClientRequest {
+            method: Method::Post,
+            url: endpoint,
+            authorization: Authorization::Client(self.identity),
+            form: Some(form),
+        })
     }
 
     /// Reads the answer received at `now` (§3.2). `N` bounds the device
@@ -172,6 +196,26 @@ impl<'c, const N: usize> DevicePending<'c, N> {
         form_param(sink, false, "device_code", &self.device_code);
         form_param(sink, false, "client_id", self.identity.client_id);
         Ok(())
+    }
+
+    /// The whole poll (§3.4) at `now` to the token `endpoint`, its body
+    /// written into `body`; errors as [`write_poll_request`](Self::write_poll_request).
+    pub fn poll_request<'b>(
+        &self,
+        now: UnixTime,
+        endpoint: Url<'b>,
+        body: &'b mut [u8],
+    ) -> Result<ClientRequest<'b>, ClientError>
+    where
+        'c: 'b,
+    {
+        let form = form_into(body, |w| self.write_poll_request(now, w))?;
+        Ok(ClientRequest {
+            method: Method::Post,
+            url: endpoint,
+            authorization: Authorization::Client(self.identity),
+            form: Some(form),
+        })
     }
 
     /// Reads the token endpoint's answer to a poll sent at `now` (§3.5).

@@ -9,6 +9,14 @@
 //!   (RFC 6749 §4.1, RFC 7636, RFC 9207's `iss` check).
 //! * [`TokenSet`]: the tokens, the `Authorization: Bearer` header, and
 //!   refreshing shortly before expiry (RFC 6749 §6).
+//! * [`Discovery`] → [`Endpoints`]: the server's endpoints from its RFC 8414
+//!   metadata.
+//!
+//! Every step can hand out its whole request as a
+//! [`ClientRequest`](crate::http::ClientRequest) (method, URL,
+//! `Authorization`, body) that the caller writes to a socket as is; the
+//! `write_*` methods give the bodies alone, for callers with their own
+//! HTTP client.
 //! * [`TokenResponse`], [`ErrorResponse`], [`DeviceAuthorizationResponse`],
 //!   [`IntrospectionDocument`]: borrowing parsers for the JSON answers
 //!   (unknown fields ignored; strings unescaped on demand into caller
@@ -24,11 +32,13 @@
 
 mod auth_code;
 mod device;
+mod discovery;
 mod response;
 mod tokens;
 
 pub use auth_code::{AuthCodeConfig, AuthCodeFlow, AuthCodePending, AuthCodeReceived};
 pub use device::{DeviceFlow, DevicePending, PollOutcome};
+pub use discovery::{Discovery, Endpoints};
 pub use response::{
     DeviceAuthorizationResponse, ErrorResponse, IntrospectionDocument, TokenResponse,
 };
@@ -85,6 +95,11 @@ pub enum ClientError {
     BufferTooSmall(BufferTooSmall),
     /// The random number generator failed.
     Rng,
+    /// An issuer or endpoint URL is not an absolute `http`/`https` URL the
+    /// client can use (RFC 8414 §2).
+    InvalidUrl,
+    /// The metadata document lacks an endpoint the flow needs.
+    MissingEndpoint,
 }
 
 impl fmt::Display for ClientError {
@@ -101,7 +116,9 @@ impl fmt::Display for ClientError {
             ClientError::Malformed(e) => write!(f, "server response: {e}"),
             ClientError::UnsupportedTokenType => f.write_str("token_type is not Bearer"),
             ClientError::StateMismatch => f.write_str("callback state does not match"),
-            ClientError::IssuerMismatch => f.write_str("callback iss is missing or does not match"),
+            ClientError::IssuerMismatch => {
+                f.write_str("iss or issuer is missing or does not match")
+            }
             ClientError::MalformedCallback => f.write_str("malformed authorization callback"),
             ClientError::Authorization(Some(c)) => write!(f, "authorization refused: {c}"),
             ClientError::Authorization(None) => f.write_str("authorization refused"),
@@ -113,6 +130,10 @@ impl fmt::Display for ClientError {
             ClientError::Capacity => f.write_str("value longer than its capacity"),
             ClientError::BufferTooSmall(e) => e.fmt(f),
             ClientError::Rng => f.write_str("random number generator failed"),
+            ClientError::InvalidUrl => f.write_str("issuer or endpoint URL is not usable"),
+            ClientError::MissingEndpoint => {
+                f.write_str("server metadata lacks device_authorization_endpoint")
+            }
         }
     }
 }

@@ -4,7 +4,9 @@
 use super::super::scope::Scope;
 use super::{ClientError, ClientIdentity, TokenResponse, error_from, form_param, own};
 use crate::buf::Sink;
+use crate::http::{Authorization, ClientRequest, Method, form_into};
 use crate::time::UnixTime;
+use crate::url::Url;
 use core::fmt;
 
 /// How long before expiry a refresh is due, at most (seconds). For short
@@ -146,6 +148,34 @@ impl<const N: usize> TokenSet<N> {
         form_param(sink, false, "refresh_token", refresh);
         identity.write_body_params(sink);
         Ok(())
+    }
+
+    /// The whole refresh request (RFC 6749 §6) to the token `endpoint` as
+    /// `identity`, its body written into `body`.
+    pub fn refresh_request<'b>(
+        &self,
+        identity: ClientIdentity<'b>,
+        endpoint: Url<'b>,
+        body: &'b mut [u8],
+    ) -> Result<ClientRequest<'b>, ClientError> {
+        let form = form_into(body, |w| self.write_refresh_request(&identity, w))?;
+        Ok(ClientRequest {
+            method: Method::Post,
+            url: endpoint,
+            authorization: Authorization::Client(identity),
+            form: Some(form),
+        })
+    }
+
+    /// A request to a protected resource with the access token in the
+    /// `Authorization: Bearer` header (RFC 6750 §2.1).
+    pub fn bearer_request<'b>(&'b self, method: Method, url: Url<'b>) -> ClientRequest<'b> {
+        ClientRequest {
+            method,
+            url,
+            authorization: Authorization::Bearer(&self.access_token),
+            form: None,
+        }
     }
 
     /// Reads the refresh answer received at `now` and updates the tokens.
