@@ -42,11 +42,13 @@ if [ "${1:-}" != size ]; then
 fi
 
 printf '\n==> firmware: MCU build (STM32F767ZI) and size report\n'
+oauth_dir=target/oauth
 cargo build "${mcu[@]}"
+CARGO_TARGET_DIR=$oauth_dir cargo build "${mcu[@]}" --no-default-features --features oauth
 CARGO_TARGET_DIR=$baseline_dir cargo build "${mcu[@]}" --no-default-features
 
 # flash = .vector_table + .text + .rodata + .data; static RAM = .data + .bss
-# (+ .uninit: defmt's RTT buffer, in both builds).
+# (+ .uninit: defmt's RTT buffer, in every build).
 sizes() {
     "$size_tool" -A "$1" | awk '
         $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
@@ -54,16 +56,25 @@ sizes() {
         $1 == ".bss" || $1 == ".uninit" { ram += $2 }
         END { print flash, ram }'
 }
-read -r full_flash full_ram < <(sizes target/thumbv7em-none-eabihf/release/latch-firmware)
-read -r base_flash base_ram < <(sizes $baseline_dir/thumbv7em-none-eabihf/release/latch-firmware)
+elf=thumbv7em-none-eabihf/release/latch-firmware
+read -r tls_flash tls_ram < <(sizes target/$elf)
+read -r full_flash full_ram < <(sizes $oauth_dir/$elf)
+read -r base_flash base_ram < <(sizes $baseline_dir/$elf)
 oauth_flash=$((full_flash - base_flash))
 oauth_ram=$((full_ram - base_ram))
 verdict() { if [ "$1" -le "$2" ]; then echo "goal <= $2 B met"; else echo "goal <= $2 B missed"; fi; }
 printf '\n| build | flash (B) | static RAM (B) |\n| --- | ---: | ---: |\n'
 printf '| baseline (network, TCP, buffers; no OAuth) | %d | %d |\n' "$base_flash" "$base_ram"
-printf '| latch-firmware (discovery, device flow, refresh, OAuth1, login in flash) | %d | %d |\n' "$full_flash" "$full_ram"
+printf '| + OAuth (discovery, device flow, refresh, OAuth1, login in flash; plain HTTP) | %d | %d |\n' "$full_flash" "$full_ram"
+printf '| + TLS 1.3 (embedded-tls, verified P-256 chain; the default build) | %d | %d |\n' "$tls_flash" "$tls_ram"
 printf '| OAuth adds | %d (%s) | %d (%s) |\n' \
     "$oauth_flash" "$(verdict $oauth_flash 16384)" "$oauth_ram" "$(verdict $oauth_ram 4096)"
+printf '| TLS adds (reported apart) | %d | %d |\n' "$((tls_flash - full_flash))" "$((tls_ram - full_ram))"
+
+# Where OAuth's flash goes: symbols of the OAuth build that the baseline
+# does not have, summed by crate (scripts/size_by_crate.py).
+printf '\n==> firmware: what OAuth adds, by crate (bytes of flash)\n'
+python3 ../scripts/size_by_crate.py "$tools" $baseline_dir/$elf $oauth_dir/$elf
 
 # Stack: every function's frame from `-Z emit-stack-sizes` (nightly), plus
 # the deepest chain of direct calls below it (scripts/stack_depth.py). The
@@ -71,7 +82,7 @@ printf '| OAuth adds | %d (%s) | %d (%s) |\n' \
 # task's own frame (embassy's init temporaries) is there in both builds.
 printf '\n==> firmware: deepest stack of the OAuth steps (MCU build, -Z emit-stack-sizes)\n'
 stack_flags='-Z emit-stack-sizes --cfg sha2_backend_soft="compact"'
-CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}"
+CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}" --no-default-features --features oauth
 CARGO_TARGET_DIR=target/stack-base RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}" --no-default-features
 depth() { python3 ../scripts/stack_depth.py "$1/thumbv7em-none-eabihf/release/latch-firmware" "$tools" "${@:2}"; }
 printf '\n| step | deepest stack (B) | own frame (B) |\n| --- | ---: | ---: |\n'

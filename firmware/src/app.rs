@@ -124,7 +124,7 @@ impl<S: NorFlash> Runner<'_, '_, '_, S> {
         let just_refreshed = &mut self.just_refreshed;
         let sent = self
             .http
-            .send(len, &mut |resp, now| {
+            .send(len, &mut *self.random, &mut |resp, now| {
                 outcome = on_answer(device, resp, now, just_refreshed);
             })
             .await;

@@ -1,6 +1,7 @@
 //! The transport's memory, fixed at build time and the same with or
 //! without the OAuth parts, so the size report's baseline differs from
-//! the full firmware only by what OAuth costs.
+//! the full firmware only by what OAuth costs; the TLS record buffers
+//! come with the `tls` feature and are counted in what TLS costs.
 
 /// TCP socket buffer, each way.
 pub const SOCKET_BUF: usize = 1024;
@@ -19,6 +20,12 @@ pub struct Buffers {
     pub request: [u8; REQUEST_BUF],
     /// The response being received.
     pub response: [u8; RESPONSE_BUF],
+    /// TLS records received (see `tls.rs`).
+    #[cfg(feature = "tls")]
+    pub tls_read: [u8; crate::tls::RECORD_READ],
+    /// TLS records sent.
+    #[cfg(feature = "tls")]
+    pub tls_write: [u8; crate::tls::RECORD_WRITE],
 }
 
 impl Buffers {
@@ -29,6 +36,10 @@ impl Buffers {
             socket_tx: [0; SOCKET_BUF],
             request: [0; REQUEST_BUF],
             response: [0; RESPONSE_BUF],
+            #[cfg(feature = "tls")]
+            tls_read: [0; crate::tls::RECORD_READ],
+            #[cfg(feature = "tls")]
+            tls_write: [0; crate::tls::RECORD_WRITE],
         }
     }
 }

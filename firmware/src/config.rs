@@ -23,6 +23,9 @@ pub struct Config<'a> {
     /// skips that step.
     #[cfg(feature = "oauth")]
     pub oauth1_token: Option<(&'a str, &'a str)>,
+    /// TLS for every exchange; `None` is plain HTTP, used only when asked.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsSettings<'a>>,
 }
 
 impl core::fmt::Debug for Config<'_> {

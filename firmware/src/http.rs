@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{IpEndpoint, Stack};
 use embassy_time::Duration;
-use embedded_io_async::Write as _;
+use embedded_io_async::{Error as _, Read, Write};
 use latch_core::http::{HttpError, ReadStatus, Response, ResponseReader, parse_http_date};
 
 /// How long a connection may stay silent.
@@ -30,6 +30,8 @@ pub enum NetError {
     /// The answer is not HTTP/1.1 the core accepts, or is larger than
     /// [`crate::buffers::RESPONSE_BUF`].
     Http(HttpError),
+    /// The TLS handshake failed (why, in words).
+    Tls(&'static str),
 }
 
 impl core::fmt::Display for NetError {
@@ -39,6 +41,7 @@ impl core::fmt::Display for NetError {
             NetError::Io => f.write_str("connection failed"),
             NetError::Request => f.write_str("request does not fit its buffer"),
             NetError::Http(e) => write!(f, "bad HTTP answer: {e}"),
+            NetError::Tls(why) => write!(f, "TLS handshake failed: {why}"),
         }
     }
 }
@@ -60,6 +63,9 @@ pub struct HttpClient<'a> {
     /// platform has no clock of its own.
     pub clock: Clock,
     bufs: &'a mut Buffers,
+    /// TLS for every exchange, or plain TCP when `None`.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsSettings<'a>>,
 }
 
 impl<'a> HttpClient<'a> {
@@ -70,7 +76,16 @@ impl<'a> HttpClient<'a> {
             server,
             clock,
             bufs,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Every exchange over TLS 1.3 with these settings.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, settings: crate::tls::TlsSettings<'a>) -> Self {
+        self.tls = Some(settings);
+        self
     }
 
     /// Where the next request is written.
@@ -85,19 +100,28 @@ impl<'a> HttpClient<'a> {
     pub async fn send(
         &mut self,
         len: usize,
+        random: &mut dyn FnMut(&mut [u8]),
         handle: &mut dyn FnMut(&Response<'_>, latch_core::UnixTime),
     ) -> Result<(), NetError> {
+        #[cfg(not(feature = "tls"))]
+        let _ = random;
         let HttpClient {
             stack,
             server,
             clock,
             bufs,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         let Buffers {
             socket_rx,
             socket_tx,
             request,
             response,
+            #[cfg(feature = "tls")]
+            tls_read,
+            #[cfg(feature = "tls")]
+            tls_write,
         } = &mut **bufs;
         let head = request.get(..len).ok_or(NetError::Request)?;
 
@@ -107,28 +131,37 @@ impl<'a> HttpClient<'a> {
             .connect(*server)
             .await
             .map_err(|_| NetError::Connect)?;
-        socket.write_all(head).await.map_err(|_| NetError::Io)?;
-        socket.flush().await.map_err(|_| NetError::Io)?;
-
         let mut reader = ResponseReader::new(response);
-        loop {
-            let spare = reader.spare();
-            if spare.is_empty() {
-                socket.abort();
-                return Err(NetError::Http(HttpError::ResponseTooLarge));
-            }
-            let n = socket.read(spare).await.map_err(|_| NetError::Io)?;
-            match reader.received(n) {
-                Ok(ReadStatus::Complete) => break,
-                Ok(ReadStatus::Partial) => {}
-                Err(e) => {
-                    socket.abort();
-                    return Err(NetError::Http(e));
+        #[cfg(feature = "tls")]
+        let result = match tls {
+            Some(settings) => {
+                if clock.is_set() {
+                    crate::tls::set_time(clock.now().as_secs());
+                }
+                let mut conn = embedded_tls::TlsConnection::new(&mut socket, tls_read, tls_write);
+                match crate::tls::open(&mut conn, settings, random).await {
+                    Ok(()) => {
+                        let r = exchange(&mut conn, head, &mut reader).await;
+                        let _ = conn.close().await;
+                        r
+                    }
+                    Err(e) => Err(NetError::Tls(crate::tls::describe(&e))),
                 }
             }
+            None => exchange(&mut socket, head, &mut reader).await,
+        };
+        #[cfg(not(feature = "tls"))]
+        let result = exchange(&mut socket, head, &mut reader).await;
+        match result {
+            Ok(()) => {
+                socket.close();
+                let _ = socket.flush().await;
+            }
+            Err(e) => {
+                socket.abort();
+                return Err(e);
+            }
         }
-        socket.close();
-        let _ = socket.flush().await;
 
         let resp = reader
             .response()
@@ -141,5 +174,33 @@ impl<'a> HttpClient<'a> {
         }
         handle(&resp, clock.now());
         Ok(())
+    }
+}
+
+/// Writes `head` on `conn` and reads the answer into `reader` until it is
+/// complete. The end of the stream (a TCP FIN, a TLS close_notify) is a
+/// read of 0 bytes, which the reader needs for a close-delimited body.
+async fn exchange<C: Read + Write>(
+    conn: &mut C,
+    head: &[u8],
+    reader: &mut ResponseReader<'_>,
+) -> Result<(), NetError> {
+    conn.write_all(head).await.map_err(|_| NetError::Io)?;
+    conn.flush().await.map_err(|_| NetError::Io)?;
+    loop {
+        let spare = reader.spare();
+        if spare.is_empty() {
+            return Err(NetError::Http(HttpError::ResponseTooLarge));
+        }
+        let n = match conn.read(spare).await {
+            Ok(n) => n,
+            Err(e) if e.kind() == embedded_io_async::ErrorKind::ConnectionReset => 0,
+            Err(_) => return Err(NetError::Io),
+        };
+        match reader.received(n)? {
+            ReadStatus::Complete => return Ok(()),
+            ReadStatus::Partial if n == 0 => return Err(NetError::Http(HttpError::Truncated)),
+            ReadStatus::Partial => {}
+        }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! latch-firmware --server 192.168.69.1:8080 --client-id ID --client-secret SECRET
-//!     [--issuer URL] [--plain-http] [--resource URL] [--state FILE]
+//!     [--issuer URL] [--ca FILE | --plain-http] [--resource URL] [--state FILE]
 //!     [--tap tap0] [--ip 192.168.69.2/24] [--gateway 192.168.69.1] [--scope "read"]
 //!     [--oauth1-token T --oauth1-token-secret TS]
 //! ```
@@ -11,8 +11,10 @@
 //! `--server` is where to connect (the device has no DNS); `--issuer` is
 //! the server's issuer URL, whose RFC 8414 metadata gives the endpoints
 //! (default `http://SERVER`); `--resource` the protected resource the
-//! device calls (default `ISSUER/api/ping`). An `http` issuer needs
-//! `--plain-http`: this build has no TLS yet, and plain HTTP is only ever
+//! device calls (default `ISSUER/api/ping`). An `https` issuer means TLS
+//! 1.3 on every exchange (`tls.rs`), with the server's certificate checked
+//! against `--ca FILE` (PEM or DER) and the issuer's host, which must be a
+//! DNS name; an `http` issuer needs `--plain-http`: plain HTTP is only ever
 //! used when asked for. `--state FILE` is the emulated flash (a 16 KiB NOR
 //! image, created if missing, mode 0600) that keeps the login across runs;
 //! without it nothing is kept.
@@ -34,7 +36,7 @@ use static_cell::StaticCell;
 use std::io::Write as _;
 use std::process::exit;
 
-const USAGE: &str = "usage: latch-firmware --server A.B.C.D:PORT --client-id ID --client-secret SECRET [--issuer URL] [--plain-http] [--resource URL] [--state FILE] [--tap NAME] [--ip A.B.C.D/LEN] [--gateway A.B.C.D] [--scope S] [--oauth1-token T --oauth1-token-secret TS]";
+const USAGE: &str = "usage: latch-firmware --server A.B.C.D:PORT --client-id ID --client-secret SECRET [--issuer URL] [--ca FILE | --plain-http] [--resource URL] [--state FILE] [--tap NAME] [--ip A.B.C.D/LEN] [--gateway A.B.C.D] [--scope S] [--oauth1-token T --oauth1-token-secret TS]";
 
 struct Args {
     tap: String,
@@ -42,6 +44,28 @@ struct Args {
     gateway: Ipv4Address,
     state: Option<std::path::PathBuf>,
     config: Config<'static>,
+}
+
+/// The CA certificate in `path`, PEM (`CERTIFICATE`) or DER, as DER.
+fn read_ca(path: &str) -> Result<&'static [u8], String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read --ca {path}: {e}"))?;
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        match pem_rfc7468::decode_vec(&bytes) {
+            Ok(("CERTIFICATE", der)) => der,
+            Ok((label, _)) => {
+                return Err(format!("--ca {path} holds a {label}, not a CERTIFICATE"));
+            }
+            Err(e) => return Err(format!("--ca {path} is not a PEM certificate: {e}")),
+        }
+    } else {
+        bytes
+    };
+    if der.first() != Some(&0x30) {
+        return Err(format!(
+            "--ca {path} is neither a PEM nor a DER certificate"
+        ));
+    }
+    Ok(Box::leak(der.into_boxed_slice()))
 }
 
 /// The power-cut test hook (see the module docs).
@@ -68,7 +92,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut tap, mut ip, mut gateway) = ("tap0".to_owned(), None, None);
     let (mut server, mut id, mut secret, mut scope, mut token, mut token_secret) =
         (None, None, None, None, None, None);
-    let (mut issuer, mut resource, mut state, mut plain_http) = (None, None, None, false);
+    let (mut issuer, mut resource, mut state, mut plain_http, mut ca) =
+        (None, None, None, false, None);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -80,6 +105,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--resource" => resource = Some(value()?),
             "--state" => state = Some(std::path::PathBuf::from(value()?)),
             "--plain-http" => plain_http = true,
+            "--ca" => ca = Some(value()?),
             "--client-id" => id = Some(value()?),
             "--client-secret" => secret = Some(value()?),
             "--scope" => scope = Some(value()?),
@@ -119,17 +145,33 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--issuer {issuer:?} is not an absolute http or https URL"
         ));
     };
-    match url.scheme {
+    let tls = match url.scheme {
         latch_core::url::Scheme::Https => {
-            return Err("--issuer is https, and this build has no TLS yet".to_owned());
+            let ca = ca.ok_or(
+                "--issuer is https: --ca FILE (the CA certificate, PEM or DER) is required",
+            )?;
+            let host = url.host;
+            if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
+                return Err(format!(
+                    "--issuer host {host:?} is an IP address: TLS needs the server's DNS name (connect with --server)"
+                ));
+            }
+            let server_name = leak(host.to_ascii_lowercase());
+            Some(crate::tls::TlsSettings {
+                ca_der: read_ca(&ca)?,
+                server_name,
+            })
         }
         latch_core::url::Scheme::Http if !plain_http => {
             return Err(format!(
                 "--issuer {issuer:?} is plain HTTP: pass --plain-http to use it"
             ));
         }
-        latch_core::url::Scheme::Http => {}
-    }
+        latch_core::url::Scheme::Http if ca.is_some() => {
+            return Err("--ca is for an https issuer".to_owned());
+        }
+        latch_core::url::Scheme::Http => None,
+    };
     let resource = resource.unwrap_or_else(|| format!("{}/api/ping", issuer.trim_end_matches('/')));
     Ok(Args {
         tap,
@@ -147,6 +189,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             },
             resource: leak(resource),
             oauth1_token,
+            tls,
         },
     })
 }
@@ -300,8 +343,20 @@ mod tests {
                 "pass --plain-http",
             ),
             (
-                "--server 1.2.3.4:80 --client-id d --client-secret s --issuer https://a --plain-http",
-                "no TLS yet",
+                "--server 1.2.3.4:80 --client-id d --client-secret s --issuer https://a",
+                "--ca FILE",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --issuer https://1.2.3.4 --ca /nonexistent",
+                "is an IP address",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --issuer https://a.test --ca /nonexistent",
+                "cannot read --ca /nonexistent",
+            ),
+            (
+                "--server 1.2.3.4:80 --client-id d --client-secret s --plain-http --ca /x",
+                "--ca is for an https issuer",
             ),
             (
                 "--server 1.2.3.4:80 --client-id d --client-secret s --issuer a/b --plain-http",

@@ -40,6 +40,8 @@ mod baseline;
 mod clock;
 #[cfg(feature = "oauth")]
 mod http;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[cfg(all(target_os = "linux", feature = "oauth"))]
 mod file_flash;
@@ -67,7 +69,13 @@ pub async fn device_main<S: embedded_storage_async::nor_flash::NorFlash>(
     stack.wait_config_up().await;
     info!("network up; issuer {}", cfg.device.issuer);
     let clock = unix_now.map_or(clock::Clock::unset(), clock::Clock::set);
-    let mut client = http::HttpClient::new(stack, cfg.server, clock, bufs);
+    let client = http::HttpClient::new(stack, cfg.server, clock, bufs);
+    #[cfg(feature = "tls")]
+    let client = match cfg.tls {
+        Some(settings) => client.with_tls(settings),
+        None => client,
+    };
+    let mut client = client;
     match app::run(&mut client, store, &cfg, random).await {
         Ok(()) => {
             info!("done: every step succeeded");

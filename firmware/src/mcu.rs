@@ -10,7 +10,10 @@
 //!
 //! `LATCH_ISSUER` is the issuer (its RFC 8414 metadata gives the
 //! endpoints), `LATCH_RESOURCE` the protected resource (defaults:
-//! `http://192.168.1.10:8080` and its `/api/ping`). The login is kept in the
+//! `http://192.168.1.10:8080` and its `/api/ping`). An `https` issuer
+//! (with the `tls` feature, on by default) needs `LATCH_CA_DER`, the path
+//! of the CA certificate in DER, at build time; its host must be a DNS
+//! name. The login is kept in the
 //! last two 256 KiB sectors of the internal flash (sectors 10 and 11,
 //! offsets 0x18_0000..0x20_0000, far above the image), through
 //! embassy-stm32's blocking flash driver.
@@ -45,14 +48,17 @@ const SERVER: &str = match option_env!("LATCH_SERVER") {
     Some(s) => s,
     None => "192.168.1.10:8080",
 };
+#[cfg(feature = "oauth")]
 const CLIENT_ID: &str = match option_env!("LATCH_CLIENT_ID") {
     Some(s) => s,
     None => "",
 };
+#[cfg(feature = "oauth")]
 const CLIENT_SECRET: &str = match option_env!("LATCH_CLIENT_SECRET") {
     Some(s) => s,
     None => "",
 };
+#[cfg(feature = "oauth")]
 const SCOPE: Option<&str> = option_env!("LATCH_SCOPE");
 /// The issuer, whose metadata gives the endpoints.
 #[cfg(feature = "oauth")]
@@ -66,10 +72,15 @@ const RESOURCE: &str = match option_env!("LATCH_RESOURCE") {
     Some(s) => s,
     None => "http://192.168.1.10:8080/api/ping",
 };
+/// The CA certificate for TLS (DER), `LATCH_CA_DER` at build time.
+#[cfg(feature = "tls")]
+const CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ca.der"));
 /// Where the login is kept: the last two 256 KiB sectors.
 #[cfg(feature = "oauth")]
 const STATE_FLASH: core::ops::Range<u32> = 0x18_0000..0x20_0000;
+#[cfg(feature = "oauth")]
 const OAUTH1_TOKEN: Option<&str> = option_env!("LATCH_OAUTH1_TOKEN");
+#[cfg(feature = "oauth")]
 const OAUTH1_TOKEN_SECRET: Option<&str> = option_env!("LATCH_OAUTH1_TOKEN_SECRET");
 
 #[embassy_executor::task]
@@ -130,6 +141,20 @@ async fn main(spawner: Spawner) {
         resource: RESOURCE,
         #[cfg(feature = "oauth")]
         oauth1_token: OAUTH1_TOKEN.zip(OAUTH1_TOKEN_SECRET),
+        #[cfg(feature = "tls")]
+        tls: match latch_core::url::Url::parse(ISSUER) {
+            Ok(u) if u.scheme == latch_core::url::Scheme::Https => {
+                if CA_DER.is_empty() {
+                    error!("an https LATCH_ISSUER needs LATCH_CA_DER at build time");
+                    return;
+                }
+                Some(crate::tls::TlsSettings {
+                    ca_der: CA_DER,
+                    server_name: u.host,
+                })
+            }
+            _ => None,
+        },
     };
 
     // A locally administered MAC derived from nothing secret.

@@ -1,6 +1,6 @@
 //! The client's JSON parsers (RFC 6749 §5.1/§5.2 token and error
 //! responses, RFC 8628 §3.2 device authorization response, RFC 7662 §2.2
-//! introspection, RFC 8414 metadata) on arbitrary bytes: never panic, and
+//! introspection, RFC 8414 metadata and discovery) on arbitrary bytes: never panic, and
 //! every string they hand out unescapes consistently (`decode`,
 //! `unescaped`, `eq_str`, `to_heapless` agree; verbatim strings are their
 //! raw text). The same bytes, read as structured input, drive the
@@ -9,7 +9,8 @@
 #![no_main]
 use arbitrary::{Arbitrary, Unstructured};
 use latch_core::oauth2::client::{
-    DeviceAuthorizationResponse, ErrorResponse, IntrospectionDocument, TokenResponse,
+    ClientError, DeviceAuthorizationResponse, Discovery, ErrorResponse, IntrospectionDocument,
+    TokenResponse,
 };
 use latch_core::oauth2::{
     AccessRecord, ClientId, DeviceIssued, ErrorCode, FamilyId, IntrospectionResponse, IssuedTokens,
@@ -41,7 +42,26 @@ fn check_opt(s: &Option<JsonStr<'_>>) {
     }
 }
 
+/// RFC 8414 discovery of `issuer` reading `body`: what it accepts is what
+/// the document says, each endpoint a usable URL.
+fn discover(issuer: &str, body: &[u8]) -> Result<(String, String), ClientError> {
+    let d = Discovery::new(issuer)?;
+    let e = d.handle_response::<4096>(200, body)?;
+    let doc = MetadataDocument::parse(body).expect("accepted documents parse as metadata");
+    assert!(doc.issuer.eq_str(issuer));
+    let (token, device) = e.as_text();
+    assert!(doc.token_endpoint.eq_str(token));
+    assert!(
+        doc.device_authorization_endpoint
+            .expect("device endpoint")
+            .eq_str(device)
+    );
+    assert!(e.token().is_ok() && e.device_authorization().is_ok());
+    Ok((token.to_owned(), device.to_owned()))
+}
+
 fn parse_all(data: &[u8]) {
+    let _ = discover("https://server.example.com", data);
     if let Ok(r) = TokenResponse::parse(data) {
         check_str(&r.access_token);
         check_str(&r.token_type);
@@ -359,6 +379,11 @@ fn roundtrip(r: Render<'_>) {
             assert!(p.response_types_supported.contains("code"));
             assert_eq!(p.grant_types_supported.as_slice().len(), 4);
             assert!(p.authorization_response_iss_parameter_supported);
+            match discover(issuer, &body) {
+                Ok((t, d)) => assert_eq!((t.as_str(), Some(d.as_str())), (token, device)),
+                Err(ClientError::MissingEndpoint) => assert!(device.is_none()),
+                Err(_) => {}
+            }
         }
     }
 }

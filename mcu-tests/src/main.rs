@@ -1,6 +1,8 @@
 //! latch-core's RFC vectors on a Cortex-M4 with no heap: every check in
 //! `latch_core::selftest` runs here, under QEMU (mps2-an386) with
-//! semihosting, exactly as `cargo test -p latch-core` runs it on the host.
+//! semihosting, exactly as `cargo test -p latch-core` runs it on the host;
+//! then latch-device's `Device`, the firmware's own code, through a whole
+//! conversation (`device.rs`).
 //!
 //! Prints `ok NAME (stack N bytes)` or `FAILED NAME: description` per
 //! check (N: how deep that check took the stack), the deepest, then `mcu: N passed, M failed`, and exits with status 0
@@ -10,6 +12,8 @@
 
 #![no_std]
 #![no_main]
+
+mod device;
 
 use core::panic::PanicInfo;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
@@ -36,6 +40,26 @@ fn main() -> ! {
                 failed += 1;
                 hprintln!("FAILED {}: {}", check.name, failure);
             }
+        }
+    }
+    // latch-device's Device, as the firmware runs it.
+    repaint_free_stack();
+    let result = device::conversation();
+    let depth = stack_depth();
+    if depth > deepest.1 {
+        deepest = ("latch_device::Device", depth);
+    }
+    match result {
+        Ok(()) => {
+            passed += 1;
+            hprintln!(
+                "ok latch_device::Device conversation (stack {} bytes)",
+                depth
+            );
+        }
+        Err(why) => {
+            failed += 1;
+            hprintln!("FAILED latch_device::Device conversation: {}", why);
         }
     }
     hprintln!(

@@ -203,9 +203,19 @@ pub fn make_ca(name: &str) -> (String, rcgen::Issuer<'static, rcgen::KeyPair>) {
 /// A server certificate for `localhost` and `127.0.0.1` signed by
 /// `issuer`: (chain PEM, key PEM).
 pub fn make_leaf(issuer: &rcgen::Issuer<'static, rcgen::KeyPair>, cn: &str) -> (String, String) {
+    make_leaf_for(issuer, cn, &["localhost", "127.0.0.1"])
+}
+
+/// A server certificate for `names` (DNS names or IP addresses) signed by
+/// `issuer`: (chain PEM, key PEM).
+pub fn make_leaf_for(
+    issuer: &rcgen::Issuer<'static, rcgen::KeyPair>,
+    cn: &str,
+    names: &[&str],
+) -> (String, String) {
     let key = rcgen::KeyPair::generate().expect("leaf key");
-    let mut p = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("names");
+    let names = names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let mut p = rcgen::CertificateParams::new(names).expect("names");
     p.distinguished_name = rcgen::DistinguishedName::new();
     p.distinguished_name.push(rcgen::DnType::CommonName, cn);
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
@@ -234,7 +244,12 @@ impl TestCa {
     /// A server certificate signed by the test CA, written into `dir` as
     /// `cert.pem` (leaf first, then the CA) and `key.pem`.
     pub fn issue_into(&self, dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
-        let (leaf, key) = make_leaf(&self.issuer, cn);
+        self.issue_for_into(dir, cn, &["localhost", "127.0.0.1"])
+    }
+
+    /// [`issue_into`](Self::issue_into) for other names.
+    pub fn issue_for_into(&self, dir: &Path, cn: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        let (leaf, key) = make_leaf_for(&self.issuer, cn, names);
         let cert_path = dir.join("cert.pem");
         let key_path = dir.join("key.pem");
         std::fs::write(&cert_path, format!("{leaf}{}", self.pem)).expect("write cert");
@@ -247,9 +262,30 @@ impl TestCa {
     }
 }
 
+/// Host names the clients made here resolve to fixed addresses (no DNS in
+/// a test's network namespace): see [`resolve_in_clients`].
+static RESOLVE: std::sync::Mutex<Vec<(String, std::net::SocketAddr)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// From now on, [`http`] and [`browser`] clients of this test process
+/// reach `host` at `addr`.
+pub fn resolve_in_clients(host: &str, addr: std::net::SocketAddr) {
+    RESOLVE
+        .lock()
+        .expect("resolve table")
+        .push((host.to_owned(), addr));
+}
+
+fn with_resolve(mut b: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    for (host, addr) in RESOLVE.lock().expect("resolve table").iter() {
+        b = b.resolve(host, *addr);
+    }
+    b
+}
+
 /// A plain client that trusts the test CA.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    with_resolve(reqwest::Client::builder())
         .tls_certs_merge([test_ca().certificate()])
         .build()
         .expect("client")
@@ -475,7 +511,7 @@ impl Server {
 /// A browser-like HTTP client: cookies kept, redirects not followed, the
 /// test CA trusted.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    with_resolve(reqwest::Client::builder())
         .tls_certs_merge([test_ca().certificate()])
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -21,7 +21,11 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const NS: &str = "latch-fw";
 const HOST_ADDR: &str = "192.168.69.1";
-const LISTEN: &str = "192.168.69.1:8080";
+/// Where `latch serve` listens, with TLS, and the issuer it is known by:
+/// the device has no DNS, so it connects to the address and checks the
+/// certificate against the name.
+const LISTEN: &str = "192.168.69.1:8443";
+const ISSUER: &str = "https://latch.test:8443";
 const CALLBACK: &str = "https://device.example/ready";
 /// The whole device flow, refresh included, must be done by then.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -120,7 +124,7 @@ impl Run {
 /// the user `decision` it on the verification page (if any), and reads the
 /// firmware to its end.
 async fn run_firmware(
-    server: &str,
+    server: &[String],
     client: &Client,
     oauth1: &(String, String),
     decision: Option<&str>,
@@ -131,7 +135,7 @@ async fn run_firmware(
 /// [`run_firmware`] with the emulated flash in `state` and extra
 /// environment variables.
 async fn run_firmware_with(
-    server: &str,
+    server: &[String],
     client: &Client,
     oauth1: &(String, String),
     decision: Option<&str>,
@@ -152,7 +156,8 @@ async fn run_firmware_with(
             "--gateway",
             HOST_ADDR,
         ])
-        .args(["--server", server, "--scope", "read", "--plain-http"])
+        .args(server)
+        .args(["--scope", "read"])
         .envs(env.iter().copied())
         .args(["--client-id", &client.id, "--client-secret", &client.secret])
         .args([
@@ -239,10 +244,30 @@ async fn scenario() {
     )
     .unwrap();
     let db_args = vec!["--config".to_owned(), config.display().to_string()];
-    // The firmware speaks plain HTTP until it gains TLS, and the TAP
-    // address is not loopback: the issuer rule needs the explicit opt-in.
-    let server = Server::start_args(LISTEN, &db_args, &["--allow-insecure-http".to_owned()]).await;
-    assert_eq!(server.base, format!("http://{LISTEN}"));
+    // TLS with a certificate from the test CA for the issuer's name (and
+    // the address, for the test's own clients).
+    let ca = latch_tests::test_ca();
+    let (cert, key) = ca.issue_for_into(dir.path(), "latch.test", &["latch.test", HOST_ADDR]);
+    let tls_args = [
+        "--tls-cert".to_owned(),
+        cert.display().to_string(),
+        "--tls-key".to_owned(),
+        key.display().to_string(),
+        "--issuer".to_owned(),
+        ISSUER.to_owned(),
+    ];
+    let mut server = Server::start_args(LISTEN, &db_args, &tls_args).await;
+    assert_eq!(server.base, format!("https://{LISTEN}"));
+    latch_tests::resolve_in_clients("latch.test", LISTEN.parse().unwrap());
+    server.base = ISSUER.to_owned();
+    let over_tls = |ca_path: &std::path::Path| {
+        ["--server", LISTEN, "--issuer", ISSUER, "--ca"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([ca_path.display().to_string()])
+            .collect::<Vec<_>>()
+    };
+    let tls = over_tls(&ca.path);
     let client = server.add_client(&[
         "--name",
         "Thermostat",
@@ -254,8 +279,8 @@ async fn scenario() {
     server.add_user("alice", "wonderland");
     let oauth1 = oauth1_token(&server, &client).await;
 
-    // Approved: every step succeeds.
-    let ok = run_firmware(LISTEN, &client, &oauth1, Some("approve")).await;
+    // Approved: every step succeeds, over TLS 1.3.
+    let ok = run_firmware(&tls, &client, &oauth1, Some("approve")).await;
     println!("device flow to the end: {:?}", ok.elapsed);
     for step in [
         "user_code=",
@@ -274,8 +299,7 @@ async fn scenario() {
     // with the stored tokens, and the server sees no new device
     // authorization.
     let state = dir.path().join("flash.bin");
-    let first =
-        run_firmware_with(LISTEN, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    let first = run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
     assert!(first.has("no stored login"), "{:#?}", first.lines);
     assert!(
         first.has("done: every step succeeded"),
@@ -284,7 +308,7 @@ async fn scenario() {
     );
     let db = dir.path().join("latch.db");
     let devices = device_authorizations(&db).await;
-    let resumed = run_firmware_with(LISTEN, &client, &oauth1, None, Some(&state), &[]).await;
+    let resumed = run_firmware_with(&tls, &client, &oauth1, None, Some(&state), &[]).await;
     for step in [
         "resumed: logged in with the stored tokens",
         "bearer call ok",
@@ -315,7 +339,7 @@ async fn scenario() {
     // reuse: invalid_grant, and the device logs in again (the README says
     // so).
     let cut = run_firmware_with(
-        LISTEN,
+        &tls,
         &client,
         &oauth1,
         None,
@@ -327,7 +351,7 @@ async fn scenario() {
     assert!(cut.has("power cut (test hook)"), "{:#?}", cut.lines);
     assert_eq!(cut.status.code(), Some(3), "{:#?}", cut.lines);
     let after_cut =
-        run_firmware_with(LISTEN, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+        run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
     for step in [
         "resumed: logged in with the stored tokens",
         "stored login refused (invalid_grant); device flow again",
@@ -356,7 +380,7 @@ async fn scenario() {
     assert!(out.contains("revoked"), "{out}");
     let oauth1 = oauth1_token(&server, &client).await;
     let revoked =
-        run_firmware_with(LISTEN, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+        run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
     for step in [
         "resumed: logged in with the stored tokens",
         "stored login refused (invalid_grant); device flow again",
@@ -371,8 +395,30 @@ async fn scenario() {
     }
     assert!(revoked.status.success(), "{:#?}", revoked.lines);
 
+    // A CA that did not sign the server's certificate: the handshake
+    // fails, one line, exit 1, before anything is sent.
+    let (other_ca, _) = latch_tests::make_ca("Another CA");
+    let other_ca_path = dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca_path, other_ca).unwrap();
+    let wrong = run_firmware(&over_tls(&other_ca_path), &client, &oauth1, None).await;
+    let failures: Vec<_> = wrong
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("failed: "))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, wrong name or expired)"
+        ],
+        "{:#?}",
+        wrong.lines
+    );
+    assert!(!wrong.has("endpoints discovered"), "{:#?}", wrong.lines);
+    assert_eq!(wrong.status.code(), Some(1), "{:#?}", wrong.lines);
+
     // Denied: the firmware says access_denied and exits non-zero.
-    let denied = run_firmware(LISTEN, &client, &oauth1, Some("deny")).await;
+    let denied = run_firmware(&tls, &client, &oauth1, Some("deny")).await;
     assert!(denied.has("failed: access_denied"), "{:#?}", denied.lines);
     assert!(!denied.has("bearer call ok"), "{:#?}", denied.lines);
     assert_eq!(denied.status.code(), Some(1), "{:#?}", denied.lines);
@@ -384,7 +430,9 @@ async fn scenario() {
     // and exits 1 with a one-line reason — no panic, no hang.
     let hostile = tokio::net::TcpListener::bind(HOSTILE).await.unwrap();
     let served = tokio::spawn(serve_hostile(hostile));
-    let run = run_firmware(HOSTILE, &client, &oauth1, Some("none")).await;
+    // Plain HTTP, asked for explicitly.
+    let plain = ["--server", HOSTILE, "--plain-http"].map(str::to_owned);
+    let run = run_firmware(&plain, &client, &oauth1, Some("none")).await;
     assert!(
         run.has("user_code=WDJB-MJHT verification_uri=https://example.com/device"),
         "{:#?}",
