@@ -435,8 +435,9 @@ def main():
     fw = os.path.join(out_dir, "firmware_size.md")
     if os.path.exists(fw) and open(fw).read().strip():
         p("The STM32F767ZI build (`thumbv7em-none-eabihf`, release: opt-level s, fat LTO,")
-        p("panic=abort) against the same firmware without its `oauth` feature, and the")
-        p("deepest stack of each OAuth step. Command: `bash scripts/firmware.sh size`.")
+        p("panic=abort): the baseline without the `oauth` feature, + OAuth (plain HTTP), and")
+        p("+ TLS (the default build); what OAuth adds by crate; the deepest stack of each")
+        p("step. Command: `bash scripts/firmware.sh size`.")
         p()
         with open(fw) as f:
             p(f.read().strip())

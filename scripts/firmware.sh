@@ -78,23 +78,22 @@ python3 ../scripts/size_by_crate.py "$tools" $baseline_dir/$elf $oauth_dir/$elf
 
 # Stack: every function's frame from `-Z emit-stack-sizes` (nightly), plus
 # the deepest chain of direct calls below it (scripts/stack_depth.py). The
-# OAuth steps are the Device's request writer and its answer handlers; the
-# task's own frame (embassy's init temporaries) is there in both builds.
+# OAuth steps are the Device's request writer and its answer handlers (the
+# rest of handle_response, the record and the flash save are inlined into
+# their callers); the TLS handshake is inlined into the main task's poll,
+# whose own frame (embassy's init temporaries) is there in both builds.
 printf '\n==> firmware: deepest stack of the OAuth steps (MCU build, -Z emit-stack-sizes)\n'
 stack_flags='-Z emit-stack-sizes --cfg sha2_backend_soft="compact"'
-CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}" --no-default-features --features oauth
+CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}"
 CARGO_TARGET_DIR=target/stack-base RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}" --no-default-features
 depth() { python3 ../scripts/stack_depth.py "$1/thumbv7em-none-eabihf/release/latch-firmware" "$tools" "${@:2}"; }
 printf '\n| step | deepest stack (B) | own frame (B) |\n| --- | ---: | ---: |\n'
 depth target/stack \
     "Device::write_request (every request, whole; signs the OAuth1 one)=6Device13write_request" \
-    "Device::handle_response=6Device15handle_response" \
     "Device::on_device_authorization=6Device23on_device_authorization" \
     "Device::on_poll (RFC 8628 poll answers, tokens)=6Device7on_poll" \
     "Device::on_refresh=6Device10on_refresh" \
-    "Device::write_record (the record for flash)=6Device12write_record" \
-    "TokenFlash::save (sequential-storage store_item)=10TokenFlash4save" \
-    "main task poll, with OAuth=11TaskStorage&21_____embassy_main_task" |
+    "main task poll, with OAuth and TLS=11TaskStorage&21_____embassy_main_task" |
     awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
 depth target/stack-base "main task poll, baseline=11TaskStorage&21_____embassy_main_task" |
     awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'

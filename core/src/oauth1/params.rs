@@ -107,9 +107,29 @@ impl<'a, const N: usize> ParamList<'a, N> {
         Ok(())
     }
 
-    /// Sorts into §3.4.1.3.2 order.
+    /// Sorts into §3.4.1.3.2 order. A list of at most 16 (by capacity, so
+    /// decided when `N` is known) is insertion-sorted: a client signs a
+    /// handful of parameters, and the general sort would cost it about
+    /// 1.5 KiB of flash it never needs.
     pub fn sort(&mut self) {
-        self.items.sort_unstable_by(Param::cmp_normalized);
+        if N <= 16 {
+            let items = self.items.as_mut_slice();
+            for i in 1..items.len() {
+                let mut j = i;
+                while j > 0 {
+                    let (Some(a), Some(b)) = (items.get(j - 1), items.get(j)) else {
+                        break;
+                    };
+                    if Param::cmp_normalized(a, b) != core::cmp::Ordering::Greater {
+                        break;
+                    }
+                    items.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        } else {
+            self.items.sort_unstable_by(Param::cmp_normalized);
+        }
     }
 
     /// The parameters.
@@ -308,6 +328,36 @@ mod tests {
         l.sort();
         let names: heapless::Vec<&[u8], 8> = l.as_slice().iter().map(|p| p.value.raw()).collect();
         assert_eq!(&names[..], &[&b""[..], b"x%20y", b"x%21y", b"1"]);
+    }
+
+    proptest::proptest! {
+        /// The insertion sort of short lists and the general sort of long
+        /// ones agree.
+        #[test]
+        fn small_and_large_lists_sort_alike(
+            pairs in proptest::collection::vec(("[a-c%0-9]{0,3}", "[a-c%0-9 ]{0,3}"), 0..16)
+        ) {
+            let body: std::string::String = pairs
+                .iter()
+                .map(|(n, v)| std::format!("{n}={v}"))
+                .collect::<std::vec::Vec<_>>()
+                .join("&");
+            let (mut small, mut large) = (ParamList::<'_, 16>::new(), ParamList::<'_, 64>::new());
+            let (a, b) = (small.extend_form(body.as_bytes()), large.extend_form(body.as_bytes()));
+            proptest::prop_assert_eq!(a.is_ok(), b.is_ok());
+            if a.is_ok() {
+                small.sort();
+                large.sort();
+                // Equal up to encoding (`a` and `%61` sort as one), in order.
+                proptest::prop_assert_eq!(small.len(), large.len());
+                for (x, y) in small.as_slice().iter().zip(large.as_slice()) {
+                    proptest::prop_assert_eq!(Param::cmp_normalized(x, y), core::cmp::Ordering::Equal);
+                }
+                for w in small.as_slice().windows(2) {
+                    proptest::prop_assert!(Param::cmp_normalized(&w[0], &w[1]) != core::cmp::Ordering::Greater);
+                }
+            }
+        }
     }
 
     fn both(input: &[u8]) -> (std::vec::Vec<Result<Pair<'_>, FormError>>, bool) {
