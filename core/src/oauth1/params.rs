@@ -116,15 +116,14 @@ impl<'a, const N: usize> ParamList<'a, N> {
             let items = self.items.as_mut_slice();
             for i in 1..items.len() {
                 let mut j = i;
-                while j > 0 {
-                    let (Some(a), Some(b)) = (items.get(j - 1), items.get(j)) else {
-                        break;
-                    };
-                    if Param::cmp_normalized(a, b) != core::cmp::Ordering::Greater {
-                        break;
+                while let Some(prev) = j.checked_sub(1) {
+                    match (items.get(prev), items.get(j)) {
+                        (Some(a), Some(b))
+                            if Param::cmp_normalized(a, b) == core::cmp::Ordering::Greater => {}
+                        _ => break,
                     }
-                    items.swap(j - 1, j);
-                    j -= 1;
+                    items.swap(prev, j);
+                    j = prev;
                 }
             }
         } else {
