@@ -44,6 +44,9 @@
 //!
 //! The [`flash`] module (feature `flash`) keeps the record in any
 //! `embedded-storage-async` NOR flash through sequential-storage.
+//! `examples/login.rs` runs the whole flow against a real server over
+//! std's TCP; `latch-firmware` (`firmware/src/app.rs`) is the embassy
+//! runner, with TLS.
 //!
 //! ```
 //! use latch_core::UnixTime;
@@ -268,6 +271,8 @@ impl fmt::Display for DeviceError {
         }
     }
 }
+
+impl core::error::Error for DeviceError {}
 
 impl From<ClientError> for DeviceError {
     fn from(e: ClientError) -> Self {
