@@ -118,7 +118,29 @@ impl Run {
     fn has(&self, line: &str) -> bool {
         self.lines.iter().any(|l| l.contains(line))
     }
+
+    /// Fails unless the run printed every one of `steps` (`what` names
+    /// the run) and exited 0.
+    fn assert_steps(&self, what: &str, steps: &[&str]) {
+        for step in steps {
+            assert!(self.has(step), "{what}: {step:?}: {:#?}", self.lines);
+        }
+        assert!(
+            self.status.success(),
+            "{what}: exit {:?}: {:#?}",
+            self.status,
+            self.lines
+        );
+    }
 }
+
+/// What a resumed run whose stored login the server refuses prints.
+const LOGIN_AGAIN: [&str; 4] = [
+    "resumed: logged in with the stored tokens",
+    "stored login refused (invalid_grant); device flow again",
+    "user_code=",
+    "done: every step succeeded",
+];
 
 /// Starts the firmware against `server`, waits for its user code, lets
 /// the user `decision` it on the verification page (if any), and reads the
@@ -309,21 +331,17 @@ async fn scenario() {
     let db = dir.path().join("latch.db");
     let devices = device_authorizations(&db).await;
     let resumed = run_firmware_with(&tls, &client, &oauth1, None, Some(&state), &[]).await;
-    for step in [
-        "resumed: logged in with the stored tokens",
-        "bearer call ok",
-        "refresh ok",
-        "oauth1 call ok",
-        "done: every step succeeded",
-    ] {
-        assert!(
-            resumed.has(step),
-            "resumed run reported {step:?}: {:#?}",
-            resumed.lines
-        );
-    }
+    resumed.assert_steps(
+        "resumed run",
+        &[
+            "resumed: logged in with the stored tokens",
+            "bearer call ok",
+            "refresh ok",
+            "oauth1 call ok",
+            "done: every step succeeded",
+        ],
+    );
     assert!(!resumed.has("endpoints discovered"), "{:#?}", resumed.lines);
-    assert!(resumed.status.success(), "{:#?}", resumed.lines);
     assert_eq!(
         device_authorizations(&db).await,
         devices,
@@ -352,18 +370,7 @@ async fn scenario() {
     assert_eq!(cut.status.code(), Some(3), "{:#?}", cut.lines);
     let after_cut =
         run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
-    for step in [
-        "resumed: logged in with the stored tokens",
-        "stored login refused (invalid_grant); device flow again",
-        "user_code=",
-        "done: every step succeeded",
-    ] {
-        assert!(
-            after_cut.has(step),
-            "after the cut: {step:?}: {:#?}",
-            after_cut.lines
-        );
-    }
+    after_cut.assert_steps("after the cut", &LOGIN_AGAIN);
     assert_eq!(device_authorizations(&db).await, devices + 1);
 
     // A stored login whose refresh token was revoked (by the operator):
@@ -381,19 +388,7 @@ async fn scenario() {
     let oauth1 = oauth1_token(&server, &client).await;
     let revoked =
         run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
-    for step in [
-        "resumed: logged in with the stored tokens",
-        "stored login refused (invalid_grant); device flow again",
-        "user_code=",
-        "done: every step succeeded",
-    ] {
-        assert!(
-            revoked.has(step),
-            "after revocation: {step:?}: {:#?}",
-            revoked.lines
-        );
-    }
-    assert!(revoked.status.success(), "{:#?}", revoked.lines);
+    revoked.assert_steps("after revocation", &LOGIN_AGAIN);
 
     // A CA that did not sign the server's certificate: the handshake
     // fails, one line, exit 1, before anything is sent.

@@ -21,6 +21,7 @@
 use super::{HttpError, RequestWriter};
 use crate::Sink;
 use crate::buf::{BufferTooSmall, SliceWriter};
+use crate::oauth2::bearer::is_b64token;
 use crate::oauth2::client::ClientIdentity;
 use crate::url::Url;
 use core::fmt;
@@ -117,15 +118,6 @@ impl From<BufferTooSmall> for RequestError {
     fn from(_: BufferTooSmall) -> Self {
         RequestError::BufferTooSmall
     }
-}
-
-/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 impl ClientRequest<'_> {

@@ -115,7 +115,9 @@ impl fmt::Debug for BearerToken<'_> {
     }
 }
 
-fn is_b64token(s: &str) -> bool {
+/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+/// (what a server accepts and what a client may send).
+pub(crate) fn is_b64token(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
         && body

@@ -49,7 +49,7 @@
 //! * Token responses always include `scope`.
 
 mod authorize;
-mod bearer;
+pub(crate) mod bearer;
 pub mod client;
 mod client_auth;
 #[cfg(any(test, feature = "conformance"))]
