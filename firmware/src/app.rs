@@ -192,8 +192,7 @@ pub async fn run<S: NorFlash>(
     cfg: &Config<'_>,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> Result<(), AppError> {
-    let mut record = [0u8; RECORD_CAP];
-    let device = match store.load(&mut record).await {
+    let device = match store.load().await {
         Ok(Some(saved)) => Device::restore(&cfg.device, saved),
         Ok(None) => Device::new(&cfg.device),
         Err(_) => {

@@ -7,12 +7,12 @@
 //!
 //! ```ignore
 //! let mut store = TokenFlash::new(flash, 0x0818_0000..0x0820_0000)?;
-//! let mut buf = [0; RECORD_CAP];
-//! let mut device = match store.load(&mut buf).await {
+//! let mut device = match store.load().await {
 //!     Ok(Some(record)) => Device::restore(&cfg, record),
 //!     _ => Device::new(&cfg),
 //! };
 //! // on Poll::Save:
+//! let mut buf = [0; RECORD_CAP];
 //! let n = device.write_record(&mut buf)?;
 //! device.saved(store.save(&buf[..n]).await.is_ok());
 //! ```
@@ -47,19 +47,11 @@ impl<S: NorFlash> TokenFlash<S> {
         })
     }
 
-    /// The saved record copied into `out`, if there is one.
-    pub async fn load<'o>(
-        &mut self,
-        out: &'o mut [u8; RECORD_CAP],
-    ) -> Result<Option<&'o [u8]>, Error<S::Error>> {
-        let Some(record) = self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY).await? else {
-            return Ok(None);
-        };
-        let dst = out
-            .get_mut(..record.len())
-            .ok_or(Error::BufferTooSmall(record.len()))?;
-        dst.copy_from_slice(record);
-        Ok(Some(dst))
+    /// The saved record, if there is one, borrowed from the store's own
+    /// buffer (hand it to [`Device::restore`](crate::Device::restore),
+    /// which copies what it keeps).
+    pub async fn load(&mut self) -> Result<Option<&[u8]>, Error<S::Error>> {
+        self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY).await
     }
 
     /// Saves `record` in place of the last one.
@@ -97,8 +89,7 @@ mod tests {
     fn the_last_save_wins_across_many_page_erases() {
         block_on(async {
             let mut store = TokenFlash::new(Flash::default(), Flash::FULL_FLASH_RANGE).unwrap();
-            let mut out = [0u8; RECORD_CAP];
-            assert_eq!(store.load(&mut out).await.unwrap(), None);
+            assert_eq!(store.load().await.unwrap(), None);
             // Far more saves than fit: pages are recycled.
             for i in 0..200 {
                 store
@@ -106,7 +97,7 @@ mod tests {
                     .await
                     .unwrap();
             }
-            let got = store.load(&mut out).await.unwrap().unwrap().to_vec();
+            let got = store.load().await.unwrap().unwrap().to_vec();
             assert_eq!(got, record("token199"));
             let cfg = Config {
                 issuer: "http://as",
@@ -132,8 +123,7 @@ mod tests {
                 let mut flash = store.into_inner();
                 flash.bytes_until_shutoff = None;
                 let mut store = TokenFlash::new(flash, Flash::FULL_FLASH_RANGE).unwrap();
-                let mut out = [0u8; RECORD_CAP];
-                let got = store.load(&mut out).await.unwrap().unwrap().to_vec();
+                let got = store.load().await.unwrap().unwrap().to_vec();
                 if saved {
                     assert_eq!(got, record("new"), "cut {cut}");
                 } else {
