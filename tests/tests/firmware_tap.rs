@@ -390,6 +390,49 @@ async fn scenario() {
         run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
     revoked.assert_steps("after revocation", &LOGIN_AGAIN);
 
+    // The same power cut against a server with a refresh grace window: the
+    // rotated-out refresh token in flash is accepted again inside the
+    // window, and the device resumes without a new device login (the
+    // README's other outcome).
+    server.terminate().await;
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"sqlite://{}\"\n[oauth2]\naccess_token_ttl = 6\ndevice_interval = 1\nrefresh_grace_seconds = 120\n",
+            dir.path().join("latch.db").display()
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start_args(LISTEN, &db_args, &tls_args).await;
+    server.base = ISSUER.to_owned();
+    let devices = device_authorizations(&db).await;
+    let cut = run_firmware_with(
+        &tls,
+        &client,
+        &oauth1,
+        None,
+        Some(&state),
+        &[("LATCH_FIRMWARE_POWER_CUT", "after-refresh")],
+    )
+    .await;
+    assert!(cut.has("power cut (test hook)"), "{:#?}", cut.lines);
+    let graced = run_firmware_with(&tls, &client, &oauth1, None, Some(&state), &[]).await;
+    graced.assert_steps(
+        "after the cut, within the grace window",
+        &[
+            "resumed: logged in with the stored tokens",
+            "refresh ok",
+            "oauth1 call ok",
+            "done: every step succeeded",
+        ],
+    );
+    assert!(!graced.has("stored login refused"), "{:#?}", graced.lines);
+    assert_eq!(
+        device_authorizations(&db).await,
+        devices,
+        "no new device login"
+    );
+
     // A CA that did not sign the server's certificate: the handshake
     // fails, one line, exit 1, before anything is sent.
     let (other_ca, _) = latch_tests::make_ca("Another CA");
