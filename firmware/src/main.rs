@@ -9,13 +9,15 @@
 //! cargo build                                            # Linux, TAP
 //! cargo build --release --target thumbv7em-none-eabihf   # the MCU
 //! cargo build --release --target thumbv7em-none-eabihf --no-default-features  # size baseline
+//! cargo build --release --target thumbv7em-none-eabihf --no-default-features --features oauth  # no TLS
 //! ```
 //!
 //! What the device does is [`app`], a thin runner around the sans-IO
 //! `latch_device::Device` (`firmware/device`): discovery, the OAuth 2.0
 //! device flow, a bearer call, a refresh, an OAuth1-signed call, and the
 //! login kept in flash (sequential-storage) so a reboot resumes it — all
-//! decided by latch-device and latch-core. No heap: every buffer is in
+//! decided by latch-device and latch-core — over TLS 1.3 ([`tls`],
+//! embedded-tls) when the issuer is `https`. No heap: every buffer is in
 //! [`buffers::Buffers`] or in the task's future, which embassy keeps in a
 //! static task pool.
 //!
