@@ -197,10 +197,10 @@ async fn exchange<C: Read + Write>(
             Err(e) if e.kind() == embedded_io_async::ErrorKind::ConnectionReset => 0,
             Err(_) => return Err(NetError::Io),
         };
-        match reader.received(n)? {
-            ReadStatus::Complete => return Ok(()),
-            ReadStatus::Partial if n == 0 => return Err(NetError::Http(HttpError::Truncated)),
-            ReadStatus::Partial => {}
+        // At the end of the stream the reader answers Complete or
+        // Truncated, never Partial, so this loop ends.
+        if reader.received(n)? == ReadStatus::Complete {
+            return Ok(());
         }
     }
 }

@@ -466,7 +466,6 @@ impl<'c> Device<'c> {
         match self.call {
             None => Outgoing::Nothing,
             Some(Call::Bearer { .. }) if tokens.needs_refresh(now) => Outgoing::Refresh,
-            Some(Call::Bearer { .. }) if self.retried && !self.refreshing => Outgoing::Call,
             Some(_) if self.refreshing => Outgoing::Refresh,
             Some(_) => Outgoing::Call,
         }
