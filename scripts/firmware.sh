@@ -3,8 +3,8 @@
 # end-to-end TAP test itself is tests/tests/firmware_tap.rs, in cargo test).
 #
 #   fmt, clippy (Linux build; MCU build with and without OAuth), its unit
-#   tests, then the MCU build (thumbv7em-none-eabihf, release: opt-level s,
-#   fat LTO, one codegen unit, panic=abort) and the same firmware without
+#   tests, then the MCU build (thumbv7em-none-eabihf, release: opt-level z,
+#   the crypto crates at s, fat LTO, one codegen unit, panic=abort) and the same firmware without
 #   the `oauth` feature as the baseline, and a table of what OAuth costs.
 #
 #   bash scripts/firmware.sh          # everything

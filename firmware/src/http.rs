@@ -31,6 +31,7 @@ pub enum NetError {
     /// [`crate::buffers::RESPONSE_BUF`].
     Http(HttpError),
     /// The TLS handshake failed (why, in words).
+    #[cfg(feature = "tls")]
     Tls(&'static str),
 }
 
@@ -41,6 +42,7 @@ impl core::fmt::Display for NetError {
             NetError::Io => f.write_str("connection failed"),
             NetError::Request => f.write_str("request does not fit its buffer"),
             NetError::Http(e) => write!(f, "bad HTTP answer: {e}"),
+            #[cfg(feature = "tls")]
             NetError::Tls(why) => write!(f, "TLS handshake failed: {why}"),
         }
     }
