@@ -422,3 +422,44 @@ fn hot_paths_fit_small_buffers_or_say_so() {
         Err(DeviceError::Buffer(_))
     ));
 }
+
+#[test]
+fn the_origin_is_compared_as_rfc_6454_does() {
+    // The host without regard to case (RFC 3986 §3.2.2) and the default
+    // port written or not are the same origin; the fuzz target
+    // device_record_ops found the first, the device accepted it, and its
+    // request goes to the same server.
+    let cfg = Config {
+        issuer: "https://as.example",
+        ..cfg()
+    };
+    let metadata = r#"{"issuer":"https://as.example","token_endpoint":"https://AS.Example:443/token","device_authorization_endpoint":"https://as.example/device"}"#;
+    let mut d = Device::new(&cfg);
+    assert!(request(&mut d, 0).contains("\r\nHost: as.example\r\n"));
+    assert_eq!(answer(&mut d, 0, "200 OK", metadata).unwrap(), "Discovered");
+    let mut flash = Vec::new();
+    save(&mut d, &mut flash);
+    request(&mut d, 0);
+    answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+    let poll = request(&mut d, 5);
+    assert!(poll.starts_with("POST /token HTTP/1.1\r\n"), "{poll}");
+    assert!(poll.contains("\r\nHost: AS.Example:443\r\n"), "{poll}");
+    // Another port is another origin; plain http under an https issuer is
+    // refused by discovery before that.
+    for (other, refused) in [
+        ("https://as.example:8443/token", DeviceError::Origin),
+        (
+            "http://as.example/token",
+            DeviceError::OAuth(ClientError::InvalidUrl),
+        ),
+    ] {
+        let mut d = Device::new(&cfg);
+        request(&mut d, 0);
+        let metadata = metadata.replace("https://AS.Example:443/token", other);
+        assert_eq!(
+            answer(&mut d, 0, "200 OK", &metadata),
+            Err(refused),
+            "{other}"
+        );
+    }
+}
