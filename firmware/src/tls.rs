@@ -2,20 +2,25 @@
 //! server's certificate chain verified against one CA certificate (DER)
 //! by embedded-tls' `rustpki` verifier — ECDSA P-256 signatures, the
 //! server name (SNI) checked against the leaf's DNS names, validity
-//! dates against the device's clock once it is set. One suite,
+//! dates against the device's clock once it is set — plus the one check
+//! of RFC 5280 §6.1.4 (k) it leaves out, done here ([`Anchored`]): every
+//! certificate between the CA given and the leaf must be a CA
+//! (basicConstraints cA TRUE, §4.2.1.9), so a leaf the CA issued to
+//! anyone cannot sign a certificate for the issuer's name. One suite,
 //! TLS_AES_128_GCM_SHA256, with an X25519-free secp256r1 key share.
 //!
 //! What is and is not checked (embedded-tls 0.19, measured in a
-//! prototype against rustls): a leaf from another CA, a self-signed
-//! leaf, a missing intermediate, a wrong or missing server name and (with
-//! the clock set) an expired certificate all fail the handshake. Not
-//! checked: the CA flag of intermediates and the serverAuth EKU, so the
-//! CA given here must be one that issues only server certificates (a
-//! dedicated CA, as the TAP test's); IP addresses in the certificate are
-//! not read, so the issuer must name the server by a DNS name. Before the
-//! clock is set (the MCU, before the first `Date` header) validity dates
-//! are not checked; the first answer's `Date` sets the clock and every
-//! later handshake checks them.
+//! prototype against rustls, and the TAP test): a leaf from another CA, a
+//! self-signed leaf, a missing intermediate, a chain through a non-CA
+//! certificate, a wrong or missing server name and (with the clock set)
+//! an expired certificate all fail the handshake. Not checked: the
+//! serverAuth EKU and path-length limits, so the CA given here should be
+//! one that issues only server certificates (a dedicated CA, as the TAP
+//! test's); IP addresses in the certificate are not read (and only the
+//! first 3 DNS names are), so the issuer must name the server by a DNS
+//! name. Before the clock is set (the MCU, before the first `Date`
+//! header) validity dates are not checked; the first answer's `Date` sets
+//! the clock and every later handshake checks them.
 //!
 //! Record buffers: [`RECORD_READ`] bytes in (a record must fit whole:
 //! the handshake's certificate flight and every answer are under it with
@@ -25,7 +30,8 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
-    Aes128GcmSha256, Certificate, CryptoProvider, TlsClock, TlsConfig, TlsError, TlsVerifier,
+    Aes128GcmSha256, Certificate, CertificateEntryRef, CertificateRef, CertificateVerifyRef,
+    CryptoProvider, TlsClock, TlsConfig, TlsError, TlsVerifier,
 };
 
 /// TLS record buffer, receiving.
@@ -94,10 +100,111 @@ impl rand_core::RngCore for FnRng<'_> {
 
 impl rand_core::CryptoRng for FnRng<'_> {}
 
+/// embedded-tls' verifier, with the chain's intermediates checked first:
+/// each certificate after the leaf must be the CA given (servers often
+/// send it along) or carry basicConstraints cA TRUE. embedded-tls checks
+/// each link's signature and the leaf's name and dates but not this, so
+/// without it any leaf the CA issued could act as an intermediate.
+struct Anchored<'a> {
+    ca_der: &'a [u8],
+    inner: CertVerifier<'a, Aes128GcmSha256, DeviceClock, CHAIN>,
+}
+
+impl<'a> Anchored<'a> {
+    fn new(ca_der: &'a [u8]) -> Self {
+        Anchored {
+            ca_der,
+            inner: CertVerifier::new(Certificate::X509(ca_der)),
+        }
+    }
+}
+
+impl TlsVerifier<Aes128GcmSha256> for Anchored<'_> {
+    fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
+        self.inner.set_hostname_verification(hostname)
+    }
+
+    fn verify_certificate(
+        &mut self,
+        transcript: &<Aes128GcmSha256 as embedded_tls::TlsCipherSuite>::Hash,
+        cert: CertificateRef,
+    ) -> Result<(), TlsError> {
+        if !intermediates_are_cas(&cert, self.ca_der) {
+            return Err(TlsError::InvalidCertificate);
+        }
+        self.inner.verify_certificate(transcript, cert)
+    }
+
+    fn verify_signature(&mut self, verify: CertificateVerifyRef) -> Result<(), TlsError> {
+        self.inner.verify_signature(verify)
+    }
+}
+
+/// Whether every certificate of `chain` after the first (the leaf) is
+/// `ca_der` itself or a CA certificate.
+fn intermediates_are_cas(chain: &CertificateRef<'_>, ca_der: &[u8]) -> bool {
+    chain.entries.iter().skip(1).all(|entry| match entry {
+        CertificateEntryRef::X509(der) => *der == ca_der || is_ca(der),
+        CertificateEntryRef::RawPublicKey(_) => false,
+    })
+}
+
+/// Whether a DER certificate's basicConstraints says cA TRUE (RFC 5280
+/// §4.2.1.9). Anything that does not parse as one is not a CA.
+fn is_ca(cert: &[u8]) -> bool {
+    basic_constraints_ca(cert).unwrap_or(false)
+}
+
+fn basic_constraints_ca(cert: &[u8]) -> der::Result<bool> {
+    use der::asn1::AnyRef;
+    use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
+    /// 2.5.29.19, id-ce-basicConstraints, as DER content octets.
+    const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+    /// tbsCertificate's `extensions [3] EXPLICIT`.
+    const EXTENSIONS: Tag = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber(3),
+    };
+    fn sequence(any: AnyRef<'_>) -> der::Result<SliceReader<'_>> {
+        any.tag().assert_eq(Tag::Sequence)?;
+        SliceReader::new(any.value())
+    }
+    let mut certificate = sequence(AnyRef::from_der(cert)?)?;
+    let mut tbs = sequence(AnyRef::decode(&mut certificate)?)?;
+    while !tbs.is_finished() {
+        let field = AnyRef::decode(&mut tbs)?;
+        if field.tag() != EXTENSIONS {
+            continue;
+        }
+        let mut extensions = sequence(AnyRef::from_der(field.value())?)?;
+        while !extensions.is_finished() {
+            let mut extension = sequence(AnyRef::decode(&mut extensions)?)?;
+            let id = AnyRef::decode(&mut extension)?;
+            id.tag().assert_eq(Tag::ObjectIdentifier)?;
+            if id.value() != BASIC_CONSTRAINTS {
+                continue;
+            }
+            let mut value = AnyRef::decode(&mut extension)?;
+            if value.tag() == Tag::Boolean {
+                value = AnyRef::decode(&mut extension)?; // `critical`
+            }
+            value.tag().assert_eq(Tag::OctetString)?;
+            let mut constraints = sequence(AnyRef::from_der(value.value())?)?;
+            if constraints.is_finished() {
+                return Ok(false); // cA DEFAULT FALSE
+            }
+            let ca = AnyRef::decode(&mut constraints)?;
+            return Ok(ca.tag() == Tag::Boolean && ca.value() == [0xff]);
+        }
+        return Ok(false);
+    }
+    Ok(false)
+}
+
 /// The RNG and the verifier, for one handshake.
 struct Provider<'a, 'r> {
     rng: FnRng<'r>,
-    verifier: CertVerifier<'a, Aes128GcmSha256, DeviceClock, CHAIN>,
+    verifier: Anchored<'a>,
 }
 
 impl CryptoProvider for Provider<'_, '_> {
@@ -122,7 +229,7 @@ pub async fn open<S: embedded_io_async::Read + embedded_io_async::Write>(
     let config = TlsConfig::new().with_server_name(settings.server_name);
     let provider = Provider {
         rng: FnRng(random),
-        verifier: CertVerifier::new(Certificate::X509(settings.ca_der)),
+        verifier: Anchored::new(settings.ca_der),
     };
     tls.open(embedded_tls::TlsContext::new(&config, provider))
         .await
@@ -132,7 +239,7 @@ pub async fn open<S: embedded_io_async::Read + embedded_io_async::Write>(
 pub fn describe(e: &TlsError) -> &'static str {
     match e {
         TlsError::InvalidCertificate | TlsError::InvalidCertificateEntry => {
-            "the server's certificate is not trusted (unknown CA, wrong name or expired)"
+            "the server's certificate is not trusted (unknown CA, a non-CA in the chain, wrong name or expired)"
         }
         TlsError::InvalidSignature => "the server's handshake signature is invalid",
         TlsError::HandshakeAborted(..) => "the server aborted the handshake",
@@ -143,5 +250,124 @@ pub fn describe(e: &TlsError) -> &'static str {
             "the connection closed during the handshake"
         }
         _ => "the handshake failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use std::vec::Vec;
+
+    /// A certificate for `name` with `is_ca`, signed by `issuer` (self-signed
+    /// when `None`): its DER and an issuer made from it.
+    fn cert(
+        name: &str,
+        is_ca: IsCa,
+        issuer: Option<&Issuer<'static, KeyPair>>,
+    ) -> (Vec<u8>, Issuer<'static, KeyPair>) {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(std::vec![name.into()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.is_ca = is_ca;
+        let c = match issuer {
+            Some(issuer) => p.signed_by(&key, issuer).unwrap(),
+            None => p.self_signed(&key).unwrap(),
+        };
+        (c.der().to_vec(), Issuer::new(p, key))
+    }
+
+    fn ca() -> IsCa {
+        IsCa::Ca(BasicConstraints::Unconstrained)
+    }
+
+    fn chain<'a>(entries: &[&'a [u8]]) -> CertificateRef<'a> {
+        let mut c = CertificateRef::with_context(&[]);
+        for e in entries {
+            c.add(CertificateEntryRef::X509(e)).unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn basic_constraints_are_read_as_rfc_5280_writes_them() {
+        let (root, root_issuer) = cert("root.test", ca(), None);
+        assert!(is_ca(&root));
+        let (intermediate, _) = cert("intermediate.test", ca(), Some(&root_issuer));
+        assert!(is_ca(&intermediate));
+        // No basicConstraints, and an explicit cA FALSE: not a CA.
+        let (leaf, _) = cert("latch.test", IsCa::NoCa, Some(&root_issuer));
+        assert!(!is_ca(&leaf));
+        let (explicit, _) = cert("latch.test", IsCa::ExplicitNoCa, Some(&root_issuer));
+        assert!(!is_ca(&explicit));
+        // Nothing that does not parse is a CA.
+        for n in 0..root.len() {
+            assert!(!is_ca(&root[..n]), "truncated at {n}");
+        }
+        assert!(!is_ca(b""));
+        assert!(!is_ca(&[0x30, 0x03, 0x30, 0x01, 0x00]));
+    }
+
+    #[test]
+    fn a_leaf_cannot_stand_in_for_an_intermediate() {
+        let (root, root_issuer) = cert("root.test", ca(), None);
+        let (intermediate, intermediate_issuer) =
+            cert("intermediate.test", ca(), Some(&root_issuer));
+        let (leaf, _) = cert("latch.test", IsCa::NoCa, Some(&intermediate_issuer));
+        let (direct, _) = cert("latch.test", IsCa::NoCa, Some(&root_issuer));
+        // Someone else's leaf from the same CA, used to sign one for our name.
+        let (other, other_issuer) = cert("other.test", IsCa::NoCa, Some(&root_issuer));
+        let (forged, _) = cert("latch.test", IsCa::NoCa, Some(&other_issuer));
+
+        assert!(intermediates_are_cas(&chain(&[&direct]), &root));
+        assert!(intermediates_are_cas(&chain(&[&direct, &root]), &root));
+        assert!(intermediates_are_cas(
+            &chain(&[&leaf, &intermediate, &root]),
+            &root
+        ));
+        assert!(!intermediates_are_cas(&chain(&[&forged, &other]), &root));
+        assert!(!intermediates_are_cas(
+            &chain(&[&forged, &other, &root]),
+            &root
+        ));
+
+        // Through the handshake's verifier: embedded-tls alone takes the
+        // forged chain (each signature is good, the name is right); with
+        // the check it is refused, and the good chains still pass.
+        set_time(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        );
+        let transcript = Default::default();
+        let verify = |entries: &[&[u8]], anchored: bool| {
+            if anchored {
+                let mut v = Anchored::new(&root);
+                v.set_hostname_verification("latch.test").unwrap();
+                v.verify_certificate(&transcript, chain(entries))
+            } else {
+                let mut v = CertVerifier::<Aes128GcmSha256, DeviceClock, CHAIN>::new(
+                    Certificate::X509(&root),
+                );
+                v.set_hostname_verification("latch.test").unwrap();
+                v.verify_certificate(&transcript, chain(entries))
+            }
+        };
+        let forged_alone = verify(&[&forged, &other], false);
+        assert!(forged_alone.is_ok(), "{forged_alone:?}");
+        let refused = verify(&[&forged, &other], true);
+        assert!(
+            matches!(refused, Err(TlsError::InvalidCertificate)),
+            "{refused:?}"
+        );
+        for good in [
+            &[&leaf[..], &intermediate[..]][..],
+            &[&direct[..], &root[..]][..],
+            &[&direct[..]][..],
+        ] {
+            let r = verify(good, true);
+            assert!(r.is_ok(), "{r:?}");
+        }
     }
 }

@@ -257,6 +257,34 @@ impl TestCa {
         (cert_path, key_path)
     }
 
+    /// A certificate for `names` that reaches the test CA only through
+    /// another server's certificate: the test CA issues a leaf (not a CA)
+    /// for `other.test`, and that leaf signs one for `names`. Every
+    /// signature is good; only the CA flag (RFC 5280 §4.2.1.9) says no.
+    /// Written into `dir` as `forged-cert.pem` (the forged leaf, the other
+    /// leaf, the CA) and `forged-key.pem`.
+    pub fn forge_through_leaf_into(
+        &self,
+        dir: &Path,
+        cn: &str,
+        names: &[&str],
+    ) -> (PathBuf, PathBuf) {
+        let other_key = rcgen::KeyPair::generate().expect("leaf key");
+        let mut p = rcgen::CertificateParams::new(vec!["other.test".to_owned()]).expect("name");
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "other.test");
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let other = p.signed_by(&other_key, &self.issuer).expect("other leaf");
+        let (forged, key) = make_leaf_for(&rcgen::Issuer::new(p, other_key), cn, names);
+        let cert_path = dir.join("forged-cert.pem");
+        let key_path = dir.join("forged-key.pem");
+        std::fs::write(&cert_path, format!("{forged}{}{}", other.pem(), self.pem))
+            .expect("write cert");
+        std::fs::write(&key_path, key).expect("write key");
+        (cert_path, key_path)
+    }
+
     fn certificate(&self) -> reqwest::Certificate {
         reqwest::Certificate::from_pem(self.pem.as_bytes()).expect("test CA PEM")
     }

@@ -135,6 +135,9 @@ impl Run {
 }
 
 /// What a resumed run whose stored login the server refuses prints.
+/// What the firmware says when the server's certificate does not verify.
+const UNTRUSTED: &str = "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, a non-CA in the chain, wrong name or expired)";
+
 const LOGIN_AGAIN: [&str; 4] = [
     "resumed: logged in with the stored tokens",
     "stored login refused (invalid_grant); device flow again",
@@ -444,16 +447,39 @@ async fn scenario() {
         .iter()
         .filter(|l| l.starts_with("failed: "))
         .collect();
-    assert_eq!(
-        failures,
-        [
-            "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, wrong name or expired)"
-        ],
-        "{:#?}",
-        wrong.lines
-    );
+    assert_eq!(failures, [UNTRUSTED], "{:#?}", wrong.lines);
     assert!(!wrong.has("endpoints discovered"), "{:#?}", wrong.lines);
     assert_eq!(wrong.status.code(), Some(1), "{:#?}", wrong.lines);
+
+    // A certificate for the issuer's name signed by another server's
+    // certificate from the same CA (a leaf, not a CA): every signature
+    // checks out, so embedded-tls alone would take it; the firmware's
+    // basicConstraints check refuses it the same way.
+    server.terminate().await;
+    let (forged_cert, forged_key) =
+        ca.forge_through_leaf_into(dir.path(), "latch.test", &["latch.test", HOST_ADDR]);
+    let forged_args = [
+        "--tls-cert".to_owned(),
+        forged_cert.display().to_string(),
+        "--tls-key".to_owned(),
+        forged_key.display().to_string(),
+        "--issuer".to_owned(),
+        ISSUER.to_owned(),
+    ];
+    let mut server = Server::start_args(LISTEN, &db_args, &forged_args).await;
+    server.base = ISSUER.to_owned();
+    let forged = run_firmware(&tls, &client, &oauth1, None).await;
+    let failures: Vec<_> = forged
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("failed: "))
+        .collect();
+    assert_eq!(failures, [UNTRUSTED], "{:#?}", forged.lines);
+    assert!(!forged.has("endpoints discovered"), "{:#?}", forged.lines);
+    assert_eq!(forged.status.code(), Some(1), "{:#?}", forged.lines);
+    server.terminate().await;
+    let mut server = Server::start_args(LISTEN, &db_args, &tls_args).await;
+    server.base = ISSUER.to_owned();
 
     // Denied: the firmware says access_denied and exits non-zero.
     let denied = run_firmware(&tls, &client, &oauth1, Some("deny")).await;
