@@ -138,6 +138,19 @@ impl Run {
 /// What the firmware says when the server's certificate does not verify.
 const UNTRUSTED: &str = "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, a non-CA in the chain, wrong name or expired)";
 
+/// A run that stopped at the handshake: that one line, exit 1, nothing
+/// discovered.
+fn assert_untrusted(run: &Run) {
+    let failures: Vec<_> = run
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("failed: "))
+        .collect();
+    assert_eq!(failures, [UNTRUSTED], "{:#?}", run.lines);
+    assert!(!run.has("endpoints discovered"), "{:#?}", run.lines);
+    assert_eq!(run.status.code(), Some(1), "{:#?}", run.lines);
+}
+
 const LOGIN_AGAIN: [&str; 4] = [
     "resumed: logged in with the stored tokens",
     "stored login refused (invalid_grant); device flow again",
@@ -273,14 +286,17 @@ async fn scenario() {
     // the address, for the test's own clients).
     let ca = latch_tests::test_ca();
     let (cert, key) = ca.issue_for_into(dir.path(), "latch.test", &["latch.test", HOST_ADDR]);
-    let tls_args = [
-        "--tls-cert".to_owned(),
-        cert.display().to_string(),
-        "--tls-key".to_owned(),
-        key.display().to_string(),
-        "--issuer".to_owned(),
-        ISSUER.to_owned(),
-    ];
+    let serving = |cert: &std::path::Path, key: &std::path::Path| {
+        [
+            "--tls-cert".to_owned(),
+            cert.display().to_string(),
+            "--tls-key".to_owned(),
+            key.display().to_string(),
+            "--issuer".to_owned(),
+            ISSUER.to_owned(),
+        ]
+    };
+    let tls_args = serving(&cert, &key);
     let mut server = Server::start_args(LISTEN, &db_args, &tls_args).await;
     assert_eq!(server.base, format!("https://{LISTEN}"));
     latch_tests::resolve_in_clients("latch.test", LISTEN.parse().unwrap());
@@ -442,14 +458,7 @@ async fn scenario() {
     let other_ca_path = dir.path().join("other-ca.pem");
     std::fs::write(&other_ca_path, other_ca).unwrap();
     let wrong = run_firmware(&over_tls(&other_ca_path), &client, &oauth1, None).await;
-    let failures: Vec<_> = wrong
-        .lines
-        .iter()
-        .filter(|l| l.starts_with("failed: "))
-        .collect();
-    assert_eq!(failures, [UNTRUSTED], "{:#?}", wrong.lines);
-    assert!(!wrong.has("endpoints discovered"), "{:#?}", wrong.lines);
-    assert_eq!(wrong.status.code(), Some(1), "{:#?}", wrong.lines);
+    assert_untrusted(&wrong);
 
     // A certificate for the issuer's name signed by another server's
     // certificate from the same CA (a leaf, not a CA): every signature
@@ -458,25 +467,11 @@ async fn scenario() {
     server.terminate().await;
     let (forged_cert, forged_key) =
         ca.forge_through_leaf_into(dir.path(), "latch.test", &["latch.test", HOST_ADDR]);
-    let forged_args = [
-        "--tls-cert".to_owned(),
-        forged_cert.display().to_string(),
-        "--tls-key".to_owned(),
-        forged_key.display().to_string(),
-        "--issuer".to_owned(),
-        ISSUER.to_owned(),
-    ];
-    let mut server = Server::start_args(LISTEN, &db_args, &forged_args).await;
+    let mut server =
+        Server::start_args(LISTEN, &db_args, &serving(&forged_cert, &forged_key)).await;
     server.base = ISSUER.to_owned();
     let forged = run_firmware(&tls, &client, &oauth1, None).await;
-    let failures: Vec<_> = forged
-        .lines
-        .iter()
-        .filter(|l| l.starts_with("failed: "))
-        .collect();
-    assert_eq!(failures, [UNTRUSTED], "{:#?}", forged.lines);
-    assert!(!forged.has("endpoints discovered"), "{:#?}", forged.lines);
-    assert_eq!(forged.status.code(), Some(1), "{:#?}", forged.lines);
+    assert_untrusted(&forged);
     server.terminate().await;
     let mut server = Server::start_args(LISTEN, &db_args, &tls_args).await;
     server.base = ISSUER.to_owned();
