@@ -171,32 +171,35 @@ fn basic_constraints_ca(cert: &[u8]) -> der::Result<bool> {
     }
     let mut certificate = sequence(AnyRef::from_der(cert)?)?;
     let mut tbs = sequence(AnyRef::decode(&mut certificate)?)?;
-    while !tbs.is_finished() {
+    // The fields before `extensions`; a certificate without any is no CA.
+    let field = loop {
+        if tbs.is_finished() {
+            return Ok(false);
+        }
         let field = AnyRef::decode(&mut tbs)?;
-        if field.tag() != EXTENSIONS {
+        if field.tag() == EXTENSIONS {
+            break field;
+        }
+    };
+    let mut extensions = sequence(AnyRef::from_der(field.value())?)?;
+    while !extensions.is_finished() {
+        let mut extension = sequence(AnyRef::decode(&mut extensions)?)?;
+        let id = AnyRef::decode(&mut extension)?;
+        id.tag().assert_eq(Tag::ObjectIdentifier)?;
+        if id.value() != BASIC_CONSTRAINTS {
             continue;
         }
-        let mut extensions = sequence(AnyRef::from_der(field.value())?)?;
-        while !extensions.is_finished() {
-            let mut extension = sequence(AnyRef::decode(&mut extensions)?)?;
-            let id = AnyRef::decode(&mut extension)?;
-            id.tag().assert_eq(Tag::ObjectIdentifier)?;
-            if id.value() != BASIC_CONSTRAINTS {
-                continue;
-            }
-            let mut value = AnyRef::decode(&mut extension)?;
-            if value.tag() == Tag::Boolean {
-                value = AnyRef::decode(&mut extension)?; // `critical`
-            }
-            value.tag().assert_eq(Tag::OctetString)?;
-            let mut constraints = sequence(AnyRef::from_der(value.value())?)?;
-            if constraints.is_finished() {
-                return Ok(false); // cA DEFAULT FALSE
-            }
-            let ca = AnyRef::decode(&mut constraints)?;
-            return Ok(ca.tag() == Tag::Boolean && ca.value() == [0xff]);
+        let mut value = AnyRef::decode(&mut extension)?;
+        if value.tag() == Tag::Boolean {
+            value = AnyRef::decode(&mut extension)?; // `critical`
         }
-        return Ok(false);
+        value.tag().assert_eq(Tag::OctetString)?;
+        let mut constraints = sequence(AnyRef::from_der(value.value())?)?;
+        if constraints.is_finished() {
+            return Ok(false); // cA DEFAULT FALSE
+        }
+        let ca = AnyRef::decode(&mut constraints)?;
+        return Ok(ca.tag() == Tag::Boolean && ca.value() == [0xff]);
     }
     Ok(false)
 }
@@ -340,18 +343,23 @@ mod tests {
                 .unwrap()
                 .as_secs(),
         );
-        let transcript = Default::default();
+        fn check(
+            mut v: impl TlsVerifier<Aes128GcmSha256>,
+            entries: &[&[u8]],
+        ) -> Result<(), TlsError> {
+            v.set_hostname_verification("latch.test")?;
+            v.verify_certificate(&Default::default(), chain(entries))
+        }
         let verify = |entries: &[&[u8]], anchored: bool| {
             if anchored {
-                let mut v = Anchored::new(&root);
-                v.set_hostname_verification("latch.test").unwrap();
-                v.verify_certificate(&transcript, chain(entries))
+                check(Anchored::new(&root), entries)
             } else {
-                let mut v = CertVerifier::<Aes128GcmSha256, DeviceClock, CHAIN>::new(
-                    Certificate::X509(&root),
-                );
-                v.set_hostname_verification("latch.test").unwrap();
-                v.verify_certificate(&transcript, chain(entries))
+                check(
+                    CertVerifier::<Aes128GcmSha256, DeviceClock, CHAIN>::new(Certificate::X509(
+                        &root,
+                    )),
+                    entries,
+                )
             }
         };
         let forged_alone = verify(&[&forged, &other], false);

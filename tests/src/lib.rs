@@ -214,13 +214,20 @@ pub fn make_leaf_for(
     names: &[&str],
 ) -> (String, String) {
     let key = rcgen::KeyPair::generate().expect("leaf key");
+    let cert = leaf_params(cn, names)
+        .signed_by(&key, issuer)
+        .expect("leaf certificate");
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A server certificate's parameters: `cn`, `names` as SANs, serverAuth.
+fn leaf_params(cn: &str, names: &[&str]) -> rcgen::CertificateParams {
     let names = names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
     let mut p = rcgen::CertificateParams::new(names).expect("names");
     p.distinguished_name = rcgen::DistinguishedName::new();
     p.distinguished_name.push(rcgen::DnType::CommonName, cn);
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = p.signed_by(&key, issuer).expect("leaf certificate");
-    (cert.pem(), key.serialize_pem())
+    p
 }
 
 /// The test CA.
@@ -270,11 +277,7 @@ impl TestCa {
         names: &[&str],
     ) -> (PathBuf, PathBuf) {
         let other_key = rcgen::KeyPair::generate().expect("leaf key");
-        let mut p = rcgen::CertificateParams::new(vec!["other.test".to_owned()]).expect("name");
-        p.distinguished_name = rcgen::DistinguishedName::new();
-        p.distinguished_name
-            .push(rcgen::DnType::CommonName, "other.test");
-        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let p = leaf_params("other.test", &["other.test"]);
         let other = p.signed_by(&other_key, &self.issuer).expect("other leaf");
         let (forged, key) = make_leaf_for(&rcgen::Issuer::new(p, other_key), cn, names);
         let cert_path = dir.join("forged-cert.pem");

@@ -134,7 +134,6 @@ impl Run {
     }
 }
 
-/// What a resumed run whose stored login the server refuses prints.
 /// What the firmware says when the server's certificate does not verify.
 const UNTRUSTED: &str = "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, a non-CA in the chain, wrong name or expired)";
 
@@ -151,6 +150,7 @@ fn assert_untrusted(run: &Run) {
     assert_eq!(run.status.code(), Some(1), "{:#?}", run.lines);
 }
 
+/// What a resumed run whose stored login the server refuses prints.
 const LOGIN_AGAIN: [&str; 4] = [
     "resumed: logged in with the stored tokens",
     "stored login refused (invalid_grant); device flow again",
