@@ -7,7 +7,7 @@ state of the device — discovered, polling, logged in, refreshing, lost —
 instead of finding them byte by byte.
 
     python3 fuzz/make_device_seeds.py
-    cargo +nightly fuzz fmt device_record_ops fuzz/seeds/device_record_ops/first_boot
+    cargo +nightly-2026-05-20 fuzz fmt device_record_ops fuzz/seeds/device_record_ops/first_boot
 
 The second command prints what the target decodes from a seed; the steps
 listed there must be the ones below.

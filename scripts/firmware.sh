@@ -10,7 +10,7 @@
 #   bash scripts/firmware.sh          # everything
 #   bash scripts/firmware.sh size     # only the size and stack reports
 # Installs what it needs: the thumbv7em target (stable and nightly),
-# rustup's llvm-tools, and nightly for the stack report.
+# rustup's llvm-tools, and the pinned nightly (scripts/nightly.sh) for the stack report.
 set -euo pipefail
 cd "$(dirname "$0")/../firmware"
 
@@ -18,10 +18,7 @@ rustup target add thumbv7em-none-eabihf >/dev/null
 rustup component add llvm-tools >/dev/null 2>&1 || rustup component add llvm-tools-preview >/dev/null
 tools="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
 size_tool="$tools/llvm-size"
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal >/dev/null
-fi
-rustup +nightly target add thumbv7em-none-eabihf >/dev/null
+source ../scripts/nightly.sh
 
 # The MCU build takes its server and credentials at build time; these
 # placeholders stand in (the size does not depend on their values).
@@ -84,8 +81,8 @@ python3 ../scripts/size_by_crate.py "$tools" $baseline_dir/$elf $oauth_dir/$elf
 # whose own frame (embassy's init temporaries) is there in both builds.
 printf '\n==> firmware: deepest stack of the OAuth steps (MCU build, -Z emit-stack-sizes)\n'
 stack_flags='-Z emit-stack-sizes --cfg sha2_backend_soft="compact"'
-CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}"
-CARGO_TARGET_DIR=target/stack-base RUSTFLAGS=$stack_flags cargo +nightly build -q "${mcu[@]}" --no-default-features
+CARGO_TARGET_DIR=target/stack RUSTFLAGS=$stack_flags cargo "+$NIGHTLY" build -q "${mcu[@]}"
+CARGO_TARGET_DIR=target/stack-base RUSTFLAGS=$stack_flags cargo "+$NIGHTLY" build -q "${mcu[@]}" --no-default-features
 depth() { python3 ../scripts/stack_depth.py "$1/thumbv7em-none-eabihf/release/latch-firmware" "$tools" "${@:2}"; }
 printf '\n| step | deepest stack (B) | own frame (B) |\n| --- | ---: | ---: |\n'
 depth target/stack \

@@ -9,10 +9,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain: rustfmt, clippy, thumbv7em-none-eabihf, nightly rust-src"
 rustup component add rustfmt clippy >/dev/null
 rustup target add thumbv7em-none-eabihf >/dev/null
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal >/dev/null
-fi
-rustup +nightly component add rust-src >/dev/null
+source scripts/nightly.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -27,7 +24,7 @@ cargo build -p latch-core --target thumbv7em-none-eabihf --features defmt
 
 step "latch-core builds against a sysroot with only core (no alloc sneaks in)"
 CARGO_TARGET_DIR=target/build-std-core \
-    cargo +nightly build -Z build-std=core -p latch-core --target thumbv7em-none-eabihf
+    cargo "+$NIGHTLY" build -Z build-std=core -p latch-core --target thumbv7em-none-eabihf
 
 step "latch-core's RFC vectors on an emulated Cortex-M4 (scripts/mcu-tests.sh: QEMU, semihosting)"
 bash scripts/mcu-tests.sh

@@ -19,7 +19,7 @@ const CFG: Config<'static> = Config {
 
 /// The fuzz input: a record as flash might hold it, then the steps.
 /// `fuzz/make_device_seeds.py` writes seeds in this encoding (arbitrary
-/// 1.5's); `cargo +nightly fuzz fmt device_record_ops FILE` prints one.
+/// 1.5's); `cargo +nightly-2026-05-20 fuzz fmt device_record_ops FILE` prints one.
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
     record: &'a [u8],
