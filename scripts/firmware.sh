@@ -4,8 +4,9 @@
 #
 #   fmt, clippy (Linux build; MCU build with and without OAuth), its unit
 #   tests, then the MCU build (thumbv7em-none-eabihf, release: opt-level z,
-#   the crypto crates at s, fat LTO, one codegen unit, panic=abort) and the same firmware without
-#   the `oauth` feature as the baseline, and a table of what OAuth costs.
+#   the crypto crates at s, fat LTO, one codegen unit, panic=abort), the same
+#   firmware without TLS, without OAuth1, and without the `oauth` feature as
+#   the baseline, and a table of what OAuth costs.
 #
 #   bash scripts/firmware.sh          # everything
 #   bash scripts/firmware.sh size     # only the size and stack reports
@@ -35,13 +36,20 @@ if [ "${1:-}" != size ]; then
     cargo clippy "${mcu[@]}" -- -D warnings
     cargo clippy "${mcu[@]}" -p latch-device --features flash,defmt -- -D warnings
     CARGO_TARGET_DIR=$baseline_dir cargo clippy "${mcu[@]}" --no-default-features -- -D warnings
+    CARGO_TARGET_DIR=$baseline_dir cargo clippy "${mcu[@]}" --no-default-features --features oauth -- -D warnings
+    cargo clippy -p latch-device --all-targets --no-default-features --features flash -- -D warnings
     cargo test --workspace --all-features
 fi
 
 printf '\n==> firmware: MCU build (STM32F767ZI) and size report\n'
 oauth_dir=target/oauth
+elf=thumbv7em-none-eabihf/release/latch-firmware
 cargo build "${mcu[@]}"
+# OAuth without OAuth1 first, kept aside: the second build (with it) only
+# rebuilds latch-device and the firmware in the same target directory.
 CARGO_TARGET_DIR=$oauth_dir cargo build "${mcu[@]}" --no-default-features --features oauth
+cp $oauth_dir/$elf $oauth_dir/latch-firmware-without-oauth1
+CARGO_TARGET_DIR=$oauth_dir cargo build "${mcu[@]}" --no-default-features --features oauth1
 CARGO_TARGET_DIR=$baseline_dir cargo build "${mcu[@]}" --no-default-features
 
 # flash = .vector_table + .text + .rodata + .data; static RAM = .data + .bss
@@ -53,10 +61,10 @@ sizes() {
         $1 == ".bss" || $1 == ".uninit" { ram += $2 }
         END { print flash, ram }'
 }
-elf=thumbv7em-none-eabihf/release/latch-firmware
 read -r tls_flash tls_ram < <(sizes target/$elf)
 read -r full_flash full_ram < <(sizes $oauth_dir/$elf)
 read -r base_flash base_ram < <(sizes $baseline_dir/$elf)
+read -r lean_flash lean_ram < <(sizes $oauth_dir/latch-firmware-without-oauth1)
 oauth_flash=$((full_flash - base_flash))
 oauth_ram=$((full_ram - base_ram))
 verdict() { if [ "$1" -le "$2" ]; then echo "goal <= $2 B met"; else echo "goal <= $2 B missed"; fi; }
@@ -67,11 +75,20 @@ printf '| + TLS 1.3 (embedded-tls, verified P-256 chain; the default build) | %d
 printf '| OAuth adds | %d (%s) | %d (%s) |\n' \
     "$oauth_flash" "$(verdict $oauth_flash 16384)" "$oauth_ram" "$(verdict $oauth_ram 4096)"
 printf '| TLS adds (reported apart) | %d | %d |\n' "$((tls_flash - full_flash))" "$((tls_ram - full_ram))"
+printf '| of what OAuth adds, OAuth1 (feature oauth1: HMAC-SHA1 signing) | %d | %d |\n' \
+    "$((full_flash - lean_flash))" "$((full_ram - lean_ram))"
+printf '| OAuth without OAuth1 adds | %d (%s) | %d |\n' \
+    "$((lean_flash - base_flash))" "$(verdict $((lean_flash - base_flash)) 16384)" "$((lean_ram - base_ram))"
 
 # Where OAuth's flash goes: symbols of the OAuth build that the baseline
 # does not have, summed by crate (scripts/size_by_crate.py).
 printf '\n==> firmware: what OAuth adds, by crate (bytes of flash)\n'
 python3 ../scripts/size_by_crate.py "$tools" $baseline_dir/$elf $oauth_dir/$elf
+# And whose code it is, by the source file of each instruction's innermost
+# inlined line (scripts/size_by_source.py): the core's parsers inlined into
+# the device's handlers count for the core.
+printf '\n==> firmware: what OAuth adds, by source file (bytes of code)\n'
+python3 ../scripts/size_by_source.py "$tools" $baseline_dir/$elf $oauth_dir/$elf 30
 
 # Stack: every function's frame from `-Z emit-stack-sizes` (nightly), plus
 # the deepest chain of direct calls below it (scripts/stack_depth.py). The

@@ -10,7 +10,7 @@
 //!    the device refreshes first (and saves the new tokens before the
 //!    call goes out).
 //! 3. The same call signed with OAuth 1.0a, with the configured token
-//!    credentials.
+//!    credentials (feature `oauth1`, in the default build).
 //!
 //! Before that, whatever the device needs: discovery and the device flow on
 //! a first boot, nothing on a boot with a saved login.
@@ -236,6 +236,7 @@ pub async fn run<S: NorFlash>(
         }
         None => warn!("no refresh token or no expiry: nothing to refresh"),
     }
+    #[cfg(feature = "oauth1")]
     if let Some((token, token_secret)) = cfg.oauth1_token {
         r.device.call(Call::OAuth1 {
             method: Method::Get,
@@ -245,6 +246,10 @@ pub async fn run<S: NorFlash>(
         });
         expect_pong(r.until_idle().await?)?;
         info!("oauth1 call ok");
+    }
+    #[cfg(not(feature = "oauth1"))]
+    if cfg.oauth1_token.is_some() {
+        warn!("built without the oauth1 feature: no OAuth1-signed call");
     }
     info!("all steps in {} ms", started.elapsed().as_millis());
     Ok(())

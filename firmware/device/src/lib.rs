@@ -26,7 +26,9 @@
 //!    a transport failure while polling is retried a few times.
 //! 3. **Calls**: [`Call::Bearer`] (RFC 6750 §2.1) — refreshed first when
 //!    the core's `TokenSet::needs_refresh` says so, and refreshed and sent
-//!    again once on a 401 — and [`Call::OAuth1`] (RFC 5849 §3, HMAC-SHA1).
+//!    again once on a 401 — and `Call::OAuth1` (RFC 5849 §3, HMAC-SHA1;
+//!    feature `oauth1`, on by default: a device that never signs OAuth1
+//!    leaves it out and saves about 11 KB of flash, BENCHMARKS.md).
 //! 4. **Refresh** (RFC 6749 §6): the new tokens are saved before use; an
 //!    `invalid_grant` (the refresh token was revoked, or rotated by an
 //!    answer that never reached flash) drops the tokens and starts the
@@ -108,7 +110,10 @@ mod record;
 pub use record::{RECORD_CAP, TOKEN_CAP, URL_CAP};
 
 use core::fmt;
-use latch_core::http::{Authorization, ClientRequest, Method, RequestError, Response};
+#[cfg(feature = "oauth1")]
+use latch_core::http::{Authorization, ClientRequest};
+use latch_core::http::{Method, RequestError, Response};
+#[cfg(feature = "oauth1")]
 use latch_core::oauth1::{self, ProtocolParams, Secrets, SignError, SignatureMethod};
 use latch_core::oauth2::ErrorCode;
 use latch_core::oauth2::client::{
@@ -162,7 +167,9 @@ pub enum Call<'a> {
         url: &'a str,
     },
     /// Signed with OAuth 1.0a HMAC-SHA1, consumer credentials = the
-    /// client's id and secret, with these token credentials.
+    /// client's id and secret, with these token credentials (feature
+    /// `oauth1`, on by default).
+    #[cfg(feature = "oauth1")]
     OAuth1 {
         /// `GET` or `POST` (without a body).
         method: Method,
@@ -179,6 +186,7 @@ impl fmt::Debug for Call<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Call::Bearer { method, url } => write!(f, "Bearer {} {url}", method.as_str()),
+            #[cfg(feature = "oauth1")]
             Call::OAuth1 { method, url, .. } => write!(f, "OAuth1 {} {url}", method.as_str()),
         }
     }
@@ -240,6 +248,7 @@ pub enum DeviceError {
     /// [`Device`].
     OAuth(ClientError),
     /// The OAuth1 call could not be signed (a bad URL, say).
+    #[cfg(feature = "oauth1")]
     Sign(SignError),
     /// A request did not fit its buffer or was refused by the writer.
     Request(RequestError),
@@ -262,6 +271,7 @@ impl fmt::Display for DeviceError {
                 code: Some(code), ..
             }) => f.write_str(code.as_str()),
             DeviceError::OAuth(e) => e.fmt(f),
+            #[cfg(feature = "oauth1")]
             DeviceError::Sign(e) => e.fmt(f),
             DeviceError::Request(e) => e.fmt(f),
             DeviceError::Buffer(e) => e.fmt(f),
@@ -279,6 +289,7 @@ impl From<ClientError> for DeviceError {
         DeviceError::OAuth(e)
     }
 }
+#[cfg(feature = "oauth1")]
 impl From<SignError> for DeviceError {
     fn from(e: SignError) -> Self {
         DeviceError::Sign(e)
@@ -480,6 +491,8 @@ impl<'c> Device<'c> {
         random: &mut dyn FnMut(&mut [u8]),
         out: &mut [u8],
     ) -> Result<usize, DeviceError> {
+        #[cfg(not(feature = "oauth1"))]
+        let _ = random;
         if self.unsaved {
             return Err(DeviceError::NothingToSend);
         }
@@ -502,6 +515,7 @@ impl<'c> Device<'c> {
                     Some(Call::Bearer { method, url }) => {
                         tokens.bearer_request(method, self.on_origin(url)?)
                     }
+                    #[cfg(feature = "oauth1")]
                     Some(Call::OAuth1 {
                         method,
                         url,
@@ -532,6 +546,7 @@ impl<'c> Device<'c> {
     }
 
     /// The `Authorization: OAuth …` value for a call (RFC 5849 §3.5.1).
+    #[cfg(feature = "oauth1")]
     fn sign<'s>(
         &self,
         now: UnixTime,
