@@ -183,9 +183,7 @@ impl<'c, const N: usize> DevicePending<'c, N> {
             return Err(ClientError::Expired);
         }
         if now < self.next_poll {
-            return Err(ClientError::TooEarly {
-                retry_at: self.next_poll,
-            });
+            return Err(ClientError::TooEarly);
         }
         form_param(
             sink,
@@ -296,9 +294,7 @@ mod tests {
         let mut sink = SliceWriter::new(&mut []);
         assert_eq!(
             p.write_poll_request(UnixTime(4), &mut sink),
-            Err(ClientError::TooEarly {
-                retry_at: UnixTime(5)
-            })
+            Err(ClientError::TooEarly)
         );
         let pending = br#"{"error":"authorization_pending"}"#;
         assert_eq!(
