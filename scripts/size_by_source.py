@@ -1,19 +1,16 @@
 #!/usr/bin/env python3
-"""Code by source file: the instructions of the functions a build has and
-its baseline does not (llvm-nm, by demangled name without the hash), each
-instruction counted for the source file of its innermost inlined line
-(llvm-objdump -d -l), summed per file — a markdown table of the largest.
-Where the by-crate table (size_by_crate.py) says which crate's function
-holds the code, this says whose code was inlined there: the core's JSON
-reader inside the device's handlers, `?`'s conversions in `core::result`.
+"""Code by source file: every instruction of an ELF's code counted for the
+source file of its innermost inlined line (llvm-objdump -d -l), summed per
+file, for a baseline and a build with more in it, and what the second adds
+per file — a markdown table of the largest changes. Where the by-crate
+table (size_by_crate.py) says which crate's function holds the code, this
+says whose code it is: the core's JSON reader inlined into the device's
+handlers counts for the core, `?`'s conversions for `core::result`. Code
+that moved between callers (TCP, inlined elsewhere) cancels out.
 
     size_by_source.py TOOLDIR BASELINE.elf BUILD.elf [ROWS]
 
-Only code (.text) is counted, not constants; a function whose name is in
-the baseline too is left out, so code both builds share is not counted
-twice, and code the baseline has in functions of other names is (TCP,
-inlined into different callers)."""
-import bisect
+Only instructions are counted, not constants or literal pools."""
 import collections
 import re
 import subprocess
@@ -23,50 +20,45 @@ tools, base_elf, build_elf = sys.argv[1:4]
 rows = int(sys.argv[4]) if len(sys.argv) > 4 else 30
 
 
-def functions(elf):
-    out = subprocess.run([f"{tools}/llvm-nm", "--print-size", "--radix=x", "-C", elf],
-                         capture_output=True, text=True, check=True).stdout
-    found = []
-    for line in out.splitlines():
-        parts = line.split(None, 3)
-        if len(parts) == 4 and parts[2] in ("t", "T"):
-            name = re.sub(r"::h[0-9a-f]{16}$", "", parts[3])
-            found.append((int(parts[0], 16) & ~1, int(parts[1], 16), name))
-    return found
-
-
 def short(path):
     path = re.sub(r"^/rustc/[0-9a-f]+/library/", "std: ", path)
     path = re.sub(r"^.*/registry/src/[^/]+/", "", path)
+    # Build-script output lives under each target directory's own hash.
+    path = re.sub(r"^.*/build/([A-Za-z0-9_-]+?)-[0-9a-f]{16}/out/", r"\1 (generated)/", path)
     path = re.sub(r"^.*?/(core|firmware|host)/", r"\1/", path)
     return path
 
 
-in_base = {name for _, _, name in functions(base_elf)}
-new = [(a, n) for a, n, name in functions(build_elf) if name not in in_base]
-listing = subprocess.run([f"{tools}/llvm-objdump", "-d", "-l", "--no-show-raw-insn", build_elf],
-                         capture_output=True, text=True, check=True).stdout
-source, insns = "(no line)", []
-for line in listing.splitlines():
-    m = re.match(r"^; (\S+):\d+", line)
-    if m:
-        source = m.group(1)
-        continue
-    m = re.match(r"^\s+([0-9a-f]+):\s", line)
-    if m:
-        insns.append((int(m.group(1), 16), source))
-addrs = [a for a, _ in insns]
-by = collections.Counter()
-for start, size in new:
-    i = bisect.bisect_left(addrs, start)
-    while i < len(insns) and insns[i][0] < start + size:
-        end = insns[i + 1][0] if i + 1 < len(insns) else start + size
-        by[short(insns[i][1])] += min(end, start + size) - insns[i][0]
-        i += 1
-total = sum(by.values())
-print("| source file (innermost inlined line) | bytes of code |")
-print("| --- | ---: |")
-for path, n in by.most_common(rows):
-    print(f"| {path} | {n} |")
-print(f"| the other {max(len(by) - rows, 0)} files | {total - sum(n for _, n in by.most_common(rows))} |")
-print(f"| **all code the baseline lacks** | {total} |")
+def by_source(elf):
+    listing = subprocess.run([f"{tools}/llvm-objdump", "-d", "-l", "--no-show-raw-insn", elf],
+                             capture_output=True, text=True, check=True).stdout
+    by = collections.Counter()
+    source, prev = "(no line)", None
+    for line in listing.splitlines():
+        m = re.match(r"^; (\S+):\d+", line)
+        if m:
+            source = short(m.group(1))
+            continue
+        m = re.match(r"^\s+([0-9a-f]+):\s", line)
+        if m:
+            addr = int(m.group(1), 16)
+            # An instruction's size is the distance to the next one; a gap
+            # over 8 bytes is a function boundary or a literal pool.
+            if prev is not None and 0 < addr - prev[0] <= 8:
+                by[prev[1]] += addr - prev[0]
+            prev = (addr, source)
+        elif not line.strip() or line.endswith(">:"):
+            prev = None
+    return by
+
+
+base, build = by_source(base_elf), by_source(build_elf)
+diff = {f: build[f] - base[f] for f in set(base) | set(build)}
+top = sorted(diff.items(), key=lambda kv: -kv[1])[:rows]
+print("| source file (innermost inlined line) | baseline | with it | adds |")
+print("| --- | ---: | ---: | ---: |")
+for path, d in top:
+    print(f"| {path} | {base[path]} | {build[path]} | {d:+d} |")
+rest = sum(diff.values()) - sum(d for _, d in top)
+print(f"| the other {max(len(diff) - rows, 0)} files | | | {rest:+d} |")
+print(f"| **all code** | {sum(base.values())} | {sum(build.values())} | {sum(diff.values()):+d} |")
