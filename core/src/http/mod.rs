@@ -107,10 +107,11 @@ pub enum HttpError {
     /// The head has more than [`MAX_HEADERS`] header fields.
     TooManyHeaders,
     /// The buffer filled (or a declared length or framing could not fit)
-    /// before the response was complete.
+    /// before the response was complete. A `Content-Length` or chunk size
+    /// past `usize::MAX` is this too: valid syntax, longer than any buffer.
     ResponseTooLarge,
-    /// `Content-Length` is not a list of digits, overflows, or carries two
-    /// different values (RFC 9112 §6.3 rule 5).
+    /// `Content-Length` is not a list of digits, or carries two different
+    /// values (RFC 9112 §6.3 rule 5).
     InvalidContentLength,
     /// Both `Transfer-Encoding` and `Content-Length` are present: refused,
     /// since the two framings disagreeing is how requests are smuggled
@@ -121,7 +122,7 @@ pub enum HttpError {
     /// an HTTP/1.0 response (RFC 9112 §6.1).
     UnsupportedTransferCoding,
     /// The chunked body is malformed (RFC 9112 §7.1): a bad chunk-size line
-    /// or extension, a chunk size that overflows, no CRLF after chunk data,
+    /// or extension, no CRLF after chunk data,
     /// or a malformed trailer field line.
     InvalidChunk,
     /// The connection closed before the head, the declared `Content-Length`
