@@ -10,7 +10,9 @@ that moved between callers (TCP, inlined elsewhere) cancels out.
 
     size_by_source.py TOOLDIR BASELINE.elf BUILD.elf [ROWS]
 
-Only instructions are counted, not constants or literal pools."""
+The literal pools in the code (the `.word` lines llvm-objdump prints
+between instructions) count for the line before them; constants in
+.rodata are not counted."""
 import collections
 import re
 import subprocess
@@ -42,8 +44,8 @@ def by_source(elf):
         m = re.match(r"^\s+([0-9a-f]+):\s", line)
         if m:
             addr = int(m.group(1), 16)
-            # An instruction's size is the distance to the next one; a gap
-            # over 8 bytes is a function boundary or a literal pool.
+            # An instruction's (or pool word's) size is the distance to the
+            # next line; a gap over 8 bytes is padding between functions.
             if prev is not None and 0 < addr - prev[0] <= 8:
                 by[prev[1]] += addr - prev[0]
             prev = (addr, source)

@@ -60,8 +60,7 @@ pub(super) enum Chunk {
 fn hex(b: u8) -> Option<usize> {
     char::from(b)
         .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-        .map(usize::from)
+        .and_then(|d| usize::try_from(d).ok())
 }
 
 /// Bytes allowed in a chunk extension or a field value: HTAB, SP, VCHAR,
