@@ -124,6 +124,151 @@ pub(crate) fn parse_strict<'a, T: Deserialize<'a>>(input: &'a [u8]) -> Result<T,
         .map_err(|_| JsonError::Malformed)
 }
 
+/// What a member's value must be, for [`parse_members`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A string (escapes checked, kept raw: a [`JsonStr`]).
+    Str,
+    /// A non-negative integer that fits a `u64`.
+    Uint,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// A member a parser reads: its name, the slot it fills (an alias shares
+/// its name's slot, so naming both is a repeated member) and its kind.
+pub(crate) type Member = (&'static str, u8, Kind);
+
+/// A member's value as [`parse_members`] hands it over: of the member's
+/// [`Kind`], or `Null` for a JSON `null`.
+#[derive(Clone, Copy)]
+pub(crate) enum Value<'a> {
+    /// A [`Kind::Str`] member.
+    Str(JsonStr<'a>),
+    /// A [`Kind::Uint`] member.
+    Uint(u64),
+    /// A [`Kind::Bool`] member.
+    Bool(bool),
+    /// `null`, which an optional member reads as absent.
+    Null,
+}
+
+impl<'a> Value<'a> {
+    /// The string, or `None` for `null`.
+    pub(crate) fn str(self) -> Option<JsonStr<'a>> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, or `None` for `null`.
+    pub(crate) fn uint(self) -> Option<u64> {
+        match self {
+            Value::Uint(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The boolean, or `None` for `null`.
+    pub(crate) fn bool(self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a body that is one JSON object, after the depth check: hands
+/// each member named in `members` to `fill` with its slot and value, and
+/// skips every other member. A slot filled twice (a repeated member, or a
+/// name and its alias) and a value not of its member's kind are
+/// [`JsonError::Malformed`]; which members are required is the caller's
+/// to check.
+///
+/// This is what a `#[derive(Deserialize)]` does for the client's answer
+/// documents, written once: serde's derive monomorphizes serde-json-core's
+/// map, key and string parsing for every document type, and on the device
+/// those copies were 3 KB of flash (BENCHMARKS.md, "Firmware"). Here there
+/// is one copy, and each document is a table and a `fill`.
+pub(crate) fn parse_members<'a>(
+    input: &'a [u8],
+    members: &[Member],
+    fill: &mut dyn FnMut(u8, Value<'a>),
+) -> Result<(), JsonError> {
+    check_depth(input, MAX_DEPTH)?;
+    let mut de = serde_json_core::de::Deserializer::new(input, None);
+    de.deserialize_map(Walk { members, fill })
+        .and_then(|()| de.end())
+        .map(|_| ())
+        .map_err(|_| JsonError::Malformed)
+}
+
+/// [`parse_members`]' visitor of the object.
+struct Walk<'m, 'f, 'a> {
+    members: &'m [Member],
+    fill: &'f mut dyn FnMut(u8, Value<'a>),
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for Walk<'_, '_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let mut filled = 0u32;
+        while let Some(member) = map.next_key_seed(Key(self.members))? {
+            let Some((slot, kind)) = member else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            let bit = 1u32.checked_shl(u32::from(slot)).unwrap_or(0);
+            if filled & bit != 0 {
+                return Err(A::Error::custom("repeated member"));
+            }
+            filled |= bit;
+            let value = match kind {
+                Kind::Str => map.next_value::<Option<JsonStr<'a>>>()?.map(Value::Str),
+                Kind::Uint => map.next_value::<Option<u64>>()?.map(Value::Uint),
+                Kind::Bool => map.next_value::<Option<bool>>()?.map(Value::Bool),
+            };
+            (self.fill)(slot, value.unwrap_or(Value::Null));
+        }
+        Ok(())
+    }
+}
+
+/// A member name, looked up in the table: its slot and kind, or `None`
+/// for a member the caller does not read.
+struct Key<'m>(&'m [Member]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key<'_> {
+    type Value = Option<(u8, Kind)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key<'_> {
+    type Value = Option<(u8, Kind)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .iter()
+            .find(|m| m.0 == name)
+            .map(|&(_, slot, kind)| (slot, kind)))
+    }
+}
+
 /// Where [`validate`] is inside the grammar.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -380,10 +525,18 @@ impl<'a> JsonStr<'a> {
     /// The unescaped text in a fixed-capacity string.
     pub fn to_heapless<const N: usize>(&self) -> Result<heapless::String<N>, CapacityError> {
         let mut v = heapless::Vec::<u8, N>::new();
-        for b in self.unescaped() {
-            v.push(b).map_err(|_| CapacityError { capacity: N })?;
-        }
+        self.unescape_into(v.as_mut_view())?;
         heapless::String::from_utf8(v).map_err(|_| CapacityError { capacity: N })
+    }
+
+    /// [`JsonStr::to_heapless`]'s loop, once for every capacity (through
+    /// heapless' capacity-erased view).
+    fn unescape_into(&self, out: &mut heapless::vec::VecView<u8>) -> Result<(), CapacityError> {
+        let capacity = out.capacity();
+        for b in self.unescaped() {
+            out.push(b).map_err(|_| CapacityError { capacity })?;
+        }
+        Ok(())
     }
 
     /// Whether both unescape to the same text.

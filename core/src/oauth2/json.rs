@@ -3,7 +3,7 @@
 //! `oauth2` modules use, plus the RFC 6749 §5.2 error body.
 
 pub use crate::json::{JsonError, JsonStr, JsonStrList, MAX_DEPTH, Unescape};
-pub(crate) use crate::json::{parse, render};
+pub(crate) use crate::json::{Kind, Member, parse, parse_members, render};
 
 use crate::buf::BufferTooSmall;
 

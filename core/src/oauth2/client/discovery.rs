@@ -90,7 +90,7 @@ impl<'c> Discovery<'c> {
         if status != 200 {
             return Err(error_from(status, body));
         }
-        let doc: Document<'_> = crate::json::parse(body)?;
+        let doc = Document::parse(body)?;
         if !doc.issuer.eq_str(self.issuer) {
             return Err(ClientError::IssuerMismatch);
         }
@@ -112,14 +112,32 @@ impl<'c> Discovery<'c> {
 }
 
 /// The members read from the document.
-#[derive(serde::Deserialize)]
 struct Document<'a> {
-    #[serde(borrow)]
     issuer: JsonStr<'a>,
-    #[serde(borrow)]
     token_endpoint: JsonStr<'a>,
-    #[serde(borrow, default)]
     device_authorization_endpoint: Option<JsonStr<'a>>,
+}
+
+impl<'a> Document<'a> {
+    fn parse(body: &'a [u8]) -> Result<Self, crate::json::JsonError> {
+        use crate::json::{JsonError, Kind, Member};
+        const MEMBERS: &[Member] = &[
+            ("issuer", 0, Kind::Str),
+            ("token_endpoint", 1, Kind::Str),
+            ("device_authorization_endpoint", 2, Kind::Str),
+        ];
+        let (mut issuer, mut token, mut device) = (None, None, None);
+        crate::json::parse_members(body, MEMBERS, &mut |slot, v| match slot {
+            0 => issuer = v.str(),
+            1 => token = v.str(),
+            _ => device = v.str(),
+        })?;
+        Ok(Document {
+            issuer: issuer.ok_or(JsonError::Malformed)?,
+            token_endpoint: token.ok_or(JsonError::Malformed)?,
+            device_authorization_endpoint: device,
+        })
+    }
 }
 
 /// The endpoints a device client uses, kept (in RAM, or in flash between

@@ -1,35 +1,56 @@
 //! Borrowing parsers for the server's JSON answers: the token response
 //! (RFC 6749 §5.1), the error response (§5.2), the device authorization
 //! response (RFC 8628 §3.2) and the introspection response (RFC 7662
-//! §2.2). Unknown fields are ignored; a repeated field is malformed.
+//! §2.2). Unknown fields are ignored; a repeated field is malformed; a
+//! required one that is missing or `null` is malformed, an optional one
+//! that is `null` is absent. Each is a table of the members it reads for
+//! `json::parse_members`, one walker for all of them, not a serde
+//! derive each (see there why).
 
 use super::super::error::ErrorCode;
-use super::super::json::{self, JsonError, JsonStr};
+use super::super::json::{self, JsonError, JsonStr, Kind, Member};
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct TokenResponse<'a> {
     /// `access_token`.
-    #[serde(borrow)]
     pub access_token: JsonStr<'a>,
     /// `token_type` (compared case-insensitively, RFC 6749 §5.1).
-    #[serde(borrow)]
     pub token_type: JsonStr<'a>,
     /// `expires_in`, seconds.
-    #[serde(default)]
     pub expires_in: Option<u64>,
     /// `refresh_token`.
-    #[serde(borrow, default)]
     pub refresh_token: Option<JsonStr<'a>>,
     /// `scope`.
-    #[serde(borrow, default)]
     pub scope: Option<JsonStr<'a>>,
 }
 
 impl<'a> TokenResponse<'a> {
     /// Parses a body.
     pub fn parse(body: &'a [u8]) -> Result<Self, JsonError> {
-        json::parse(body)
+        const MEMBERS: &[Member] = &[
+            ("access_token", 0, Kind::Str),
+            ("token_type", 1, Kind::Str),
+            ("expires_in", 2, Kind::Uint),
+            ("refresh_token", 3, Kind::Str),
+            ("scope", 4, Kind::Str),
+        ];
+        let (mut access_token, mut token_type) = (None, None);
+        let (mut expires_in, mut refresh_token, mut scope) = (None, None, None);
+        json::parse_members(body, MEMBERS, &mut |slot, v| match slot {
+            0 => access_token = v.str(),
+            1 => token_type = v.str(),
+            2 => expires_in = v.uint(),
+            3 => refresh_token = v.str(),
+            _ => scope = v.str(),
+        })?;
+        Ok(TokenResponse {
+            access_token: access_token.ok_or(JsonError::Malformed)?,
+            token_type: token_type.ok_or(JsonError::Malformed)?,
+            expires_in,
+            refresh_token,
+            scope,
+        })
     }
 
     /// Whether `token_type` is `Bearer` (in any case).
@@ -42,23 +63,35 @@ impl<'a> TokenResponse<'a> {
 }
 
 /// An error response (RFC 6749 §5.2).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct ErrorResponse<'a> {
     /// `error`.
-    #[serde(borrow)]
     pub error: JsonStr<'a>,
     /// `error_description`.
-    #[serde(borrow, default)]
     pub error_description: Option<JsonStr<'a>>,
     /// `error_uri`.
-    #[serde(borrow, default)]
     pub error_uri: Option<JsonStr<'a>>,
 }
 
 impl<'a> ErrorResponse<'a> {
     /// Parses a body.
     pub fn parse(body: &'a [u8]) -> Result<Self, JsonError> {
-        json::parse(body)
+        const MEMBERS: &[Member] = &[
+            ("error", 0, Kind::Str),
+            ("error_description", 1, Kind::Str),
+            ("error_uri", 2, Kind::Str),
+        ];
+        let (mut error, mut error_description, mut error_uri) = (None, None, None);
+        json::parse_members(body, MEMBERS, &mut |slot, v| match slot {
+            0 => error = v.str(),
+            1 => error_description = v.str(),
+            _ => error_uri = v.str(),
+        })?;
+        Ok(ErrorResponse {
+            error: error.ok_or(JsonError::Malformed)?,
+            error_description,
+            error_uri,
+        })
     }
 
     /// The error code, if it is one this crate knows.
@@ -72,67 +105,116 @@ impl<'a> ErrorResponse<'a> {
 }
 
 /// A device authorization response (RFC 8628 §3.2).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct DeviceAuthorizationResponse<'a> {
     /// `device_code`.
-    #[serde(borrow)]
     pub device_code: JsonStr<'a>,
     /// `user_code`.
-    #[serde(borrow)]
     pub user_code: JsonStr<'a>,
     /// `verification_uri` (`verification_url`, as some servers spell it,
     /// is accepted too).
-    #[serde(borrow, alias = "verification_url")]
     pub verification_uri: JsonStr<'a>,
     /// `verification_uri_complete`.
-    #[serde(borrow, default)]
     pub verification_uri_complete: Option<JsonStr<'a>>,
     /// `expires_in`, seconds.
     pub expires_in: u64,
     /// `interval`, seconds (5 when absent).
-    #[serde(default)]
     pub interval: Option<u32>,
 }
 
 impl<'a> DeviceAuthorizationResponse<'a> {
     /// Parses a body.
     pub fn parse(body: &'a [u8]) -> Result<Self, JsonError> {
-        json::parse(body)
+        const MEMBERS: &[Member] = &[
+            ("device_code", 0, Kind::Str),
+            ("user_code", 1, Kind::Str),
+            ("verification_uri", 2, Kind::Str),
+            ("verification_url", 2, Kind::Str),
+            ("verification_uri_complete", 3, Kind::Str),
+            ("expires_in", 4, Kind::Uint),
+            ("interval", 5, Kind::Uint),
+        ];
+        let (mut device_code, mut user_code, mut verification_uri) = (None, None, None);
+        let (mut complete, mut expires_in, mut interval) = (None, None, None);
+        json::parse_members(body, MEMBERS, &mut |slot, v| match slot {
+            0 => device_code = v.str(),
+            1 => user_code = v.str(),
+            2 => verification_uri = v.str(),
+            3 => complete = v.str(),
+            4 => expires_in = v.uint(),
+            _ => interval = v.uint(),
+        })?;
+        Ok(DeviceAuthorizationResponse {
+            device_code: device_code.ok_or(JsonError::Malformed)?,
+            user_code: user_code.ok_or(JsonError::Malformed)?,
+            verification_uri: verification_uri.ok_or(JsonError::Malformed)?,
+            verification_uri_complete: complete,
+            expires_in: expires_in.ok_or(JsonError::Malformed)?,
+            interval: interval
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| JsonError::Malformed)?,
+        })
     }
 }
 
 /// An introspection response (RFC 7662 §2.2).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct IntrospectionDocument<'a> {
     /// `active`.
     pub active: bool,
     /// `scope`.
-    #[serde(borrow, default)]
     pub scope: Option<JsonStr<'a>>,
     /// `client_id`.
-    #[serde(borrow, default)]
     pub client_id: Option<JsonStr<'a>>,
     /// `username`.
-    #[serde(borrow, default)]
     pub username: Option<JsonStr<'a>>,
     /// `token_type`.
-    #[serde(borrow, default)]
     pub token_type: Option<JsonStr<'a>>,
     /// `exp`.
-    #[serde(default)]
     pub exp: Option<u64>,
     /// `iat`.
-    #[serde(default)]
     pub iat: Option<u64>,
     /// `sub`.
-    #[serde(borrow, default)]
     pub sub: Option<JsonStr<'a>>,
 }
 
 impl<'a> IntrospectionDocument<'a> {
     /// Parses a body.
     pub fn parse(body: &'a [u8]) -> Result<Self, JsonError> {
-        json::parse(body)
+        const MEMBERS: &[Member] = &[
+            ("active", 0, Kind::Bool),
+            ("scope", 1, Kind::Str),
+            ("client_id", 2, Kind::Str),
+            ("username", 3, Kind::Str),
+            ("token_type", 4, Kind::Str),
+            ("exp", 5, Kind::Uint),
+            ("iat", 6, Kind::Uint),
+            ("sub", 7, Kind::Str),
+        ];
+        let mut doc = IntrospectionDocument {
+            active: false,
+            scope: None,
+            client_id: None,
+            username: None,
+            token_type: None,
+            exp: None,
+            iat: None,
+            sub: None,
+        };
+        let mut active = None;
+        json::parse_members(body, MEMBERS, &mut |slot, v| match slot {
+            0 => active = v.bool(),
+            1 => doc.scope = v.str(),
+            2 => doc.client_id = v.str(),
+            3 => doc.username = v.str(),
+            4 => doc.token_type = v.str(),
+            5 => doc.exp = v.uint(),
+            6 => doc.iat = v.uint(),
+            _ => doc.sub = v.str(),
+        })?;
+        doc.active = active.ok_or(JsonError::Malformed)?;
+        Ok(doc)
     }
 }
 
@@ -232,12 +314,76 @@ mod tests {
             br#"{"access_token":"a\q","token_type":"b"}"#,
             br#"{"access_token":1,"token_type":"b"}"#,
             br#"{"access_token":"a","token_type":"b"} x"#,
+            br#"["a","b"]"#,
+            br#"{"access_token":null,"token_type":"b"}"#,
+            br#"{"access_token":"a","token_type":"b","expires_in":-1}"#,
+            br#"{"access_token":"a","token_type":"b","expires_in":1.5}"#,
+            br#"{"access_token":"a","token_type":"b","expires_in":"60"}"#,
+            br#"{"access_token":"a","token_type":"b","scope":null,"scope":"x"}"#,
+            br#"{"access_token":"a","token_type":"b","expires_in":18446744073709551616}"#,
         ] {
-            assert!(
-                TokenResponse::parse(body).is_err(),
+            assert_eq!(
+                TokenResponse::parse(body).err(),
+                Some(JsonError::Malformed),
                 "{:?}",
                 core::str::from_utf8(body)
             );
         }
+    }
+
+    /// What each document reads and skips: unknown members of any shape
+    /// are skipped, `null` is an absent optional member, a name and its
+    /// alias together are a repeated member, and a `u32` member past
+    /// `u32::MAX` is malformed.
+    #[test]
+    fn members_read_and_skipped() {
+        let r = TokenResponse::parse(
+            br#"{"x":{"y":[1,{"z":null}]},"token_type":"Bearer","access_token":"a\u0041",
+                "refresh_token":null,"expires_in":18446744073709551615,"n":-2.5e3,"t":true}"#,
+        )
+        .unwrap();
+        assert!(r.access_token.eq_str("a\\u0041") || r.access_token.eq_str("aA"));
+        assert!(r.is_bearer());
+        assert_eq!(r.expires_in, Some(u64::MAX));
+        assert!(r.refresh_token.is_none() && r.scope.is_none());
+
+        let device = |extra: &str| {
+            let body =
+                std::format!(r#"{{"device_code":"d","user_code":"u","expires_in":60{extra}}}"#);
+            DeviceAuthorizationResponse::parse(body.as_bytes()).map(|r| {
+                (
+                    r.verification_uri.raw().len(),
+                    r.interval,
+                    r.verification_uri_complete.is_some(),
+                )
+            })
+        };
+        assert_eq!(device(r#","verification_uri":"v""#), Ok((1, None, false)));
+        assert_eq!(
+            device(r#","verification_url":"vv","interval":4294967295"#),
+            Ok((2, Some(u32::MAX), false))
+        );
+        assert_eq!(
+            device(r#","verification_uri":"v","verification_uri_complete":null"#),
+            Ok((1, None, false))
+        );
+        for bad in [
+            "",
+            r#","verification_uri":"v","verification_url":"v""#,
+            r#","verification_uri":"v","interval":4294967296"#,
+            r#","verification_uri":"v","interval":true"#,
+        ] {
+            assert_eq!(device(bad), Err(JsonError::Malformed), "{bad}");
+        }
+
+        let e = ErrorResponse::parse(br#"{"error_uri":"u","error":"slow_down","e":[]}"#).unwrap();
+        assert_eq!(e.code(), Some(ErrorCode::SlowDown));
+        assert!(e.error_uri.unwrap().eq_str("u") && e.error_description.is_none());
+        assert!(ErrorResponse::parse(br#"{"error":null}"#).is_err());
+
+        let i = IntrospectionDocument::parse(br#"{"active":false,"exp":null}"#).unwrap();
+        assert!(!i.active && i.exp.is_none());
+        assert!(IntrospectionDocument::parse(br#"{"active":"true"}"#).is_err());
+        assert!(IntrospectionDocument::parse(br#"{"scope":"a"}"#).is_err());
     }
 }
