@@ -2,21 +2,24 @@
 //! server's certificate chain verified against one CA certificate (DER)
 //! by embedded-tls' `rustpki` verifier — ECDSA P-256 signatures, the
 //! server name (SNI) checked against the leaf's DNS names, validity
-//! dates against the device's clock once it is set — plus the one check
-//! of RFC 5280 §6.1.4 (k) it leaves out, done here ([`Anchored`]): every
-//! certificate between the CA given and the leaf must be a CA
-//! (basicConstraints cA TRUE, §4.2.1.9), so a leaf the CA issued to
-//! anyone cannot sign a certificate for the issuer's name. One suite,
-//! TLS_AES_128_GCM_SHA256, with an X25519-free secp256r1 key share.
+//! dates against the device's clock once it is set — plus the checks of
+//! RFC 5280 it leaves out, done here ([`Anchored`], `chain_is_allowed`):
+//! every certificate between the CA given and the leaf must be a CA
+//! (basicConstraints cA TRUE, §6.1.4 (k)), so a leaf the CA issued to
+//! anyone cannot sign a certificate for the issuer's name; no CA may have
+//! more intermediates below it than its pathLenConstraint says (§6.1.4
+//! (l)–(m), the given CA's included); and a leaf with an
+//! extendedKeyUsage must list serverAuth (or any purpose, §4.2.1.12). One
+//! suite, TLS_AES_128_GCM_SHA256, with an X25519-free secp256r1 key share.
 //!
 //! What is and is not checked (embedded-tls 0.19, measured in a
-//! prototype against rustls, and the TAP test): a leaf from another CA, a
-//! self-signed leaf, a missing intermediate, a chain through a non-CA
-//! certificate, a wrong or missing server name and (with the clock set)
-//! an expired certificate all fail the handshake. Not checked: the
-//! serverAuth EKU and path-length limits, so the CA given here should be
-//! one that issues only server certificates (a dedicated CA, as the TAP
-//! test's); IP addresses in the certificate are not read (and only the
+//! prototype against rustls, the unit tests below and the TAP test): a
+//! leaf from another CA, a self-signed leaf, a missing intermediate, a
+//! chain through a non-CA certificate or past a path length, a leaf for
+//! client authentication only, a wrong or missing server name and (with
+//! the clock set) an expired certificate all fail the handshake. Not
+//! checked: name constraints, key usage and intermediates' extended key
+//! usages; IP addresses in the certificate are not read (and only the
 //! first 3 DNS names are), so the issuer must name the server by a DNS
 //! name. Before the clock is set (the MCU, before the first `Date`
 //! header) validity dates are not checked; the first answer's `Date` sets
@@ -28,6 +31,8 @@
 //! needs 16,640), [`RECORD_WRITE`] out.
 
 use core::sync::atomic::{AtomicU32, Ordering};
+use der::asn1::AnyRef;
+use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
     Aes128GcmSha256, Certificate, CertificateEntryRef, CertificateRef, CertificateVerifyRef,
@@ -100,11 +105,11 @@ impl rand_core::RngCore for FnRng<'_> {
 
 impl rand_core::CryptoRng for FnRng<'_> {}
 
-/// embedded-tls' verifier, with the chain's intermediates checked first:
-/// each certificate after the leaf must be the CA given (servers often
-/// send it along) or carry basicConstraints cA TRUE. embedded-tls checks
-/// each link's signature and the leaf's name and dates but not this, so
-/// without it any leaf the CA issued could act as an intermediate.
+/// embedded-tls' verifier, with the chain checked first by
+/// `chain_is_allowed` (intermediates are CAs within their path lengths,
+/// the leaf is for servers). embedded-tls checks each link's signature
+/// and the leaf's name and dates but not these, so without them any leaf
+/// the CA issued could act as an intermediate.
 struct Anchored<'a> {
     ca_der: &'a [u8],
     inner: CertVerifier<'a, Aes128GcmSha256, DeviceClock, CHAIN>,
@@ -129,7 +134,7 @@ impl TlsVerifier<Aes128GcmSha256> for Anchored<'_> {
         transcript: &<Aes128GcmSha256 as embedded_tls::TlsCipherSuite>::Hash,
         cert: CertificateRef,
     ) -> Result<(), TlsError> {
-        if !intermediates_are_cas(&cert, self.ca_der) {
+        if !chain_is_allowed(&cert, self.ca_der) {
             return Err(TlsError::InvalidCertificate);
         }
         self.inner.verify_certificate(transcript, cert)
@@ -140,41 +145,140 @@ impl TlsVerifier<Aes128GcmSha256> for Anchored<'_> {
     }
 }
 
-/// Whether every certificate of `chain` after the first (the leaf) is
-/// `ca_der` itself or a CA certificate.
-fn intermediates_are_cas(chain: &CertificateRef<'_>, ca_der: &[u8]) -> bool {
-    chain.entries.iter().skip(1).all(|entry| match entry {
-        CertificateEntryRef::X509(der) => *der == ca_der || is_ca(der),
-        CertificateEntryRef::RawPublicKey(_) => false,
-    })
+/// Whether `chain` (the leaf first) may stand on `ca_der`, by the checks
+/// of RFC 5280 that embedded-tls leaves out:
+///
+/// * every certificate after the leaf is `ca_der` itself (servers often
+///   send it along) or a CA: basicConstraints cA TRUE (§6.1.4 (k),
+///   §4.2.1.9);
+/// * no CA, the one given included, has more intermediates below it than
+///   its pathLenConstraint allows (§6.1.4 (l)–(m); the given CA's own
+///   constraint is applied too, as RFC 5937 §3 has it). Self-issued
+///   intermediates are counted like any other, which is stricter than
+///   §6.1.4 (l);
+/// * a leaf with an extendedKeyUsage extension lists id-kp-serverAuth or
+///   anyExtendedKeyUsage (§4.2.1.12): a certificate the CA issued for
+///   client authentication or code signing does not authenticate a
+///   server.
+fn chain_is_allowed(chain: &CertificateRef<'_>, ca_der: &[u8]) -> bool {
+    let mut entries = chain.entries.iter().map(|entry| match entry {
+        CertificateEntryRef::X509(der) => Some(*der),
+        CertificateEntryRef::RawPublicKey(_) => None,
+    });
+    let Some(Some(leaf)) = entries.next() else {
+        return false;
+    };
+    if !serves_tls(leaf) {
+        return false;
+    }
+    // Intermediates between the certificate looked at and the leaf.
+    let mut below = 0u32;
+    for der in entries {
+        match der {
+            Some(der) if der == ca_der => break,
+            Some(der) => match basic_constraints(der) {
+                Some(c) if c.ca && c.allows(below) => below = below.saturating_add(1),
+                _ => return false,
+            },
+            None => return false,
+        }
+    }
+    basic_constraints(ca_der).is_none_or(|c| c.allows(below))
 }
 
-/// Whether a DER certificate's basicConstraints says cA TRUE (RFC 5280
-/// §4.2.1.9). Anything that does not parse as one is not a CA.
-fn is_ca(cert: &[u8]) -> bool {
-    basic_constraints_ca(cert).unwrap_or(false)
+/// A certificate's basicConstraints (RFC 5280 §4.2.1.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Constraints {
+    ca: bool,
+    /// pathLenConstraint: how many intermediates may follow below.
+    path_len: Option<u32>,
 }
 
-fn basic_constraints_ca(cert: &[u8]) -> der::Result<bool> {
-    use der::asn1::AnyRef;
-    use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
-    /// 2.5.29.19, id-ce-basicConstraints, as DER content octets.
-    const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+impl Constraints {
+    fn allows(self, intermediates_below: u32) -> bool {
+        self.path_len.is_none_or(|n| intermediates_below <= n)
+    }
+}
+
+/// 2.5.29.19, id-ce-basicConstraints, as DER content octets.
+const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+/// 2.5.29.37, id-ce-extKeyUsage.
+const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+/// 1.3.6.1.5.5.7.3.1, id-kp-serverAuth.
+const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+/// 2.5.29.37.0, anyExtendedKeyUsage.
+const ANY_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
+
+/// A certificate's basicConstraints: `Some` with cA FALSE when it has
+/// none, `None` when it does not parse (which no chain check accepts).
+fn basic_constraints(cert: &[u8]) -> Option<Constraints> {
+    let Ok(value) = extension(cert, BASIC_CONSTRAINTS) else {
+        return None;
+    };
+    let Some(value) = value else {
+        return Some(Constraints {
+            ca: false,
+            path_len: None,
+        });
+    };
+    let read = || -> der::Result<Constraints> {
+        let mut fields = sequence(AnyRef::from_der(value)?)?;
+        let mut c = Constraints {
+            ca: false,
+            path_len: None,
+        };
+        while !fields.is_finished() {
+            let field = AnyRef::decode(&mut fields)?;
+            match field.tag() {
+                Tag::Boolean => c.ca = field.value() == [0xff],
+                Tag::Integer => c.path_len = Some(field.decode_as::<u32>()?),
+                _ => return Err(der::ErrorKind::Failed.into()),
+            }
+        }
+        Ok(c)
+    };
+    read().ok()
+}
+
+/// Whether the leaf may authenticate a TLS server (§4.2.1.12): no
+/// extendedKeyUsage, or one naming serverAuth or any purpose.
+fn serves_tls(leaf: &[u8]) -> bool {
+    let read = || -> der::Result<bool> {
+        let Some(value) = extension(leaf, EXT_KEY_USAGE)? else {
+            return Ok(true);
+        };
+        let mut purposes = sequence(AnyRef::from_der(value)?)?;
+        while !purposes.is_finished() {
+            let purpose = AnyRef::decode(&mut purposes)?;
+            purpose.tag().assert_eq(Tag::ObjectIdentifier)?;
+            if purpose.value() == SERVER_AUTH || purpose.value() == ANY_EXT_KEY_USAGE {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    read().unwrap_or(false)
+}
+
+fn sequence(any: AnyRef<'_>) -> der::Result<SliceReader<'_>> {
+    any.tag().assert_eq(Tag::Sequence)?;
+    SliceReader::new(any.value())
+}
+
+/// The DER value (inside the OCTET STRING) of the extension `oid` of a
+/// certificate (RFC 5280 §4.1), or `None` when it has no such extension.
+fn extension<'c>(cert: &'c [u8], oid: &[u8]) -> der::Result<Option<&'c [u8]>> {
     /// tbsCertificate's `extensions [3] EXPLICIT`.
     const EXTENSIONS: Tag = Tag::ContextSpecific {
         constructed: true,
         number: TagNumber(3),
     };
-    fn sequence(any: AnyRef<'_>) -> der::Result<SliceReader<'_>> {
-        any.tag().assert_eq(Tag::Sequence)?;
-        SliceReader::new(any.value())
-    }
     let mut certificate = sequence(AnyRef::from_der(cert)?)?;
     let mut tbs = sequence(AnyRef::decode(&mut certificate)?)?;
-    // The fields before `extensions`; a certificate without any is no CA.
+    // The fields before `extensions`; a certificate may have none.
     let field = loop {
         if tbs.is_finished() {
-            return Ok(false);
+            return Ok(None);
         }
         let field = AnyRef::decode(&mut tbs)?;
         if field.tag() == EXTENSIONS {
@@ -186,7 +290,7 @@ fn basic_constraints_ca(cert: &[u8]) -> der::Result<bool> {
         let mut extension = sequence(AnyRef::decode(&mut extensions)?)?;
         let id = AnyRef::decode(&mut extension)?;
         id.tag().assert_eq(Tag::ObjectIdentifier)?;
-        if id.value() != BASIC_CONSTRAINTS {
+        if id.value() != oid {
             continue;
         }
         let mut value = AnyRef::decode(&mut extension)?;
@@ -194,14 +298,9 @@ fn basic_constraints_ca(cert: &[u8]) -> der::Result<bool> {
             value = AnyRef::decode(&mut extension)?; // `critical`
         }
         value.tag().assert_eq(Tag::OctetString)?;
-        let mut constraints = sequence(AnyRef::from_der(value.value())?)?;
-        if constraints.is_finished() {
-            return Ok(false); // cA DEFAULT FALSE
-        }
-        let ca = AnyRef::decode(&mut constraints)?;
-        return Ok(ca.tag() == Tag::Boolean && ca.value() == [0xff]);
+        return Ok(Some(value.value()));
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// The RNG and the verifier, for one handshake.
@@ -242,7 +341,7 @@ pub async fn open<S: embedded_io_async::Read + embedded_io_async::Write>(
 pub fn describe(e: &TlsError) -> &'static str {
     match e {
         TlsError::InvalidCertificate | TlsError::InvalidCertificateEntry => {
-            "the server's certificate is not trusted (unknown CA, a non-CA in the chain, wrong name or expired)"
+            "the server's certificate is not trusted (unknown CA, a chain RFC 5280 refuses, wrong name or expired)"
         }
         TlsError::InvalidSignature => "the server's handshake signature is invalid",
         TlsError::HandshakeAborted(..) => "the server aborted the handshake",
@@ -259,7 +358,9 @@ pub fn describe(e: &TlsError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
     use std::vec::Vec;
 
     /// A certificate for `name` with `is_ca`, signed by `issuer` (self-signed
@@ -269,10 +370,21 @@ mod tests {
         is_ca: IsCa,
         issuer: Option<&Issuer<'static, KeyPair>>,
     ) -> (Vec<u8>, Issuer<'static, KeyPair>) {
+        cert_for(name, is_ca, &[], issuer)
+    }
+
+    /// [`cert`] with these extendedKeyUsage purposes (none: no extension).
+    fn cert_for(
+        name: &str,
+        is_ca: IsCa,
+        purposes: &[ExtendedKeyUsagePurpose],
+        issuer: Option<&Issuer<'static, KeyPair>>,
+    ) -> (Vec<u8>, Issuer<'static, KeyPair>) {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(std::vec![name.into()]).unwrap();
         p.distinguished_name.push(DnType::CommonName, name);
         p.is_ca = is_ca;
+        p.extended_key_usages = purposes.to_vec();
         let c = match issuer {
             Some(issuer) => p.signed_by(&key, issuer).unwrap(),
             None => p.self_signed(&key).unwrap(),
@@ -295,17 +407,38 @@ mod tests {
     #[test]
     fn basic_constraints_are_read_as_rfc_5280_writes_them() {
         let (root, root_issuer) = cert("root.test", ca(), None);
+        let is_ca = |der: &[u8]| basic_constraints(der).is_some_and(|c| c.ca);
         assert!(is_ca(&root));
         let (intermediate, _) = cert("intermediate.test", ca(), Some(&root_issuer));
-        assert!(is_ca(&intermediate));
+        assert_eq!(
+            basic_constraints(&intermediate),
+            Some(Constraints {
+                ca: true,
+                path_len: None
+            })
+        );
+        let (zero, _) = cert(
+            "zero.test",
+            IsCa::Ca(BasicConstraints::Constrained(0)),
+            None,
+        );
+        assert_eq!(
+            basic_constraints(&zero),
+            Some(Constraints {
+                ca: true,
+                path_len: Some(0)
+            })
+        );
         // No basicConstraints, and an explicit cA FALSE: not a CA.
         let (leaf, _) = cert("latch.test", IsCa::NoCa, Some(&root_issuer));
         assert!(!is_ca(&leaf));
         let (explicit, _) = cert("latch.test", IsCa::ExplicitNoCa, Some(&root_issuer));
         assert!(!is_ca(&explicit));
-        // Nothing that does not parse is a CA.
+        // Nothing that does not parse is a CA, or serves TLS.
         for n in 0..root.len() {
             assert!(!is_ca(&root[..n]), "truncated at {n}");
+            assert!(basic_constraints(&root[..n]).is_none(), "truncated at {n}");
+            assert!(!serves_tls(&root[..n]), "truncated at {n}");
         }
         assert!(!is_ca(b""));
         assert!(!is_ca(&[0x30, 0x03, 0x30, 0x01, 0x00]));
@@ -322,17 +455,14 @@ mod tests {
         let (other, other_issuer) = cert("other.test", IsCa::NoCa, Some(&root_issuer));
         let (forged, _) = cert("latch.test", IsCa::NoCa, Some(&other_issuer));
 
-        assert!(intermediates_are_cas(&chain(&[&direct]), &root));
-        assert!(intermediates_are_cas(&chain(&[&direct, &root]), &root));
-        assert!(intermediates_are_cas(
+        assert!(chain_is_allowed(&chain(&[&direct]), &root));
+        assert!(chain_is_allowed(&chain(&[&direct, &root]), &root));
+        assert!(chain_is_allowed(
             &chain(&[&leaf, &intermediate, &root]),
             &root
         ));
-        assert!(!intermediates_are_cas(&chain(&[&forged, &other]), &root));
-        assert!(!intermediates_are_cas(
-            &chain(&[&forged, &other, &root]),
-            &root
-        ));
+        assert!(!chain_is_allowed(&chain(&[&forged, &other]), &root));
+        assert!(!chain_is_allowed(&chain(&[&forged, &other, &root]), &root));
 
         // Through the handshake's verifier: embedded-tls alone takes the
         // forged chain (each signature is good, the name is right); with
@@ -376,6 +506,58 @@ mod tests {
         ] {
             let r = verify(good, true);
             assert!(r.is_ok(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn path_length_limits_are_kept() {
+        let zero = || IsCa::Ca(BasicConstraints::Constrained(0));
+        let one = || IsCa::Ca(BasicConstraints::Constrained(1));
+        // pathLen 0 on the given CA: its leaves directly, no intermediate.
+        let (root0, root0_issuer) = cert("root0.test", zero(), None);
+        let (direct, _) = cert("latch.test", IsCa::NoCa, Some(&root0_issuer));
+        let (int, int_issuer) = cert("int.test", ca(), Some(&root0_issuer));
+        let (under_int, _) = cert("latch.test", IsCa::NoCa, Some(&int_issuer));
+        assert!(chain_is_allowed(&chain(&[&direct]), &root0));
+        assert!(chain_is_allowed(&chain(&[&direct, &root0]), &root0));
+        assert!(!chain_is_allowed(&chain(&[&under_int, &int]), &root0));
+        assert!(!chain_is_allowed(
+            &chain(&[&under_int, &int, &root0]),
+            &root0
+        ));
+        // An intermediate with pathLen 0 under an unconstrained root: one
+        // level below it is fine, a second intermediate below it is not.
+        let (root, root_issuer) = cert("root.test", ca(), None);
+        let (int0, int0_issuer) = cert("int0.test", zero(), Some(&root_issuer));
+        let (int1, int1_issuer) = cert("int1.test", one(), Some(&root_issuer));
+        let (leaf0, _) = cert("latch.test", IsCa::NoCa, Some(&int0_issuer));
+        let (sub0, sub0_issuer) = cert("sub.test", ca(), Some(&int0_issuer));
+        let (sub1, sub1_issuer) = cert("sub.test", ca(), Some(&int1_issuer));
+        let (leaf_sub0, _) = cert("latch.test", IsCa::NoCa, Some(&sub0_issuer));
+        let (leaf_sub1, _) = cert("latch.test", IsCa::NoCa, Some(&sub1_issuer));
+        assert!(chain_is_allowed(&chain(&[&leaf0, &int0]), &root));
+        assert!(!chain_is_allowed(
+            &chain(&[&leaf_sub0, &sub0, &int0]),
+            &root
+        ));
+        assert!(chain_is_allowed(&chain(&[&leaf_sub1, &sub1, &int1]), &root));
+    }
+
+    #[test]
+    fn the_leaf_must_be_for_server_authentication() {
+        use ExtendedKeyUsagePurpose::{Any, ClientAuth, CodeSigning, ServerAuth};
+        let (root, issuer) = cert("root.test", ca(), None);
+        for (purposes, serves) in [
+            (&[][..], true),
+            (&[ServerAuth][..], true),
+            (&[ClientAuth, ServerAuth][..], true),
+            (&[Any][..], true),
+            (&[ClientAuth][..], false),
+            (&[CodeSigning, ClientAuth][..], false),
+        ] {
+            let (leaf, _) = cert_for("latch.test", IsCa::NoCa, purposes, Some(&issuer));
+            assert_eq!(serves_tls(&leaf), serves, "{purposes:?}");
+            assert_eq!(chain_is_allowed(&chain(&[&leaf]), &root), serves);
         }
     }
 }

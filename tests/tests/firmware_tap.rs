@@ -135,7 +135,7 @@ impl Run {
 }
 
 /// What the firmware says when the server's certificate does not verify.
-const UNTRUSTED: &str = "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, a non-CA in the chain, wrong name or expired)";
+const UNTRUSTED: &str = "failed: TLS handshake failed: the server's certificate is not trusted (unknown CA, a chain RFC 5280 refuses, wrong name or expired)";
 
 /// A run that stopped at the handshake: that one line, exit 1, nothing
 /// discovered.
