@@ -159,7 +159,7 @@ impl<'a> DeviceAuthorizationResponse<'a> {
 }
 
 /// An introspection response (RFC 7662 §2.2).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct IntrospectionDocument<'a> {
     /// `active`.
     pub active: bool,
@@ -192,16 +192,7 @@ impl<'a> IntrospectionDocument<'a> {
             ("iat", 6, Kind::Uint),
             ("sub", 7, Kind::Str),
         ];
-        let mut doc = IntrospectionDocument {
-            active: false,
-            scope: None,
-            client_id: None,
-            username: None,
-            token_type: None,
-            exp: None,
-            iat: None,
-            sub: None,
-        };
+        let mut doc = IntrospectionDocument::default();
         let mut active = None;
         json::parse_members(body, MEMBERS, &mut |slot, v| match slot {
             0 => active = v.bool(),
