@@ -298,6 +298,30 @@ mod tests {
             d_for().handle_response::<96>(200, b"{\"issuer\":1}"),
             Err(ClientError::Malformed(_))
         ));
+        // Only the three members read are parsed: the others may be of
+        // any shape (the server's full metadata parser refuses these).
+        let odd = DOC.replacen(
+            '{',
+            r#"{"scopes_supported":5,"grant_types_supported":{"a":[1]},"#,
+            1,
+        );
+        assert!(crate::oauth2::MetadataDocument::parse(odd.as_bytes()).is_err());
+        assert_eq!(
+            d_for()
+                .handle_response::<96>(200, odd.as_bytes())
+                .map(|e| e.as_text().0.len()),
+            Ok("https://server.example.com/token".len())
+        );
+        // A repeated one is malformed.
+        let twice = DOC.replacen(
+            '{',
+            r#"{"token_endpoint":"https://server.example.com/t","#,
+            1,
+        );
+        assert!(matches!(
+            d_for().handle_response::<96>(200, twice.as_bytes()),
+            Err(ClientError::Malformed(_))
+        ));
         assert_eq!(
             Endpoints::<96>::restore("/token", "https://a/b"),
             Err(ClientError::InvalidUrl)
