@@ -137,6 +137,8 @@ pub(crate) enum Kind {
 
 /// A member a parser reads: its name, the slot it fills (an alias shares
 /// its name's slot, so naming both is a repeated member) and its kind.
+/// Slots are below 32: the walker keeps the slots filled in a `u32`, and
+/// would not see a higher one repeated.
 pub(crate) type Member = (&'static str, u8, Kind);
 
 /// A member's value as [`parse_members`] hands it over: of the member's
