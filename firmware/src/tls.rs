@@ -183,7 +183,7 @@ fn chain_is_allowed(chain: &CertificateRef<'_>, ca_der: &[u8]) -> bool {
             None => return false,
         }
     }
-    basic_constraints(ca_der).is_none_or(|c| c.allows(below))
+    basic_constraints(ca_der).is_some_and(|c| c.allows(below))
 }
 
 /// A certificate's basicConstraints (RFC 5280 §4.2.1.9).
@@ -519,6 +519,8 @@ mod tests {
         let (int, int_issuer) = cert("int.test", ca(), Some(&root0_issuer));
         let (under_int, _) = cert("latch.test", IsCa::NoCa, Some(&int_issuer));
         assert!(chain_is_allowed(&chain(&[&direct]), &root0));
+        // A CA certificate that does not parse allows nothing.
+        assert!(!chain_is_allowed(&chain(&[&direct]), b"not DER"));
         assert!(chain_is_allowed(&chain(&[&direct, &root0]), &root0));
         assert!(!chain_is_allowed(&chain(&[&under_int, &int]), &root0));
         assert!(!chain_is_allowed(
