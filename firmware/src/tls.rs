@@ -186,8 +186,10 @@ fn chain_is_allowed(chain: &CertificateRef<'_>, ca_der: &[u8]) -> bool {
     basic_constraints(ca_der).is_some_and(|c| c.allows(below))
 }
 
-/// A certificate's basicConstraints (RFC 5280 §4.2.1.9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A certificate's basicConstraints (RFC 5280 §4.2.1.9); the default is
+/// the extension's (cA DEFAULT FALSE, no pathLenConstraint), which is also
+/// what a certificate without it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Constraints {
     ca: bool,
     /// pathLenConstraint: how many intermediates may follow below.
@@ -212,21 +214,12 @@ const ANY_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
 /// A certificate's basicConstraints: `Some` with cA FALSE when it has
 /// none, `None` when it does not parse (which no chain check accepts).
 fn basic_constraints(cert: &[u8]) -> Option<Constraints> {
-    let Ok(value) = extension(cert, BASIC_CONSTRAINTS) else {
-        return None;
-    };
-    let Some(value) = value else {
-        return Some(Constraints {
-            ca: false,
-            path_len: None,
-        });
-    };
     let read = || -> der::Result<Constraints> {
-        let mut fields = sequence(AnyRef::from_der(value)?)?;
-        let mut c = Constraints {
-            ca: false,
-            path_len: None,
+        let mut c = Constraints::default();
+        let Some(value) = extension(cert, BASIC_CONSTRAINTS)? else {
+            return Ok(c);
         };
+        let mut fields = sequence(AnyRef::from_der(value)?)?;
         while !fields.is_finished() {
             let field = AnyRef::decode(&mut fields)?;
             match field.tag() {
