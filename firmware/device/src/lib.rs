@@ -270,6 +270,9 @@ impl fmt::Display for DeviceError {
             DeviceError::OAuth(ClientError::Server {
                 code: Some(code), ..
             }) => f.write_str(code.as_str()),
+            DeviceError::OAuth(ClientError::Capacity) => {
+                f.write_str("a token, code or URL longer than the device holds")
+            }
             DeviceError::OAuth(e) => e.fmt(f),
             #[cfg(feature = "oauth1")]
             DeviceError::Sign(e) => e.fmt(f),

@@ -426,6 +426,60 @@ fn hot_paths_fit_small_buffers_or_say_so() {
     ));
 }
 
+/// What a server sends past the device's capacities (a JWT access token,
+/// a long endpoint URL) is an error value with a clear message; up to the
+/// capacity it is taken.
+#[test]
+fn values_past_the_capacities_are_refused_with_a_clear_error() {
+    let cfg = cfg();
+    let long_endpoint = format!("{ISSUER}/{}", "p".repeat(URL_CAP - ISSUER.len()));
+    let metadata = |token_endpoint: &str| {
+        format!(
+            r#"{{"issuer":"{ISSUER}","token_endpoint":"{token_endpoint}","device_authorization_endpoint":"{ISSUER}/d"}}"#
+        )
+    };
+    let mut d = Device::new(&cfg);
+    request(&mut d, 1000);
+    let refused = answer(&mut d, 1000, "200 OK", &metadata(&long_endpoint)).unwrap_err();
+    assert_eq!(refused, DeviceError::OAuth(ClientError::Capacity));
+    assert_eq!(
+        format!("{refused}"),
+        "a token, code or URL longer than the device holds"
+    );
+    let mut d = Device::new(&cfg);
+    request(&mut d, 1000);
+    let fits = &long_endpoint[..URL_CAP];
+    assert_eq!(
+        answer(&mut d, 1000, "200 OK", &metadata(fits)).unwrap(),
+        "Discovered"
+    );
+    assert_eq!(d.endpoints().unwrap().as_text().0, fits);
+
+    let tokens = |len: usize| {
+        format!(
+            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":60}}"#,
+            "a".repeat(len)
+        )
+    };
+    let mut flash = Vec::new();
+    for (len, taken) in [(TOKEN_CAP + 1, false), (TOKEN_CAP, true)] {
+        let mut d = Device::new(&cfg);
+        request(&mut d, 1000);
+        answer(&mut d, 1000, "200 OK", METADATA).unwrap();
+        save(&mut d, &mut flash);
+        request(&mut d, 1000);
+        answer(&mut d, 1000, "200 OK", DEVICE).unwrap();
+        request(&mut d, 1005);
+        let got = answer(&mut d, 1005, "200 OK", &tokens(len));
+        if taken {
+            assert_eq!(got.unwrap(), "LoggedIn");
+        } else {
+            assert_eq!(got, Err(DeviceError::OAuth(ClientError::Capacity)));
+            assert!(!d.is_logged_in());
+        }
+    }
+}
+
 #[test]
 fn the_origin_is_compared_as_rfc_6454_does() {
     // The host without regard to case (RFC 3986 §3.2.2) and the default
