@@ -15,6 +15,8 @@ export const ACCOUNTS = {
   alice: { id: 'a7c1e5f0-0d5e-4c53-9a8e-4f3d2b1c0a99', password: 'wonderland', name: 'Alice Liddell', email: 'alice@example.test' },
 };
 export const RESOURCE = 'urn:selfcheck:api';
+export const DEVICE_CLIENT_ID = 'selfcheck-device';
+export const DEVICE_CLIENT_SECRET = 'selfcheck-device-secret-0123456789-abcdefghijkl';
 const CSRF = 'tok&en"<x>'; // sent entity-encoded: proves the RP decodes hidden values
 
 async function signingKeys() {
@@ -41,11 +43,25 @@ async function readForm(req) {
   return new URLSearchParams(body);
 }
 
-/** One node-oidc-provider on a random loopback port (https when tls = { key, cert }). */
-export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = false, tls = null, redirectUris = [REDIRECT_URI] } = {}) {
+/**
+ * One node-oidc-provider (https when tls = { key, cert }), on a random
+ * loopback port unless `listen` = { host, port } says where, known by
+ * `issuerUrl` when given (a name the certificate is for). With `device`,
+ * it also has the device client (RFC 8628 device flow and refresh, its
+ * access tokens living `accessTokenTtl` seconds) and a protected
+ * resource, `GET /api/ping`, that answers {"ping":"pong"} for an access
+ * token node-oidc-provider itself finds valid.
+ */
+export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = false, tls = null, redirectUris = [REDIRECT_URI], listen = { host: '127.0.0.1', port: 0 }, issuerUrl = null, device = false, accessTokenTtl = 300 } = {}) {
   const server = tls ? https.createServer(tls) : http.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
+  await new Promise((resolve) => server.listen(listen.port, listen.host, resolve));
+  const issuer = issuerUrl ?? `${tls ? 'https' : 'http'}://${listen.host}:${server.address().port}`;
+  const deviceClients = device ? [{
+    client_id: DEVICE_CLIENT_ID, client_secret: DEVICE_CLIENT_SECRET, client_name: 'Thermostat',
+    redirect_uris: [], response_types: [],
+    grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }] : [];
   const keys = await signingKeys();
   const publicJwks = { keys: keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
 
@@ -56,7 +72,7 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
       grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: idTokenAlg,
       require_auth_time: true,
-    }],
+    }, ...deviceClients],
     jwks: { keys },
     cookies: { keys: ['selfcheck-cookie-key-not-secret'] },
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'] },
@@ -66,6 +82,7 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
+      deviceFlow: { enabled: device },
       rpInitiatedLogout: {
         enabled: true,
         // The default page puts its buttons outside the <form>; ours keeps them inside.
@@ -85,7 +102,7 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
         },
       } : {}),
     },
-    ttl: { Interaction: 300, Session: 600, Grant: 600, AccessToken: 300, IdToken: 300, RefreshToken: 600, AuthorizationCode: 60 },
+    ttl: { Interaction: 300, Session: 600, Grant: 600, AccessToken: accessTokenTtl, IdToken: 300, RefreshToken: 600, AuthorizationCode: 60 },
   });
   provider.on('server_error', (_ctx, err) => console.error('provider server_error:', err));
   const callback = provider.callback();
@@ -150,9 +167,23 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
     }
   };
 
+  // The device's protected resource: the bearer token must be one
+  // node-oidc-provider issued and still holds valid.
+  const ping = async (req, res) => {
+    const token = (req.headers.authorization ?? '').match(/^Bearer ([^ ]+)$/)?.[1];
+    const found = token && await provider.AccessToken.find(token);
+    if (!found || found.isExpired) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ping":"pong"}');
+  };
+
   server.on('request', (req, res) => {
+    const path = req.url.split('?')[0];
     const route = req.url.startsWith('/interaction/') ? interaction
-      : (jwtAccessTokens && req.url.split('?')[0] === '/me') ? jwtUserinfo : callback;
+      : (jwtAccessTokens && path === '/me') ? jwtUserinfo
+        : (device && req.method === 'GET' && path === '/api/ping') ? ping : callback;
     Promise.resolve(route(req, res)).catch((err) => {
       console.error('selfcheck route error:', err);
       if (!res.headersSent) res.writeHead(500).end();

@@ -688,3 +688,38 @@ pub async fn verify_device(
     let status = done.status().as_u16();
     (step2, status, done.text().await.expect("final page"))
 }
+
+/// Starts a provider nobody here wrote (`tests/<script>`, which installs
+/// its pinned dependencies first) and returns it with the one JSON line it
+/// prints when it serves.
+pub async fn start_peer(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
+    let mut child = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("{script} started in time"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("{script} printed its JSON line"));
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+/// The action of the first POST form of a page, resolved against `base`.
+pub fn form_action(html: &str, base: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("form[method=post]").unwrap();
+    let action = doc
+        .select(&sel)
+        .next()
+        .and_then(|f| f.attr("action"))
+        .unwrap_or("");
+    url::Url::parse(base)
+        .unwrap()
+        .join(action)
+        .unwrap()
+        .to_string()
+}

@@ -7,7 +7,8 @@ use latch_consumer::{
     Settings, SignedClient,
 };
 use latch_tests::{
-    Backend, Server, backends, browser, consumer_example_bin, free_port, hidden_inputs, test_ca,
+    Backend, Server, backends, browser, consumer_example_bin, form_action, free_port,
+    hidden_inputs, start_peer, test_ca,
 };
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -58,25 +59,6 @@ async fn start_example(port: u16, args: &[String]) -> Child {
     };
     assert!(line.starts_with("listening on"), "{line}");
     child
-}
-
-/// Starts a provider nobody here wrote (`tests/<script>`, which installs
-/// its pinned dependencies first) and returns it with the one JSON line it
-/// prints when it serves.
-async fn start_peer(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
-    let mut child = Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
-        .args(args)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(300), lines.next_line())
-        .await
-        .unwrap_or_else(|_| panic!("{script} started in time"))
-        .unwrap()
-        .unwrap_or_else(|| panic!("{script} printed its JSON line"));
-    (child, serde_json::from_str(&line).unwrap())
 }
 
 fn location(resp: &reqwest::Response) -> String {
@@ -268,22 +250,6 @@ async fn two_app_replicas_share_sessions_on_postgresql() {
         401,
         "logged out on A too"
     );
-}
-
-/// The action of the first POST form of a page, resolved against `base`.
-fn form_action(html: &str, base: &str) -> String {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse("form[method=post]").unwrap();
-    let action = doc
-        .select(&sel)
-        .next()
-        .and_then(|f| f.attr("action"))
-        .unwrap_or("");
-    url::Url::parse(base)
-        .unwrap()
-        .join(action)
-        .unwrap()
-        .to_string()
 }
 
 /// Issue 15: the example app logs a user in through node-oidc-provider

@@ -19,7 +19,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const NS: &str = "latch-fw";
 const HOST_ADDR: &str = "192.168.69.1";
 /// Where `latch serve` listens, with TLS, and the issuer it is known by:
 /// the device has no DNS, so it connects to the address and checks the
@@ -43,39 +42,50 @@ fn ip_ok(args: &[&str]) {
     );
 }
 
-/// The namespace with its TAP device; deleted on drop (pass or fail).
-struct Namespace;
+/// A namespace with its TAP device; deleted on drop (pass or fail).
+struct Namespace(&'static str);
 
 impl Namespace {
-    fn create() -> Namespace {
-        let _ = ip(&["netns", "delete", NS]);
-        ip_ok(&["netns", "add", NS]);
-        let ns = Namespace;
-        ip_ok(&["-n", NS, "link", "set", "lo", "up"]);
-        ip_ok(&["-n", NS, "tuntap", "add", "dev", "tap0", "mode", "tap"]);
+    fn create(name: &'static str) -> Namespace {
+        let _ = ip(&["netns", "delete", name]);
+        ip_ok(&["netns", "add", name]);
+        let ns = Namespace(name);
+        ip_ok(&["-n", name, "link", "set", "lo", "up"]);
+        ip_ok(&["-n", name, "tuntap", "add", "dev", "tap0", "mode", "tap"]);
         ip_ok(&[
             "-n",
-            NS,
+            name,
             "addr",
             "add",
             &format!("{HOST_ADDR}/24"),
             "dev",
             "tap0",
         ]);
-        ip_ok(&["-n", NS, "link", "set", "tap0", "up"]);
+        ip_ok(&["-n", name, "link", "set", "tap0", "up"]);
         ns
     }
 
-    /// Moves the calling thread into the namespace.
-    fn enter(&self) {
-        let f = std::fs::File::open(format!("/run/netns/{NS}")).expect("open namespace");
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+    /// Runs `scenario` on a thread of its own that has entered the
+    /// namespace (so does every process it spawns), then deletes it.
+    fn run<F: Future<Output = ()>>(self, scenario: impl FnOnce() -> F + Send + 'static) {
+        std::thread::spawn(move || {
+            let f = std::fs::File::open(format!("/run/netns/{}", self.0)).expect("open namespace");
+            nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(scenario());
+            drop(self);
+        })
+        .join()
+        .expect("the scenario passed");
     }
 }
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = ip(&["netns", "delete", NS]);
+        let _ = ip(&["netns", "delete", self.0]);
     }
 }
 
@@ -180,12 +190,34 @@ async fn run_firmware_with(
     state: Option<&std::path::Path>,
     env: &[(&str, &str)],
 ) -> Run {
-    let started = Instant::now();
+    let mut command = firmware(server, &client.id, &client.secret, "read", state);
+    command.envs(env.iter().copied()).args([
+        "--oauth1-token",
+        &oauth1.0,
+        "--oauth1-token-secret",
+        &oauth1.1,
+    ]);
+    read_run(command, async |code: &str, uri: &str| match decision {
+        None => panic!("the firmware asked for a device login it should not need: {code}"),
+        Some("none") => {}
+        Some(decision) => approve_device(uri, code, decision).await,
+    })
+    .await
+}
+
+/// The firmware's command line on the TAP device, against `server`.
+fn firmware(
+    server: &[String],
+    client_id: &str,
+    client_secret: &str,
+    scope: &str,
+    state: Option<&std::path::Path>,
+) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(firmware_bin());
     if let Some(state) = state {
         command.arg("--state").arg(state);
     }
-    let mut child = command
+    command
         .args([
             "--tap",
             "tap0",
@@ -195,15 +227,16 @@ async fn run_firmware_with(
             HOST_ADDR,
         ])
         .args(server)
-        .args(["--scope", "read"])
-        .envs(env.iter().copied())
-        .args(["--client-id", &client.id, "--client-secret", &client.secret])
-        .args([
-            "--oauth1-token",
-            &oauth1.0,
-            "--oauth1-token-secret",
-            &oauth1.1,
-        ])
+        .args(["--scope", scope])
+        .args(["--client-id", client_id, "--client-secret", client_secret]);
+    command
+}
+
+/// Runs the firmware to its end; `approve(user_code, verification_uri)`
+/// is the person who reads the code off the device.
+async fn read_run(mut command: tokio::process::Command, approve: impl AsyncFn(&str, &str)) -> Run {
+    let started = Instant::now();
+    let mut child = command
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -214,13 +247,8 @@ async fn run_firmware_with(
         while let Some(line) = out.next_line().await.expect("read firmware output") {
             println!("firmware: {line}");
             if let Some(rest) = line.strip_prefix("user_code=") {
-                let Some(decision) = decision else {
-                    panic!("the firmware asked for a device login it should not need: {line}");
-                };
                 let (code, uri) = rest.split_once(" verification_uri=").expect("code and uri");
-                if decision != "none" {
-                    approve_device(uri, code, decision).await;
-                }
+                approve(code, uri).await;
             }
             lines.push(line);
         }
@@ -253,19 +281,7 @@ async fn approve_device(uri: &str, user_code: &str, decision: &str) {
 
 #[test]
 fn firmware_logs_in_over_tap() {
-    let ns = Namespace::create();
-    // This thread (and every process it spawns) lives in the namespace.
-    std::thread::spawn(move || {
-        ns.enter();
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(scenario());
-        drop(ns);
-    })
-    .join()
-    .expect("the scenario passed");
+    Namespace::create("latch-fw").run(scenario);
 }
 
 async fn scenario() {
@@ -509,6 +525,168 @@ async fn scenario() {
     );
     assert_eq!(run.status.code(), Some(1), "{:#?}", run.lines);
     served.abort();
+}
+
+/// Where node-oidc-provider listens, with TLS, and the issuer it is known
+/// by (a certificate of the test CA for that name).
+const OP_LISTEN: &str = "192.168.69.1:8444";
+const OP_ISSUER: &str = "https://op.test:8444";
+
+/// The firmware against an authorization server nobody here wrote:
+/// node-oidc-provider (panva's certified OpenID Provider, from npm, pinned
+/// by tests/oidc-rp/package-lock.json), over TLS 1.3. The device discovers
+/// its RFC 8414 metadata, logs in with its RFC 8628 device flow (the
+/// person types the code on node-oidc-provider's `/device` page, signs in,
+/// consents and confirms), calls a resource that asks node-oidc-provider
+/// whether the token is valid, refreshes (node-oidc-provider keeps a
+/// confidential client's refresh token: no rotation), and after a reboot
+/// resumes with the tokens in flash, without a second device login.
+#[test]
+fn firmware_logs_in_through_node_oidc_provider() {
+    // npm ci (if needed) before the namespace, which has no other network.
+    let deps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-rp/deps.sh");
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg("source \"$1\"")
+        .arg("deps")
+        .arg(&deps)
+        .status()
+        .expect("run deps.sh");
+    assert!(status.success(), "node-oidc-provider's dependencies");
+    Namespace::create("latch-fw-op").run(op_scenario);
+}
+
+async fn op_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = latch_tests::test_ca();
+    let (cert, key) = ca.issue_for_into(dir.path(), "op.test", &["op.test", HOST_ADDR]);
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    // 6 s access tokens, so the refresh comes within the run.
+    let op_args = [
+        "--device",
+        "--listen",
+        OP_LISTEN,
+        "--issuer",
+        OP_ISSUER,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--access-token-ttl",
+        "6",
+    ];
+    let (mut op, started) = latch_tests::start_peer("oidc-rp/op.sh", &op_args).await;
+    assert_eq!(started["issuer"], OP_ISSUER);
+    latch_tests::resolve_in_clients("op.test", OP_LISTEN.parse().unwrap());
+    let id = started["client_id"].as_str().unwrap();
+    let secret = started["client_secret"].as_str().unwrap();
+    let server = ["--server", OP_LISTEN, "--issuer", OP_ISSUER, "--ca"]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([ca.path.display().to_string()])
+        .collect::<Vec<_>>();
+    let state = dir.path().join("flash.bin");
+
+    let first = read_run(
+        firmware(&server, id, secret, "openid", Some(&state)),
+        async |code: &str, uri: &str| approve_at_node(uri, code).await,
+    )
+    .await;
+    first.assert_steps(
+        "against node-oidc-provider",
+        &[
+            "no stored login",
+            "endpoints discovered",
+            "user_code=",
+            "device flow: authorized",
+            "bearer call ok",
+            "refresh ok",
+            "bearer call after refresh ok",
+            "done: every step succeeded",
+        ],
+    );
+    println!("device flow to the end: {:?}", first.elapsed);
+
+    let resumed = read_run(
+        firmware(&server, id, secret, "openid", Some(&state)),
+        async |code: &str, _: &str| panic!("a second device login: {code}"),
+    )
+    .await;
+    resumed.assert_steps(
+        "resumed against node-oidc-provider",
+        &[
+            "resumed: logged in with the stored tokens",
+            "bearer call ok",
+            "refresh ok",
+            "done: every step succeeded",
+        ],
+    );
+    assert!(!resumed.has("endpoints discovered"), "{:#?}", resumed.lines);
+
+    // node-oidc-provider restarted: its in-memory store, and with it every
+    // grant, is gone. The stored access token gets a 401, the refresh that
+    // follows node-oidc-provider's invalid_grant, and the device logs in
+    // again.
+    op.kill().await.unwrap();
+    let (mut op, _) = latch_tests::start_peer("oidc-rp/op.sh", &op_args).await;
+    let again = read_run(
+        firmware(&server, id, secret, "openid", Some(&state)),
+        async |code: &str, uri: &str| approve_at_node(uri, code).await,
+    )
+    .await;
+    again.assert_steps("after node-oidc-provider forgot the grant", &LOGIN_AGAIN);
+    assert!(again.has("bearer call ok"), "{:#?}", again.lines);
+    op.kill().await.unwrap();
+}
+
+/// What a person does at node-oidc-provider: opens the verification page,
+/// types the code, signs in, consents, checks that the confirmation page
+/// names the device and shows the same code, and confirms.
+async fn approve_at_node(uri: &str, user_code: &str) {
+    let b = browser();
+    let mut next = (uri.to_owned(), None::<Vec<(String, String)>>);
+    let mut confirmed = false;
+    for _ in 0..20 {
+        let (url, form) = &next;
+        let r = match form {
+            None => b.get(url),
+            Some(fields) => b.post(url).form(fields),
+        }
+        .send()
+        .await
+        .unwrap();
+        if r.status().is_redirection() {
+            let to = r.headers()["location"].to_str().unwrap();
+            let to = url::Url::parse(url).unwrap().join(to).unwrap().to_string();
+            next = (to, None);
+            continue;
+        }
+        assert_eq!(r.status(), 200, "{url}");
+        let html = r.text().await.unwrap();
+        if html.contains("<title>Sign-in Success</title>") {
+            assert!(confirmed, "success before the confirmation: {html}");
+            return;
+        }
+        let action = latch_tests::form_action(&html, url);
+        let mut fields = latch_tests::hidden_inputs(&html);
+        if html.contains("op.deviceInputForm") {
+            fields.push(("user_code".into(), user_code.into()));
+        } else if html.contains("name=\"password\"") {
+            fields.extend([
+                ("login".into(), "alice".into()),
+                ("password".into(), "wonderland".into()),
+                ("action".into(), "sign-in".into()),
+            ]);
+        } else if html.contains("op.deviceConfirmForm") {
+            assert!(html.contains("Thermostat"), "names the client: {html}");
+            assert!(html.contains(user_code), "shows the code: {html}");
+            confirmed = true;
+        } else {
+            fields.push(("decision".into(), "approve".into()));
+        }
+        next = (action, Some(fields));
+    }
+    panic!("lost at node-oidc-provider's pages: {}", next.0);
 }
 
 /// How many device authorizations the server has recorded.
