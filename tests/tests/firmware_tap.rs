@@ -498,6 +498,34 @@ async fn scenario() {
     assert!(!denied.has("bearer call ok"), "{:#?}", denied.lines);
     assert_eq!(denied.status.code(), Some(1), "{:#?}", denied.lines);
 
+    // A client whose access tokens are JWTs (RFC 9068): longer than the
+    // device's TOKEN_CAP, so the approved login ends with that one line,
+    // exit 1, and nothing is called.
+    let jwt_client = server.add_client(&[
+        "--name",
+        "Thermostat",
+        "--scope",
+        "read",
+        "--redirect-uri",
+        CALLBACK,
+        "--access-token-format",
+        "jwt",
+    ]);
+    let too_long = run_firmware(&tls, &jwt_client, &oauth1, Some("approve")).await;
+    let failures: Vec<_> = too_long
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("failed: "))
+        .collect();
+    assert_eq!(
+        failures,
+        ["failed: a token, code or URL longer than the device holds"],
+        "{:#?}",
+        too_long.lines
+    );
+    assert!(!too_long.has("bearer call ok"), "{:#?}", too_long.lines);
+    assert_eq!(too_long.status.code(), Some(1), "{:#?}", too_long.lines);
+
     // A hostile server: the device authorization answer comes chunked, a
     // few bytes per TCP segment; every token answer is larger than the
     // device's response buffer. The device reads the first (its user code
