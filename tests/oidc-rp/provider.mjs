@@ -46,13 +46,15 @@ async function readForm(req) {
 /**
  * One node-oidc-provider (https when tls = { key, cert }), on a random
  * loopback port unless `listen` = { host, port } says where, known by
- * `issuerUrl` when given (a name the certificate is for). With `device`,
+ * `issuerUrl` when given (a name the certificate is for), with a new
+ * refresh token on every refresh if `rotateRefreshTokens`. With `device`,
  * it also has the device client (RFC 8628 device flow and refresh, its
  * access tokens living `accessTokenTtl` seconds) and a protected
  * resource, `GET /api/ping`, that answers {"ping":"pong"} for an access
- * token node-oidc-provider itself finds valid.
+ * token node-oidc-provider itself finds valid, and `GET /test/rotations`,
+ * how many refreshes have returned a new refresh token.
  */
-export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = false, tls = null, redirectUris = [REDIRECT_URI], listen = { host: '127.0.0.1', port: 0 }, issuerUrl = null, device = false, accessTokenTtl = 300 } = {}) {
+export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = false, tls = null, redirectUris = [REDIRECT_URI], listen = { host: '127.0.0.1', port: 0 }, issuerUrl = null, device = false, accessTokenTtl = 300, rotateRefreshTokens = false } = {}) {
   const server = tls ? https.createServer(tls) : http.createServer();
   await new Promise((resolve) => server.listen(listen.port, listen.host, resolve));
   const issuer = issuerUrl ?? `${tls ? 'https' : 'http'}://${listen.host}:${server.address().port}`;
@@ -79,6 +81,9 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
     findAccount: async (_ctx, sub) => findAccount(sub),
     pkce: { required: () => true },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Its default keeps a confidential client's refresh token until 70 % of
+    // its life; rotating on every use shows that a client keeps the new one.
+    ...(rotateRefreshTokens ? { rotateRefreshToken: true } : {}),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
@@ -105,6 +110,13 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
     ttl: { Interaction: 300, Session: 600, Grant: 600, AccessToken: accessTokenTtl, IdToken: 300, RefreshToken: 600, AuthorizationCode: 60 },
   });
   provider.on('server_error', (_ctx, err) => console.error('provider server_error:', err));
+  // Refreshes answered with a new refresh token: GET /test/rotations (device
+  // mode) tells a test the rotation it relies on did happen.
+  let rotations = 0;
+  provider.on('grant.success', (ctx) => {
+    const { params } = ctx.oidc;
+    if (params.grant_type === 'refresh_token' && ctx.body?.refresh_token && ctx.body.refresh_token !== params.refresh_token) rotations += 1;
+  });
   const callback = provider.callback();
 
   const interaction = async (req, res) => {
@@ -183,7 +195,9 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
     const path = req.url.split('?')[0];
     const route = req.url.startsWith('/interaction/') ? interaction
       : (jwtAccessTokens && path === '/me') ? jwtUserinfo
-        : (device && req.method === 'GET' && path === '/api/ping') ? ping : callback;
+        : (device && req.method === 'GET' && path === '/api/ping') ? ping
+          : (device && req.method === 'GET' && path === '/test/rotations') ? (_, r) => r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rotations }))
+            : callback;
     Promise.resolve(route(req, res)).catch((err) => {
       console.error('selfcheck route error:', err);
       if (!res.headersSent) res.writeHead(500).end();

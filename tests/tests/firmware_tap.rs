@@ -566,12 +566,29 @@ const OP_ISSUER: &str = "https://op.test:8444";
 /// its RFC 8414 metadata, logs in with its RFC 8628 device flow (the
 /// person types the code on node-oidc-provider's `/device` page, signs in,
 /// consents and confirms), calls a resource that asks node-oidc-provider
-/// whether the token is valid, refreshes (node-oidc-provider keeps a
-/// confidential client's refresh token: no rotation), and after a reboot
-/// resumes with the tokens in flash, without a second device login.
+/// whether the token is valid, refreshes, and after a reboot resumes with
+/// the tokens in flash, without a second device login; once
+/// node-oidc-provider has forgotten every grant, it logs in again. Here
+/// node-oidc-provider keeps a confidential client's refresh token (its
+/// default): the refresh answers carry none.
 #[test]
 fn firmware_logs_in_through_node_oidc_provider() {
-    // npm ci (if needed) before the namespace, which has no other network.
+    node_oidc_provider_deps();
+    Namespace::create("latch-fw-op").run(|| op_scenario(false));
+}
+
+/// [`firmware_logs_in_through_node_oidc_provider`] with node-oidc-provider
+/// rotating the refresh token on every refresh (and revoking the grant if
+/// a used one comes back): the resumed run's refresh succeeds only if the
+/// device kept the rotated token in flash.
+#[test]
+fn firmware_keeps_node_oidc_providers_rotated_refresh_token() {
+    node_oidc_provider_deps();
+    Namespace::create("latch-fw-op-rot").run(|| op_scenario(true));
+}
+
+/// npm ci (if needed), before the namespace, which has no other network.
+fn node_oidc_provider_deps() {
     let deps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-rp/deps.sh");
     let status = Command::new("bash")
         .arg("-c")
@@ -581,10 +598,21 @@ fn firmware_logs_in_through_node_oidc_provider() {
         .status()
         .expect("run deps.sh");
     assert!(status.success(), "node-oidc-provider's dependencies");
-    Namespace::create("latch-fw-op").run(op_scenario);
 }
 
-async fn op_scenario() {
+/// How many refreshes node-oidc-provider has answered with a new refresh
+/// token.
+async fn rotations() -> u64 {
+    let r = browser()
+        .get(format!("{OP_ISSUER}/test/rotations"))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["rotations"].as_u64().unwrap()
+}
+
+async fn op_scenario(rotate: bool) {
     let dir = tempfile::tempdir().unwrap();
     let ca = latch_tests::test_ca();
     let (cert, key) = ca.issue_for_into(dir.path(), "op.test", &["op.test", HOST_ADDR]);
@@ -603,6 +631,10 @@ async fn op_scenario() {
         "--access-token-ttl",
         "6",
     ];
+    let op_args: Vec<&str> = op_args
+        .into_iter()
+        .chain(rotate.then_some("--rotate-refresh-tokens"))
+        .collect();
     let (mut op, started) = latch_tests::start_peer("oidc-rp/op.sh", &op_args).await;
     assert_eq!(started["issuer"], OP_ISSUER);
     latch_tests::resolve_in_clients("op.test", OP_LISTEN.parse().unwrap());
@@ -634,6 +666,8 @@ async fn op_scenario() {
         ],
     );
     println!("device flow to the end: {:?}", first.elapsed);
+    let rotated = rotations().await;
+    assert_eq!(rotated > 0, rotate, "{rotated} refreshes rotated");
 
     let resumed = read_run(
         firmware(&server, id, secret, "openid", Some(&state)),
@@ -650,6 +684,12 @@ async fn op_scenario() {
         ],
     );
     assert!(!resumed.has("endpoints discovered"), "{:#?}", resumed.lines);
+    if rotate {
+        assert!(rotations().await > rotated, "the resumed refresh rotated");
+    }
+    if rotate {
+        assert!(rotations().await > rotated, "the resumed refresh rotated");
+    }
 
     // node-oidc-provider restarted: its in-memory store, and with it every
     // grant, is gone. The stored access token gets a 401, the refresh that
