@@ -26,6 +26,15 @@ const HOST_ADDR: &str = "192.168.69.1";
 const LISTEN: &str = "192.168.69.1:8443";
 const ISSUER: &str = "https://latch.test:8443";
 const CALLBACK: &str = "https://device.example/ready";
+/// The device's client at `latch serve` (`latch client add` arguments).
+const THERMOSTAT: [&str; 6] = [
+    "--name",
+    "Thermostat",
+    "--scope",
+    "read",
+    "--redirect-uri",
+    CALLBACK,
+];
 /// The whole device flow, refresh included, must be done by then.
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -325,14 +334,7 @@ async fn scenario() {
             .collect::<Vec<_>>()
     };
     let tls = over_tls(&ca.path);
-    let client = server.add_client(&[
-        "--name",
-        "Thermostat",
-        "--scope",
-        "read",
-        "--redirect-uri",
-        CALLBACK,
-    ]);
+    let client = server.add_client(&THERMOSTAT);
     server.add_user("alice", "wonderland");
     let oauth1 = oauth1_token(&server, &client).await;
 
@@ -501,16 +503,8 @@ async fn scenario() {
     // A client whose access tokens are JWTs (RFC 9068): longer than the
     // device's TOKEN_CAP, so the approved login ends with that one line,
     // exit 1, and nothing is called.
-    let jwt_client = server.add_client(&[
-        "--name",
-        "Thermostat",
-        "--scope",
-        "read",
-        "--redirect-uri",
-        CALLBACK,
-        "--access-token-format",
-        "jwt",
-    ]);
+    let jwt_client =
+        server.add_client(&[&THERMOSTAT[..], &["--access-token-format", "jwt"]].concat());
     let too_long = run_firmware(&tls, &jwt_client, &oauth1, Some("approve")).await;
     let failures: Vec<_> = too_long
         .lines

@@ -64,14 +64,21 @@ fn save(d: &mut Device<'_>, flash: &mut Vec<u8>) {
     d.saved(true);
 }
 
+/// A new device that has discovered [`METADATA`] (saved into `flash`) and
+/// got [`DEVICE`]'s user code at `now`: its first poll is due.
+fn user_code_shown<'c>(cfg: &'c Config<'c>, flash: &mut Vec<u8>, now: u64) -> Device<'c> {
+    let mut d = Device::new(cfg);
+    request(&mut d, now);
+    answer(&mut d, now, "200 OK", METADATA).unwrap();
+    save(&mut d, flash);
+    request(&mut d, now);
+    answer(&mut d, now, "200 OK", DEVICE).unwrap();
+    d
+}
+
 /// A device that has discovered and logged in at 1015 with [`TOKENS`].
 fn logged_in<'c>(cfg: &'c Config<'c>, flash: &mut Vec<u8>) -> Device<'c> {
-    let mut d = Device::new(cfg);
-    request(&mut d, 1000);
-    answer(&mut d, 1000, "200 OK", METADATA).unwrap();
-    save(&mut d, flash);
-    request(&mut d, 1000);
-    answer(&mut d, 1000, "200 OK", DEVICE).unwrap();
+    let mut d = user_code_shown(cfg, flash, 1000);
     request(&mut d, 1005);
     assert_eq!(answer(&mut d, 1015, "200 OK", TOKENS).unwrap(), "LoggedIn");
     save(&mut d, flash);
@@ -349,13 +356,8 @@ fn failed_saves_are_retried_then_the_device_goes_on_unpersisted() {
 #[test]
 fn polling_survives_a_few_transport_failures_and_nothing_leaves_the_origin() {
     let cfg = cfg();
-    let mut d = Device::new(&cfg);
     let mut flash = Vec::new();
-    request(&mut d, 0);
-    answer(&mut d, 0, "200 OK", METADATA).unwrap();
-    save(&mut d, &mut flash);
-    request(&mut d, 0);
-    answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+    let mut d = user_code_shown(&cfg, &mut flash, 0);
     for i in 0..u64::from(POLL_RETRIES) {
         let now = 5 + 5 * i;
         d.handle_transport_error(UnixTime(now)).unwrap();
@@ -395,12 +397,7 @@ fn polling_survives_a_few_transport_failures_and_nothing_leaves_the_origin() {
         Err(DeviceError::Origin)
     );
     // A denied device flow ends the login with the server's code.
-    let mut d = Device::new(&cfg);
-    request(&mut d, 0);
-    answer(&mut d, 0, "200 OK", METADATA).unwrap();
-    save(&mut d, &mut flash);
-    request(&mut d, 0);
-    answer(&mut d, 0, "200 OK", DEVICE).unwrap();
+    let mut d = user_code_shown(&cfg, &mut flash, 0);
     let denied = answer(&mut d, 5, "400 Bad Request", r#"{"error":"access_denied"}"#).unwrap_err();
     assert_eq!(format!("{denied}"), "access_denied");
 }
@@ -463,12 +460,7 @@ fn values_past_the_capacities_are_refused_with_a_clear_error() {
     };
     let mut flash = Vec::new();
     for (len, taken) in [(TOKEN_CAP + 1, false), (TOKEN_CAP, true)] {
-        let mut d = Device::new(&cfg);
-        request(&mut d, 1000);
-        answer(&mut d, 1000, "200 OK", METADATA).unwrap();
-        save(&mut d, &mut flash);
-        request(&mut d, 1000);
-        answer(&mut d, 1000, "200 OK", DEVICE).unwrap();
+        let mut d = user_code_shown(&cfg, &mut flash, 1000);
         request(&mut d, 1005);
         let got = answer(&mut d, 1005, "200 OK", &tokens(len));
         if taken {
