@@ -5,8 +5,9 @@
 #   fmt, clippy (Linux build; MCU build with and without OAuth), its unit
 #   tests, then the MCU build (thumbv7em-none-eabihf, release: opt-level z,
 #   the crypto crates at s, fat LTO, one codegen unit, panic=abort), the same
-#   firmware without TLS, without OAuth1, and without the `oauth` feature as
-#   the baseline, and a table of what OAuth costs.
+#   firmware with the `large-tokens` capacities, without TLS, without OAuth1,
+#   and without the `oauth` feature as the baseline, and a table of what
+#   OAuth costs.
 #
 #   bash scripts/firmware.sh          # everything
 #   bash scripts/firmware.sh size     # only the size and stack reports
@@ -39,11 +40,17 @@ if [ "${1:-}" != size ]; then
     CARGO_TARGET_DIR=$baseline_dir cargo clippy "${mcu[@]}" --no-default-features --features oauth -- -D warnings
     cargo clippy -p latch-device --all-targets --no-default-features --features flash -- -D warnings
     cargo test --workspace --all-features
+    # The default capacities too (--all-features tests large-tokens').
+    cargo test -p latch-device --features flash
 fi
 
 printf '\n==> firmware: MCU build (STM32F767ZI) and size report\n'
 oauth_dir=target/oauth
 elf=thumbv7em-none-eabihf/release/latch-firmware
+# The default build with the larger capacities first, kept aside: the
+# default build after it only rebuilds latch-device and the firmware.
+cargo build "${mcu[@]}" --features large-tokens
+cp target/$elf target/latch-firmware-large-tokens
 cargo build "${mcu[@]}"
 # OAuth without OAuth1 first, kept aside: the second build (with it) only
 # rebuilds latch-device and the firmware in the same target directory.
@@ -62,6 +69,7 @@ sizes() {
         END { print flash, ram }'
 }
 read -r tls_flash tls_ram < <(sizes target/$elf)
+read -r large_flash large_ram < <(sizes target/latch-firmware-large-tokens)
 read -r full_flash full_ram < <(sizes $oauth_dir/$elf)
 read -r base_flash base_ram < <(sizes $baseline_dir/$elf)
 read -r lean_flash lean_ram < <(sizes $oauth_dir/latch-firmware-without-oauth1)
@@ -79,6 +87,10 @@ printf '| of what OAuth adds, OAuth1 (feature oauth1: HMAC-SHA1 signing) | %d | 
     "$((full_flash - lean_flash))" "$((full_ram - lean_ram))"
 printf '| OAuth without OAuth1 adds | %d (%s) | %d |\n' \
     "$((lean_flash - base_flash))" "$(verdict $((lean_flash - base_flash)) 16384)" "$((lean_ram - base_ram))"
+printf '| the default build with large-tokens (2 KiB tokens, 8 KiB answers, 16 KiB TLS records) | %d | %d |\n' \
+    "$large_flash" "$large_ram"
+printf '| large-tokens adds to the default build | %d | %d |\n' \
+    "$((large_flash - tls_flash))" "$((large_ram - tls_ram))"
 
 # Where OAuth's flash goes: symbols of the OAuth build that the baseline
 # does not have, summed by crate (scripts/size_by_crate.py).

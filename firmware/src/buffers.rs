@@ -6,9 +6,20 @@
 /// TCP socket buffer, each way.
 pub const SOCKET_BUF: usize = 1024;
 /// One request (head and body).
+#[cfg(not(feature = "large-tokens"))]
 pub const REQUEST_BUF: usize = 1024;
 /// One response (head and body).
+#[cfg(not(feature = "large-tokens"))]
 pub const RESPONSE_BUF: usize = 2048;
+/// One request (head and body), feature `large-tokens`: a bearer header
+/// or a refresh body carrying a 2 KiB token.
+#[cfg(feature = "large-tokens")]
+pub const REQUEST_BUF: usize = 4096;
+/// One response (head and body), feature `large-tokens`: a token answer
+/// with a JWT access token, refresh token and ID token, or the metadata
+/// of a provider that lists many algorithms and features.
+#[cfg(feature = "large-tokens")]
+pub const RESPONSE_BUF: usize = 8192;
 
 /// Every buffer one HTTP exchange uses.
 pub struct Buffers {

@@ -13,8 +13,9 @@ use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
-/// Erase page, bytes.
-pub const PAGE: usize = 4096;
+/// Erase page, bytes: room for the largest record (`large-tokens`: 4.7 KB)
+/// and sequential-storage's item and page headers.
+pub const PAGE: usize = 8192;
 /// Pages.
 pub const PAGES: usize = 4;
 /// The whole flash, bytes.
@@ -207,7 +208,10 @@ mod tests {
         });
         std::fs::write(&dir, b"short").unwrap();
         let err = FileFlash::open(&dir).err().unwrap();
-        assert!(err.contains("not a 16384-byte flash image"), "{err}");
+        assert!(
+            err.contains(&format!("not a {SIZE}-byte flash image")),
+            "{err}"
+        );
         std::fs::remove_file(&dir).unwrap();
     }
 }

@@ -15,7 +15,7 @@
 //! 1.3 on every exchange (`tls.rs`), with the server's certificate checked
 //! against `--ca FILE` (PEM or DER) and the issuer's host, which must be a
 //! DNS name; an `http` issuer needs `--plain-http`: plain HTTP is only ever
-//! used when asked for. `--state FILE` is the emulated flash (a 16 KiB NOR
+//! used when asked for. `--state FILE` is the emulated flash (a 32 KiB NOR
 //! image, created if missing, mode 0600) that keeps the login across runs;
 //! without it nothing is kept.
 //!

@@ -26,9 +26,10 @@
 //! the clock and every later handshake checks them.
 //!
 //! Record buffers: [`RECORD_READ`] bytes in (a record must fit whole:
-//! the handshake's certificate flight and every answer are under it with
-//! Latch's small JSON answers; a server that sends full 16 KiB records
-//! needs 16,640), [`RECORD_WRITE`] out.
+//! the handshake's certificate flight and every answer are under 4 KiB
+//! with Latch's small JSON answers; feature `large-tokens` makes it
+//! 16,640, the longest record RFC 8446 §5.2 allows, which a server that
+//! fills its records sends), [`RECORD_WRITE`] out.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use der::asn1::AnyRef;
@@ -40,11 +41,21 @@ use embedded_tls::{
 };
 
 /// TLS record buffer, receiving.
+#[cfg(not(feature = "large-tokens"))]
 pub const RECORD_READ: usize = 4096;
+/// TLS record buffer, receiving: 2^14 bytes of ciphertext and 256 of
+/// expansion (RFC 8446 §5.2).
+#[cfg(feature = "large-tokens")]
+pub const RECORD_READ: usize = 16_640;
 /// TLS record buffer, sending.
 pub const RECORD_WRITE: usize = 1024;
 /// The longest certificate chain the verifier holds, bytes.
+#[cfg(not(feature = "large-tokens"))]
 const CHAIN: usize = 2048;
+/// The longest certificate chain the verifier holds, bytes: a leaf and
+/// two intermediates of a public CA.
+#[cfg(feature = "large-tokens")]
+const CHAIN: usize = 4096;
 
 /// What the handshake needs to know.
 #[derive(Clone, Copy)]

@@ -54,18 +54,41 @@ pub fn latch_bin() -> PathBuf {
 /// The Linux build of the firmware (`firmware/`, its own workspace), built
 /// once per test process.
 pub fn firmware_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/Cargo.toml");
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "--manifest-path"])
-            .arg(&manifest)
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the firmware failed");
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/target/debug/latch-firmware")
+    firmware_builds().0.clone()
+}
+
+/// The Linux firmware with the feature `large-tokens` (capacities for
+/// JWT tokens), built once per test process.
+pub fn firmware_large_tokens_bin() -> PathBuf {
+    firmware_builds().1.clone()
+}
+
+/// Both firmware builds, in the firmware's own target directory: the
+/// `large-tokens` one first, kept under its own name, then the default,
+/// which only rebuilds latch-device and the firmware crate.
+fn firmware_builds() -> &'static (PathBuf, PathBuf) {
+    static BINS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let firmware = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware");
+        let build = |features: &[&str]| {
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "-q", "--manifest-path"])
+                .arg(firmware.join("Cargo.toml"))
+                .args(features)
+                .status()
+                .expect("run cargo build");
+            assert!(
+                status.success(),
+                "building the firmware {features:?} failed"
+            );
+        };
+        let built = firmware.join("target/debug/latch-firmware");
+        let large = firmware.join("target/debug/latch-firmware-large-tokens");
+        build(&["--features", "large-tokens"]);
+        std::fs::copy(&built, &large).expect("keep the large-tokens firmware");
+        build(&[]);
+        (built, large)
     })
-    .clone()
 }
 
 /// The consumer example app (`host/consumer/example`, binary `consumer`).

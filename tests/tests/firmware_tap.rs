@@ -13,7 +13,8 @@
 use latch_core::UnixTime;
 use latch_core::oauth1::{ConsumerConfig, Login, SignatureMethod};
 use latch_tests::{
-    Client, Server, approve_oauth1, browser, firmware_bin, now, post_authorized, written,
+    Client, Server, approve_oauth1, browser, firmware_bin, firmware_large_tokens_bin, now,
+    post_authorized, written,
 };
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -169,6 +170,26 @@ fn assert_untrusted(run: &Run) {
     assert_eq!(run.status.code(), Some(1), "{:#?}", run.lines);
 }
 
+/// What a run that logs in with the device flow prints, every step.
+const ALL_STEPS: [&str; 7] = [
+    "user_code=",
+    "device flow: authorized",
+    "bearer call ok",
+    "refresh ok",
+    "bearer call after refresh ok",
+    "oauth1 call ok",
+    "done: every step succeeded",
+];
+
+/// What a run that resumes with the tokens in flash prints.
+const RESUMED: [&str; 5] = [
+    "resumed: logged in with the stored tokens",
+    "bearer call ok",
+    "refresh ok",
+    "oauth1 call ok",
+    "done: every step succeeded",
+];
+
 /// What a resumed run whose stored login the server refuses prints.
 const LOGIN_AGAIN: [&str; 4] = [
     "resumed: logged in with the stored tokens",
@@ -232,7 +253,26 @@ fn firmware(
     scope: &str,
     state: Option<&std::path::Path>,
 ) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(firmware_bin());
+    firmware_with(
+        &firmware_bin(),
+        server,
+        client_id,
+        client_secret,
+        scope,
+        state,
+    )
+}
+
+/// [`firmware`] for the firmware build at `bin`.
+fn firmware_with(
+    bin: &std::path::Path,
+    server: &[String],
+    client_id: &str,
+    client_secret: &str,
+    scope: &str,
+    state: Option<&std::path::Path>,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(bin);
     if let Some(state) = state {
         command.arg("--state").arg(state);
     }
@@ -344,18 +384,7 @@ async fn scenario() {
     // Approved: every step succeeds, over TLS 1.3.
     let ok = run_firmware(&tls, &client, &oauth1, Some("approve")).await;
     println!("device flow to the end: {:?}", ok.elapsed);
-    for step in [
-        "user_code=",
-        "device flow: authorized",
-        "bearer call ok",
-        "refresh ok",
-        "bearer call after refresh ok",
-        "oauth1 call ok",
-        "done: every step succeeded",
-    ] {
-        assert!(ok.has(step), "firmware reported {step:?}: {:#?}", ok.lines);
-    }
-    assert!(ok.status.success(), "firmware exit status {:?}", ok.status);
+    ok.assert_steps("approved", &ALL_STEPS);
 
     // A login kept in flash: the first run logs in, the second resumes
     // with the stored tokens, and the server sees no new device
@@ -371,16 +400,7 @@ async fn scenario() {
     let db = dir.path().join("latch.db");
     let devices = device_authorizations(&db).await;
     let resumed = run_firmware_with(&tls, &client, &oauth1, None, Some(&state), &[]).await;
-    resumed.assert_steps(
-        "resumed run",
-        &[
-            "resumed: logged in with the stored tokens",
-            "bearer call ok",
-            "refresh ok",
-            "oauth1 call ok",
-            "done: every step succeeded",
-        ],
-    );
+    resumed.assert_steps("resumed run", &RESUMED);
     assert!(!resumed.has("endpoints discovered"), "{:#?}", resumed.lines);
     assert_eq!(
         device_authorizations(&db).await,
@@ -528,6 +548,43 @@ async fn scenario() {
     );
     assert!(!too_long.has("bearer call ok"), "{:#?}", too_long.lines);
     assert_eq!(too_long.status.code(), Some(1), "{:#?}", too_long.lines);
+    // The `large-tokens` build holds them: every step succeeds with JWTs,
+    // and a reboot resumes with the JWT it kept in flash.
+    let jwt_state = dir.path().join("jwt-flash.bin");
+    let jwt_oauth1 = oauth1_token(&server, &jwt_client).await;
+    let large = |state| {
+        let mut command = firmware_with(
+            &firmware_large_tokens_bin(),
+            &tls,
+            &jwt_client.id,
+            &jwt_client.secret,
+            "read",
+            Some(state),
+        );
+        command.args([
+            "--oauth1-token",
+            &jwt_oauth1.0,
+            "--oauth1-token-secret",
+            &jwt_oauth1.1,
+        ]);
+        command
+    };
+    let before = device_authorizations(&db).await;
+    let jwts = read_run(large(&jwt_state), async |code: &str, uri: &str| {
+        approve_device(uri, code, "approve").await
+    })
+    .await;
+    jwts.assert_steps("large-tokens build, JWT access tokens", &ALL_STEPS);
+    let resumed = read_run(large(&jwt_state), async |code: &str, _: &str| {
+        panic!("the large-tokens firmware lost its JWT login: {code}")
+    })
+    .await;
+    resumed.assert_steps("large-tokens build, rebooted", &RESUMED);
+    assert_eq!(
+        device_authorizations(&db).await,
+        before + 1,
+        "one device authorization for the large-tokens build's two runs"
+    );
 
     // A hostile server: the device authorization answer comes chunked, a
     // few bytes per TCP segment; every token answer is larger than the

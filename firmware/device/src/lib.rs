@@ -44,6 +44,15 @@
 //! a new device login (or, within the server's refresh grace window, gets
 //! by with the older refresh token in flash).
 //!
+//! **Capacities** are constants, so the device's RAM is known at build
+//! time: tokens and device codes up to [`TOKEN_CAP`] bytes (128: opaque
+//! tokens), endpoint URLs up to [`URL_CAP`] (96). A longer value is
+//! refused as [`ClientError::Capacity`] and nothing of it is kept. The
+//! feature `large-tokens` raises them to 2,048 and 256 for servers that
+//! issue signed JWTs (the `Device` grows from 1.1 to 5.0 KB, a record from
+//! 476 B to 4.6 KB); give it request and answer buffers to match (the firmware's are
+//! 4 and 8 KiB with it).
+//!
 //! The [`flash`] module (feature `flash`) keeps the record in any
 //! `embedded-storage-async` NOR flash through sequential-storage.
 //! `examples/login.rs` runs the whole flow against a real server over
@@ -127,8 +136,13 @@ use latch_core::{BufferTooSmall, UnixTime};
 pub const SAVE_ATTEMPTS: u8 = 3;
 /// A transport failure while polling is retried this many times.
 pub const POLL_RETRIES: u8 = 3;
-/// Room for one request body (and the OAuth1 header), bytes.
-const SCRATCH: usize = 512;
+/// Room for one request body (and the OAuth1 header), bytes: a refresh
+/// token and the grant's other fields.
+const SCRATCH: usize = if TOKEN_CAP > 256 {
+    TOKEN_CAP + 256
+} else {
+    512
+};
 
 /// Who the device is and which server it logs in to.
 #[derive(Clone, Copy)]

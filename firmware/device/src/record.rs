@@ -1,33 +1,50 @@
 //! What the device keeps across reboots, as bytes for flash: the endpoints
 //! it discovered (RFC 8414) and the tokens it holds (RFC 6749 §5.1).
 //!
-//! Layout, version 1 (all lengths one byte, all times little-endian u64
-//! Unix seconds, 0 for "none"):
+//! Layout, version 2 (every text is its length, little-endian u16, then
+//! its bytes; all times little-endian u64 Unix seconds, 0 for "none"):
 //!
 //! ```text
-//! "LD" 0x01 | len token_endpoint | len device_authorization_endpoint
+//! "LD" 0x02 | len token_endpoint | len device_authorization_endpoint
 //!           | flags (bit 0: tokens present)
 //!           [ | len access_token | len refresh_token (0: none)
 //!             | received_at | expires_at ]
 //! ```
 //!
+//! Version 1, written before the `large-tokens` capacities existed, is the
+//! same with one-byte lengths; it is still read, so a device updated from
+//! such a firmware keeps its login. Only version 2 is written.
+//!
 //! A record that does not parse (another version, a torn or corrupted
-//! item — sequential-storage's CRC normally catches those first) is
-//! treated as no record: the device starts from discovery, it never acts
-//! on half a record.
+//! item — sequential-storage's CRC normally catches those first, a value
+//! longer than this build's capacities) is treated as no record: the
+//! device starts from discovery, it never acts on half a record.
 
 use latch_core::UnixTime;
 use latch_core::oauth2::client::{Endpoints, TokenSet};
 
 /// The longest endpoint URL kept, bytes.
+#[cfg(not(feature = "large-tokens"))]
 pub const URL_CAP: usize = 96;
-/// The longest token (device code, access or refresh token) kept, bytes.
+/// The longest token (device code, access or refresh token) kept, bytes:
+/// opaque tokens.
+#[cfg(not(feature = "large-tokens"))]
 pub const TOKEN_CAP: usize = 128;
+/// The longest endpoint URL kept, bytes (feature `large-tokens`).
+#[cfg(feature = "large-tokens")]
+pub const URL_CAP: usize = 256;
+/// The longest token (device code, access or refresh token) kept, bytes
+/// (feature `large-tokens`: signed JWTs).
+#[cfg(feature = "large-tokens")]
+pub const TOKEN_CAP: usize = 2048;
 /// Room a record needs at most.
 pub const RECORD_CAP: usize =
-    3 + 1 + URL_CAP + 1 + URL_CAP + 1 + 1 + TOKEN_CAP + 1 + TOKEN_CAP + 16;
+    3 + 2 + URL_CAP + 2 + URL_CAP + 1 + 2 + TOKEN_CAP + 2 + TOKEN_CAP + 16;
 
-const MAGIC: [u8; 3] = *b"LD\x01";
+/// "LD" and the version written.
+const MAGIC: [u8; 3] = *b"LD\x02";
+/// "LD" and the version with one-byte lengths, still read.
+const MAGIC_V1: [u8; 3] = *b"LD\x01";
 
 /// Writes the record; its length. `None` if `out` is too small (it never
 /// is with [`RECORD_CAP`] bytes).
@@ -56,9 +73,14 @@ pub(crate) fn write(
 
 /// Reads a record.
 pub(crate) fn read(record: &[u8]) -> Option<(Endpoints<URL_CAP>, Option<TokenSet<TOKEN_CAP>>)> {
-    let mut r = Reader { rest: record };
-    if r.take(3)? != MAGIC {
-        return None;
+    let mut r = Reader {
+        rest: record,
+        wide: true,
+    };
+    match r.take(3)? {
+        m if m == MAGIC => {}
+        m if m == MAGIC_V1 => r.wide = false,
+        _ => return None,
     }
     let token = r.text()?;
     let device = r.text()?;
@@ -91,13 +113,15 @@ impl Writer<'_> {
     }
 
     fn text(&mut self, t: &str) -> Option<()> {
-        self.bytes(&[u8::try_from(t.len()).ok()?])?;
+        self.bytes(&u16::try_from(t.len()).ok()?.to_le_bytes())?;
         self.bytes(t.as_bytes())
     }
 }
 
 struct Reader<'r> {
     rest: &'r [u8],
+    /// Two-byte lengths (version 2), else one (version 1).
+    wide: bool,
 }
 
 impl<'r> Reader<'r> {
@@ -108,7 +132,11 @@ impl<'r> Reader<'r> {
     }
 
     fn text(&mut self) -> Option<&'r str> {
-        let len = usize::from(*self.take(1)?.first()?);
+        let len = match (self.wide, self.take(if self.wide { 2 } else { 1 })?) {
+            (true, &[lo, hi]) => usize::from(u16::from_le_bytes([lo, hi])),
+            (false, &[len]) => usize::from(len),
+            _ => return None,
+        };
         core::str::from_utf8(self.take(len)?).ok()
     }
 
@@ -150,7 +178,7 @@ mod tests {
         longer[n] = 0;
         assert!(read(&longer[..n + 1]).is_none(), "trailing bytes");
         let mut other = buf;
-        other[2] = 2;
+        other[2] = 3;
         assert!(read(&other[..n]).is_none(), "another version");
 
         let n = write(&e, None, &mut buf).unwrap();
@@ -160,5 +188,50 @@ mod tests {
         let t2 = read(&buf[..n]).unwrap().1.unwrap();
         assert_eq!((t2.refresh_token(), t2.expires_at()), (None, None));
         assert!(write(&e, Some(&t), &mut buf[..10]).is_none());
+    }
+
+    #[test]
+    fn a_version_1_record_is_still_read() {
+        // As the firmware before version 2 wrote it: one-byte lengths.
+        let mut v1 = b"LD\x01".to_vec();
+        for text in ["http://as/token", "http://as/device"] {
+            v1.push(text.len() as u8);
+            v1.extend_from_slice(text.as_bytes());
+        }
+        v1.push(1);
+        for text in ["at", "rt"] {
+            v1.push(text.len() as u8);
+            v1.extend_from_slice(text.as_bytes());
+        }
+        v1.extend_from_slice(&1000u64.to_le_bytes());
+        v1.extend_from_slice(&4600u64.to_le_bytes());
+        let (e, t) = read(&v1).unwrap();
+        assert_eq!(e.as_text(), ("http://as/token", "http://as/device"));
+        let t = t.unwrap();
+        assert_eq!((t.access_token(), t.refresh_token()), ("at", Some("rt")));
+        assert_eq!(t.expires_at(), Some(UnixTime(4600)));
+        // The same bytes read as version 2 are not a record.
+        v1[2] = 2;
+        assert!(read(&v1).is_none());
+    }
+
+    #[test]
+    fn tokens_at_the_capacity_round_trip_and_longer_ones_are_no_record() {
+        let long_url = std::format!("https://as.example/{}", "u".repeat(URL_CAP - 19));
+        let e = Endpoints::restore(&long_url, &long_url).unwrap();
+        let full = "t".repeat(TOKEN_CAP);
+        let t = TokenSet::restore(&full, Some(&full), UnixTime(1), None).unwrap();
+        let mut buf = [0u8; RECORD_CAP];
+        let n = write(&e, Some(&t), &mut buf).unwrap();
+        assert_eq!(n, RECORD_CAP, "the largest record fills RECORD_CAP exactly");
+        let t2 = read(&buf[..n]).unwrap().1.unwrap();
+        assert_eq!(t2.access_token(), full);
+        // A record from a build with larger capacities: a token one byte
+        // past this build's is not read (the device logs in again).
+        let mut longer = buf[..n].to_vec();
+        let at = 3 + 2 + URL_CAP + 2 + URL_CAP + 1;
+        longer[at..at + 2].copy_from_slice(&(TOKEN_CAP as u16 + 1).to_le_bytes());
+        longer.insert(at + 2, b't');
+        assert!(read(&longer).is_none());
     }
 }

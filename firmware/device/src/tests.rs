@@ -29,7 +29,8 @@ const PONG: &str = r#"{"ping":"pong"}"#;
 /// The request the device sends at `now`, as text.
 fn request(d: &mut Device<'_>, now: u64) -> String {
     let mut random = |b: &mut [u8]| b.fill(7);
-    let mut buf = [0u8; 1024];
+    // Room for a bearer header or a refresh body of TOKEN_CAP bytes.
+    let mut buf = std::vec![0u8; 1024 + TOKEN_CAP];
     let n = d
         .write_request(UnixTime(now), &mut random, &mut buf)
         .unwrap();
@@ -42,7 +43,7 @@ fn answer(d: &mut Device<'_>, now: u64, status: &str, body: &str) -> Result<Stri
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let mut buf = [0u8; 2048];
+    let mut buf = std::vec![0u8; 2048 + TOKEN_CAP];
     let mut r = ResponseReader::new(&mut buf);
     r.spare()[..raw.len()].copy_from_slice(raw.as_bytes());
     assert_eq!(r.received(raw.len()).unwrap(), ReadStatus::Complete);
