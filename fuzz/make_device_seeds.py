@@ -123,6 +123,33 @@ def login(t):
     ]
 
 
+def record(version, tokens):
+    """A saved record (firmware/device/src/record.rs): version 2 with
+    two-byte lengths, version 1 with one-byte lengths."""
+    def text(t):
+        t = t.encode()
+        return (struct.pack("<H", len(t)) if version == 2 else bytes([len(t)])) + t
+    out = b"LD" + bytes([version])
+    out += text(METADATA["token_endpoint"]) + text(METADATA["device_authorization_endpoint"])
+    if tokens is None:
+        return out + b"\x00"
+    out += b"\x01" + text(tokens["access_token"]) + text(tokens.get("refresh_token", ""))
+    return out + struct.pack("<QQ", 1_000, 1_000 + tokens["expires_in"])
+
+
+# A device that boots with tokens in flash: a call, a refresh due, a
+# rotated refresh token saved.
+RESUMED = [
+    ("Call", False),
+    answer(200, PONG, 2_000),
+    ("Call", True),
+    answer(200, PONG, 2_001),
+    ("Call", False),
+    answer(200, body(ROTATED), 4_700),
+    ("Saved", True),
+    answer(200, PONG, 4_701),
+]
+
 SEEDS = {
     # Log in, call with the bearer token and with OAuth1, a 401 that is
     # refreshed and retried, then a refresh the server refuses.
@@ -158,11 +185,21 @@ SEEDS = {
 }
 
 
+# Seeds that boot from a record: (record, steps).
+RESTORED = {
+    "resumed": (record(2, TOKENS), RESUMED),
+    "resumed_from_version_1": (record(1, TOKENS), RESUMED),
+    "endpoints_only": (record(2, None), login(1_000)[2:]),
+}
+
+
 def main():
     out = pathlib.Path(__file__).parent / "seeds" / "device_record_ops"
     out.mkdir(parents=True, exist_ok=True)
     for name, steps in SEEDS.items():
         (out / name).write_bytes(encode(b"", steps))
+    for name, (rec, steps) in RESTORED.items():
+        (out / name).write_bytes(encode(rec, steps))
 
 
 if __name__ == "__main__":

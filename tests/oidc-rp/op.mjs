@@ -5,7 +5,7 @@
 //   node op.mjs --redirect-uri URI [--alg RS256|ES256|EdDSA]
 //   node op.mjs --device [--listen HOST:PORT] [--issuer URL]
 //               [--tls-cert PEM --tls-key PEM] [--access-token-ttl SECONDS]
-//               [--rotate-refresh-tokens]
+//               [--rotate-refresh-tokens] [--jwt-access-tokens]
 // Prints one JSON line {"issuer","client_id","client_secret"} on stdout
 // (with --device, the device client's), then serves (login and consent
 // forms at /interaction/…, user alice / wonderland; with --device also the
@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { CLIENT_ID, CLIENT_SECRET, DEVICE_CLIENT_ID, DEVICE_CLIENT_SECRET, startProvider } from './provider.mjs';
 
-const USAGE = 'usage: op.mjs --redirect-uri URI [--alg RS256|ES256|EdDSA] | --device [--listen HOST:PORT] [--issuer URL] [--tls-cert PEM --tls-key PEM] [--access-token-ttl SECONDS] [--rotate-refresh-tokens]';
+const USAGE = 'usage: op.mjs --redirect-uri URI [--alg RS256|ES256|EdDSA] | --device [--listen HOST:PORT] [--issuer URL] [--tls-cert PEM --tls-key PEM] [--access-token-ttl SECONDS] [--rotate-refresh-tokens] [--jwt-access-tokens]';
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(name);
@@ -50,6 +50,7 @@ const op = await startProvider({
   device,
   accessTokenTtl: ttl,
   rotateRefreshTokens: args.includes('--rotate-refresh-tokens'),
+  jwtAccessTokens: args.includes('--jwt-access-tokens'),
 });
 const [clientId, clientSecret] = device ? [DEVICE_CLIENT_ID, DEVICE_CLIENT_SECRET] : [CLIENT_ID, CLIENT_SECRET];
 console.log(JSON.stringify({ issuer: op.issuer, client_id: clientId, client_secret: clientSecret }));

@@ -180,11 +180,23 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
   };
 
   // The device's protected resource: the bearer token must be one
-  // node-oidc-provider issued and still holds valid.
+  // node-oidc-provider issued and still holds valid (with JWT access
+  // tokens: signed by its key for this resource, RFC 9068, not expired).
+  const valid = async (token) => {
+    if (!jwtAccessTokens) {
+      const found = await provider.AccessToken.find(token);
+      return Boolean(found && !found.isExpired);
+    }
+    try {
+      await jose.jwtVerify(token, jose.createLocalJWKSet(publicJwks), { issuer, audience: RESOURCE, typ: 'at+jwt' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const ping = async (req, res) => {
     const token = (req.headers.authorization ?? '').match(/^Bearer ([^ ]+)$/)?.[1];
-    const found = token && await provider.AccessToken.find(token);
-    if (!found || found.isExpired) {
+    if (!token || !await valid(token)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
       return;
     }

@@ -634,7 +634,7 @@ const OP_ISSUER: &str = "https://op.test:8444";
 #[test]
 fn firmware_logs_in_through_node_oidc_provider() {
     node_oidc_provider_deps();
-    Namespace::create("latch-fw-op").run(|| op_scenario(false));
+    Namespace::create("latch-fw-op").run(|| op_scenario(Op::Default));
 }
 
 /// [`firmware_logs_in_through_node_oidc_provider`] with node-oidc-provider
@@ -644,7 +644,29 @@ fn firmware_logs_in_through_node_oidc_provider() {
 #[test]
 fn firmware_keeps_node_oidc_providers_rotated_refresh_token() {
     node_oidc_provider_deps();
-    Namespace::create("latch-fw-op-rot").run(|| op_scenario(true));
+    Namespace::create("latch-fw-op-rot").run(|| op_scenario(Op::Rotating));
+}
+
+/// [`firmware_logs_in_through_node_oidc_provider`] with node-oidc-provider
+/// issuing its access tokens as JWTs (RFC 9068, for a resource server,
+/// ES256; the resource verifies them against its keys), several hundred
+/// bytes each: the firmware's `large-tokens` build logs in, calls,
+/// refreshes and resumes with the JWT from flash.
+#[test]
+fn firmware_large_tokens_build_takes_node_oidc_providers_jwt_access_tokens() {
+    node_oidc_provider_deps();
+    Namespace::create("latch-fw-op-jwt").run(|| op_scenario(Op::JwtAccessTokens));
+}
+
+/// How node-oidc-provider is set up for [`op_scenario`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// Its defaults: opaque tokens, a confidential client's refresh token kept.
+    Default,
+    /// The refresh token rotated on every refresh.
+    Rotating,
+    /// JWT access tokens, to the `large-tokens` firmware.
+    JwtAccessTokens,
 }
 
 /// npm ci (if needed), before the namespace, which has no other network.
@@ -672,7 +694,8 @@ async fn rotations() -> u64 {
     v["rotations"].as_u64().unwrap()
 }
 
-async fn op_scenario(rotate: bool) {
+async fn op_scenario(mode: Op) {
+    let rotate = mode == Op::Rotating;
     let dir = tempfile::tempdir().unwrap();
     let ca = latch_tests::test_ca();
     let (cert, key) = ca.issue_for_into(dir.path(), "op.test", &["op.test", HOST_ADDR]);
@@ -691,9 +714,18 @@ async fn op_scenario(rotate: bool) {
         "--access-token-ttl",
         "6",
     ];
-    if rotate {
-        op_args.push("--rotate-refresh-tokens");
+    match mode {
+        Op::Default => {}
+        Op::Rotating => op_args.push("--rotate-refresh-tokens"),
+        Op::JwtAccessTokens => op_args.push("--jwt-access-tokens"),
     }
+    let bin = match mode {
+        Op::JwtAccessTokens => firmware_large_tokens_bin(),
+        _ => firmware_bin(),
+    };
+    let firmware = |server: &[String], id: &str, secret: &str, scope: &str, state| {
+        firmware_with(&bin, server, id, secret, scope, state)
+    };
     let (mut op, started) = latch_tests::start_peer("oidc-rp/op.sh", &op_args).await;
     assert_eq!(started["issuer"], OP_ISSUER);
     latch_tests::resolve_in_clients("op.test", OP_LISTEN.parse().unwrap());
@@ -701,6 +733,21 @@ async fn op_scenario(rotate: bool) {
     let secret = started["client_secret"].as_str().unwrap();
     let server = over_tls(OP_LISTEN, OP_ISSUER, &ca.path);
     let state = dir.path().join("flash.bin");
+
+    if mode == Op::JwtAccessTokens {
+        // The default build refuses the JWT (so it is past TOKEN_CAP).
+        let refused = read_run(
+            firmware_with(&firmware_bin(), &server, id, secret, "openid", None),
+            async |code: &str, uri: &str| approve_at_node(uri, code).await,
+        )
+        .await;
+        assert!(
+            refused.has("failed: a token, code or URL longer than the device holds"),
+            "{:#?}",
+            refused.lines
+        );
+        assert_eq!(refused.status.code(), Some(1), "{:#?}", refused.lines);
+    }
 
     let first = read_run(
         firmware(&server, id, secret, "openid", Some(&state)),
