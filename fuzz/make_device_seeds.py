@@ -177,6 +177,8 @@ SEEDS = {
         ("Transport", 1_012),
         answer(400, error("access_denied"), 1_017),
     ],
+    # No RFC 8414 document: the openid-configuration, then the login.
+    "openid_configuration_only": [answer(404, b"", 999)] + login(1_000),
     # Discovery answered with another issuer's metadata, then garbage.
     "wrong_issuer": [
         answer(200, body(dict(METADATA, issuer="https://evil.example")), 1_000),

@@ -156,6 +156,7 @@ fn on_answer(
 ) -> Result<Option<u16>, AppError> {
     *just_refreshed = false;
     match device.handle_response(now, resp)? {
+        Event::MetadataNotFound => info!("no RFC 8414 metadata; trying openid-configuration"),
         Event::Discovered => info!("endpoints discovered"),
         Event::UserCode {
             user_code,

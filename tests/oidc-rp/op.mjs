@@ -6,6 +6,7 @@
 //   node op.mjs --device [--listen HOST:PORT] [--issuer URL]
 //               [--tls-cert PEM --tls-key PEM] [--access-token-ttl SECONDS]
 //               [--rotate-refresh-tokens] [--jwt-access-tokens]
+//               [--openid-configuration-only]
 // Prints one JSON line {"issuer","client_id","client_secret"} on stdout
 // (with --device, the device client's), then serves (login and consent
 // forms at /interaction/…, user alice / wonderland; with --device also the
@@ -14,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { CLIENT_ID, CLIENT_SECRET, DEVICE_CLIENT_ID, DEVICE_CLIENT_SECRET, startProvider } from './provider.mjs';
 
-const USAGE = 'usage: op.mjs --redirect-uri URI [--alg RS256|ES256|EdDSA] | --device [--listen HOST:PORT] [--issuer URL] [--tls-cert PEM --tls-key PEM] [--access-token-ttl SECONDS] [--rotate-refresh-tokens] [--jwt-access-tokens]';
+const USAGE = 'usage: op.mjs --redirect-uri URI [--alg RS256|ES256|EdDSA] | --device [--listen HOST:PORT] [--issuer URL] [--tls-cert PEM --tls-key PEM] [--access-token-ttl SECONDS] [--rotate-refresh-tokens] [--jwt-access-tokens] [--openid-configuration-only]';
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(name);
@@ -51,6 +52,7 @@ const op = await startProvider({
   accessTokenTtl: ttl,
   rotateRefreshTokens: args.includes('--rotate-refresh-tokens'),
   jwtAccessTokens: args.includes('--jwt-access-tokens'),
+  openidConfigurationOnly: args.includes('--openid-configuration-only'),
 });
 const [clientId, clientSecret] = device ? [DEVICE_CLIENT_ID, DEVICE_CLIENT_SECRET] : [CLIENT_ID, CLIENT_SECRET];
 console.log(JSON.stringify({ issuer: op.issuer, client_id: clientId, client_secret: clientSecret }));

@@ -54,7 +54,7 @@ async function readForm(req) {
  * token node-oidc-provider itself finds valid, and `GET /test/rotations`,
  * how many refreshes have returned a new refresh token.
  */
-export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = false, tls = null, redirectUris = [REDIRECT_URI], listen = { host: '127.0.0.1', port: 0 }, issuerUrl = null, device = false, accessTokenTtl = 300, rotateRefreshTokens = false } = {}) {
+export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = false, tls = null, redirectUris = [REDIRECT_URI], listen = { host: '127.0.0.1', port: 0 }, issuerUrl = null, device = false, accessTokenTtl = 300, rotateRefreshTokens = false, openidConfigurationOnly = false } = {}) {
   const server = tls ? https.createServer(tls) : http.createServer();
   await new Promise((resolve) => server.listen(listen.port, listen.host, resolve));
   const issuer = issuerUrl ?? `${tls ? 'https' : 'http'}://${listen.host}:${server.address().port}`;
@@ -205,7 +205,9 @@ export async function startProvider({ idTokenAlg = 'RS256', jwtAccessTokens = fa
 
   server.on('request', (req, res) => {
     const path = req.url.split('?')[0];
-    const route = req.url.startsWith('/interaction/') ? interaction
+    // Like the OpenID Providers that publish only OIDC Discovery's document.
+    const route = (openidConfigurationOnly && path.startsWith('/.well-known/oauth-authorization-server')) ? (_, r) => r.writeHead(404).end()
+      : req.url.startsWith('/interaction/') ? interaction
       : (jwtAccessTokens && path === '/me') ? jwtUserinfo
         : (device && req.method === 'GET' && path === '/api/ping') ? ping
           : (device && req.method === 'GET' && path === '/test/rotations') ? (_, r) => r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rotations }))

@@ -648,10 +648,12 @@ fn firmware_keeps_node_oidc_providers_rotated_refresh_token() {
 }
 
 /// [`firmware_logs_in_through_node_oidc_provider`] with node-oidc-provider
-/// issuing its access tokens as JWTs (RFC 9068, for a resource server,
-/// ES256; the resource verifies them against its keys), several hundred
-/// bytes each: the firmware's `large-tokens` build logs in, calls,
-/// refreshes and resumes with the JWT from flash.
+/// as many hosted OpenID Providers are: access tokens are JWTs (RFC 9068,
+/// for a resource server, ES256; the resource verifies them against its
+/// keys), several hundred bytes each, and only OIDC Discovery's
+/// `openid-configuration` is published (RFC 8414's document is a 404).
+/// The firmware's `large-tokens` build falls back to that document, logs
+/// in, calls, refreshes and resumes with the JWT from flash.
 #[test]
 fn firmware_large_tokens_build_takes_node_oidc_providers_jwt_access_tokens() {
     node_oidc_provider_deps();
@@ -717,7 +719,9 @@ async fn op_scenario(mode: Op) {
     match mode {
         Op::Default => {}
         Op::Rotating => op_args.push("--rotate-refresh-tokens"),
-        Op::JwtAccessTokens => op_args.push("--jwt-access-tokens"),
+        Op::JwtAccessTokens => {
+            op_args.extend(["--jwt-access-tokens", "--openid-configuration-only"])
+        }
     }
     let bin = match mode {
         Op::JwtAccessTokens => firmware_large_tokens_bin(),
@@ -754,6 +758,12 @@ async fn op_scenario(mode: Op) {
         async |code: &str, uri: &str| approve_at_node(uri, code).await,
     )
     .await;
+    assert_eq!(
+        first.has("no RFC 8414 metadata; trying openid-configuration"),
+        mode == Op::JwtAccessTokens,
+        "{:#?}",
+        first.lines
+    );
     first.assert_steps(
         "against node-oidc-provider",
         &[

@@ -20,7 +20,9 @@
 //! What it does, each step decided by latch-core:
 //!
 //! 1. **Discovery** (RFC 8414 §3): one `GET` of the issuer's metadata, the
-//!    token and device authorization endpoints kept (and saved).
+//!    token and device authorization endpoints kept (and saved); after a
+//!    404, a second `GET` of its OpenID Connect Discovery document
+//!    ([`Event::MetadataNotFound`]).
 //! 2. **Device authorization grant** (RFC 8628): the user code to show
 //!    ([`Event::UserCode`]), then polls as `interval` and `slow_down` allow;
 //!    a transport failure while polling is retried a few times.
@@ -127,7 +129,7 @@ use latch_core::oauth1::{self, ProtocolParams, Secrets, SignError, SignatureMeth
 use latch_core::oauth2::ErrorCode;
 use latch_core::oauth2::client::{
     ClientError, ClientIdentity, DeviceFlow, DevicePending, Discovery, Endpoints, PollOutcome,
-    TokenSet,
+    TokenSet, WellKnown,
 };
 use latch_core::url::Url;
 use latch_core::{BufferTooSmall, UnixTime};
@@ -223,6 +225,10 @@ pub enum Poll {
 /// What an answer meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'r> {
+    /// The issuer has no RFC 8414 metadata (404): its OpenID Connect
+    /// Discovery 1.0 document (`openid-configuration`) is fetched next
+    /// (RFC 8414 §5).
+    MetadataNotFound,
     /// The endpoints are known (and queued for saving).
     Discovered,
     /// Show this to the user (RFC 8628 §3.3).
@@ -329,8 +335,8 @@ impl From<BufferTooSmall> for DeviceError {
     reason = "no allocator to box with: the state lives once, in the caller's task"
 )]
 enum Login<'c> {
-    /// Fetch the metadata.
-    Discover,
+    /// Fetch the metadata from this document.
+    Discover(WellKnown),
     /// Ask for a device code.
     Authorize,
     /// Wait for the user.
@@ -375,7 +381,7 @@ impl<'c> Device<'c> {
         Device {
             cfg,
             endpoints: None,
-            login: Login::Discover,
+            login: Login::Discover(WellKnown::OAuthAuthorizationServer),
             call: None,
             retried: false,
             refreshing: false,
@@ -516,7 +522,9 @@ impl<'c> Device<'c> {
         let mut scratch = [0u8; SCRATCH];
         let identity = self.identity();
         let req = match (&self.login, &self.endpoints) {
-            (Login::Discover, _) => Discovery::new(self.cfg.issuer)?.request(&mut scratch)?,
+            (Login::Discover(document), _) => Discovery::new(self.cfg.issuer)?
+                .of(*document)
+                .request(&mut scratch)?,
             (Login::Authorize, Some(e)) => DeviceFlow::new(identity, self.cfg.scope)
                 .request(e.device_authorization()?, &mut scratch)?,
             (Login::Poll { pending, .. }, Some(e)) => {
@@ -604,8 +612,13 @@ impl<'c> Device<'c> {
     ) -> Result<Event<'s>, DeviceError> {
         let (status, body) = (resp.status(), resp.body());
         match &mut self.login {
-            Login::Discover => {
-                let endpoints = Discovery::new(self.cfg.issuer)?.handle_response(status, body)?;
+            Login::Discover(document) => {
+                let discovery = Discovery::new(self.cfg.issuer)?.of(*document);
+                if let Some(next) = discovery.after(status) {
+                    *document = next.document();
+                    return Ok(Event::MetadataNotFound);
+                }
+                let endpoints = discovery.handle_response(status, body)?;
                 self.same_origin_endpoints(&endpoints)?;
                 self.endpoints = Some(endpoints);
                 self.login = Login::Authorize;

@@ -513,3 +513,42 @@ fn the_origin_is_compared_as_rfc_6454_does() {
         );
     }
 }
+
+/// An issuer with only OpenID Connect Discovery's document (RFC 8414 §5):
+/// after the 404, the device asks for `openid-configuration` and reads the
+/// same members; a 404 there too ends the login with that status.
+#[test]
+fn a_404_for_rfc_8414_metadata_falls_back_to_openid_configuration() {
+    let cfg = cfg();
+    let mut d = Device::new(&cfg);
+    assert!(
+        request(&mut d, 0).starts_with("GET /.well-known/oauth-authorization-server HTTP/1.1\r\n")
+    );
+    assert_eq!(
+        answer(&mut d, 0, "404 Not Found", "").unwrap(),
+        "MetadataNotFound"
+    );
+    assert_eq!(d.poll(), Poll::Send { not_before: None }, "nothing to save");
+    assert!(request(&mut d, 0).starts_with("GET /.well-known/openid-configuration HTTP/1.1\r\n"));
+    assert_eq!(answer(&mut d, 0, "200 OK", METADATA).unwrap(), "Discovered");
+    assert_eq!(
+        d.endpoints().unwrap().as_text().0,
+        "http://192.168.69.1:8080/oauth2/token"
+    );
+
+    let mut d = Device::new(&cfg);
+    request(&mut d, 0);
+    answer(&mut d, 0, "404 Not Found", "").unwrap();
+    request(&mut d, 0);
+    assert_eq!(
+        answer(&mut d, 0, "404 Not Found", ""),
+        Err(DeviceError::OAuth(ClientError::Status(404)))
+    );
+    // Any other status is the server's answer: no second document.
+    let mut d = Device::new(&cfg);
+    request(&mut d, 0);
+    assert_eq!(
+        answer(&mut d, 0, "500 Internal Server Error", ""),
+        Err(DeviceError::OAuth(ClientError::Status(500)))
+    );
+}

@@ -8,6 +8,15 @@
 //! between the issuer's authority and its path (§3.1): issuer
 //! `https://as.example/tenant` → `https://as.example/.well-known/oauth-authorization-server/tenant`.
 //! Only the fields read here are parsed; every other member is skipped.
+//!
+//! A server without that document (Auth0, Entra ID and other OpenID
+//! Providers publish only OpenID Connect Discovery 1.0's) answers 404;
+//! [`Discovery::after`] then gives the discovery of the same issuer's
+//! `openid-configuration`, which OIDC Discovery §4.1 appends to the
+//! issuer's path: `https://as.example/tenant/.well-known/openid-configuration`.
+//! RFC 8414 §5 keeps that document compatible (the same members, the same
+//! issuer check, OIDC Discovery §4.3). Only a 404 falls back: any other
+//! status is the server's answer.
 
 use super::{ClientError, error_from, own};
 use crate::buf::{Sink, SliceWriter};
@@ -18,6 +27,18 @@ use core::fmt;
 
 /// The path segment RFC 8414 §3.1 registers.
 const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+/// The path OpenID Connect Discovery 1.0 §4.1 appends to the issuer.
+const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+
+/// Which metadata document a [`Discovery`] fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum WellKnown {
+    /// RFC 8414 §3.1's `oauth-authorization-server`, tried first.
+    OAuthAuthorizationServer,
+    /// OpenID Connect Discovery 1.0 §4.1's `openid-configuration`.
+    OpenIdConfiguration,
+}
 
 /// Why an issuer or an endpoint URL is refused.
 fn url_error(_: crate::url::UrlError) -> ClientError {
@@ -29,6 +50,7 @@ fn url_error(_: crate::url::UrlError) -> ClientError {
 pub struct Discovery<'c> {
     issuer: &'c str,
     url: Url<'c>,
+    document: WellKnown,
 }
 
 impl<'c> Discovery<'c> {
@@ -39,12 +61,35 @@ impl<'c> Discovery<'c> {
         if url.query.is_some() || issuer.contains('#') {
             return Err(ClientError::InvalidUrl);
         }
-        Ok(Discovery { issuer, url })
+        Ok(Discovery {
+            issuer,
+            url,
+            document: WellKnown::OAuthAuthorizationServer,
+        })
     }
 
     /// The issuer.
     pub fn issuer(&self) -> &'c str {
         self.issuer
+    }
+
+    /// The document this discovery fetches.
+    pub fn document(&self) -> WellKnown {
+        self.document
+    }
+
+    /// The same issuer's discovery from `document`.
+    pub fn of(self, document: WellKnown) -> Self {
+        Discovery { document, ..self }
+    }
+
+    /// What to fetch after an answer of `status` that
+    /// [`handle_response`](Self::handle_response) refused: the
+    /// `openid-configuration` after a 404 for RFC 8414's document, else
+    /// nothing (the refusal stands).
+    pub fn after(&self, status: u16) -> Option<Self> {
+        (status == 404 && self.document == WellKnown::OAuthAuthorizationServer)
+            .then_some(self.of(WellKnown::OpenIdConfiguration))
     }
 
     /// The `GET` of the metadata document, its URL written into `buf`.
@@ -62,8 +107,16 @@ impl<'c> Discovery<'c> {
             w.put(b":");
             w.put(crate::url::write_decimal(u64::from(p), &mut digits));
         }
-        w.put(WELL_KNOWN.as_bytes());
-        w.put(path.as_bytes());
+        match self.document {
+            WellKnown::OAuthAuthorizationServer => {
+                w.put(WELL_KNOWN.as_bytes());
+                w.put(path.as_bytes());
+            }
+            WellKnown::OpenIdConfiguration => {
+                w.put(path.as_bytes());
+                w.put(OPENID_CONFIGURATION.as_bytes());
+            }
+        }
         let text = w.into_written()?;
         let text = core::str::from_utf8(text).map_err(|_| ClientError::InvalidUrl)?;
         Ok(ClientRequest {
@@ -192,9 +245,13 @@ mod tests {
     use super::*;
 
     fn target(issuer: &str) -> std::string::String {
+        target_of(issuer, WellKnown::OAuthAuthorizationServer)
+    }
+
+    fn target_of(issuer: &str, document: WellKnown) -> std::string::String {
         let mut buf = [0u8; 128];
         let mut out = [0u8; 256];
-        let d = Discovery::new(issuer).unwrap();
+        let d = Discovery::new(issuer).unwrap().of(document);
         let req = d.request(&mut buf).unwrap();
         let bytes = req.write_to(&mut out).unwrap();
         let text = core::str::from_utf8(bytes).unwrap();
@@ -228,6 +285,38 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn openid_configuration_is_appended_to_the_issuers_path_after_a_404() {
+        // OpenID Connect Discovery 1.0 §4.1's examples.
+        let oidc = WellKnown::OpenIdConfiguration;
+        assert_eq!(
+            target_of("https://example.com", oidc),
+            "GET /.well-known/openid-configuration HTTP/1.1|Host: example.com"
+        );
+        assert_eq!(
+            target_of("https://example.com/issuer1/", oidc),
+            "GET /issuer1/.well-known/openid-configuration HTTP/1.1|Host: example.com"
+        );
+        let d = Discovery::new("https://example.com/issuer1").unwrap();
+        assert_eq!(d.document(), WellKnown::OAuthAuthorizationServer);
+        let next = d.after(404).unwrap();
+        assert_eq!(next.document(), oidc);
+        assert_eq!(next.issuer(), "https://example.com/issuer1");
+        // Only a 404, and only once.
+        for status in [400, 401, 403, 500, 200] {
+            assert!(d.after(status).is_none(), "{status}");
+        }
+        assert!(next.after(404).is_none());
+        // The same document and issuer check.
+        let doc = DOC.replace("https://server.example.com", "https://example.com/issuer1");
+        let e = next.handle_response::<96>(200, doc.as_bytes()).unwrap();
+        assert_eq!(e.as_text().0, "https://example.com/issuer1/token");
+        assert_eq!(
+            next.handle_response::<96>(200, DOC.as_bytes()),
+            Err(ClientError::IssuerMismatch)
+        );
     }
 
     /// RFC 8414 §3.2's example response, with RFC 8628 §4's member.

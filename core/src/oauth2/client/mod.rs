@@ -38,7 +38,7 @@ mod tokens;
 
 pub use auth_code::{AuthCodeConfig, AuthCodeFlow, AuthCodePending, AuthCodeReceived};
 pub use device::{DeviceFlow, DevicePending, PollOutcome};
-pub use discovery::{Discovery, Endpoints};
+pub use discovery::{Discovery, Endpoints, WellKnown};
 pub use response::{
     DeviceAuthorizationResponse, ErrorResponse, IntrospectionDocument, TokenResponse,
 };
