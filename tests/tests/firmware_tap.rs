@@ -220,7 +220,14 @@ async fn run_firmware_with(
     state: Option<&std::path::Path>,
     env: &[(&str, &str)],
 ) -> Run {
-    let mut command = firmware(server, &client.id, &client.secret, "read", state);
+    let mut command = firmware(
+        &firmware_bin(),
+        server,
+        &client.id,
+        &client.secret,
+        "read",
+        state,
+    );
     command.envs(env.iter().copied()).args([
         "--oauth1-token",
         &oauth1.0,
@@ -245,26 +252,9 @@ fn over_tls(listen: &str, issuer: &str, ca_path: &std::path::Path) -> Vec<String
         .collect()
 }
 
-/// The firmware's command line on the TAP device, against `server`.
+/// The command line of the firmware build at `bin` (`firmware_bin()`, or
+/// `firmware_large_tokens_bin()`) on the TAP device, against `server`.
 fn firmware(
-    server: &[String],
-    client_id: &str,
-    client_secret: &str,
-    scope: &str,
-    state: Option<&std::path::Path>,
-) -> tokio::process::Command {
-    firmware_with(
-        &firmware_bin(),
-        server,
-        client_id,
-        client_secret,
-        scope,
-        state,
-    )
-}
-
-/// [`firmware`] for the firmware build at `bin`.
-fn firmware_with(
     bin: &std::path::Path,
     server: &[String],
     client_id: &str,
@@ -553,7 +543,7 @@ async fn scenario() {
     let jwt_state = dir.path().join("jwt-flash.bin");
     let jwt_oauth1 = oauth1_token(&server, &jwt_client).await;
     let large = |state| {
-        let mut command = firmware_with(
+        let mut command = firmware(
             &firmware_large_tokens_bin(),
             &tls,
             &jwt_client.id,
@@ -727,8 +717,8 @@ async fn op_scenario(mode: Op) {
         Op::JwtAccessTokens => firmware_large_tokens_bin(),
         _ => firmware_bin(),
     };
-    let firmware = |server: &[String], id: &str, secret: &str, scope: &str, state| {
-        firmware_with(&bin, server, id, secret, scope, state)
+    let device = |server: &[String], id: &str, secret: &str, scope: &str, state| {
+        firmware(&bin, server, id, secret, scope, state)
     };
     let (mut op, started) = latch_tests::start_peer("oidc-rp/op.sh", &op_args).await;
     assert_eq!(started["issuer"], OP_ISSUER);
@@ -741,7 +731,7 @@ async fn op_scenario(mode: Op) {
     if mode == Op::JwtAccessTokens {
         // The default build refuses the JWT (so it is past TOKEN_CAP).
         let refused = read_run(
-            firmware_with(&firmware_bin(), &server, id, secret, "openid", None),
+            firmware(&firmware_bin(), &server, id, secret, "openid", None),
             async |code: &str, uri: &str| approve_at_node(uri, code).await,
         )
         .await;
@@ -754,7 +744,7 @@ async fn op_scenario(mode: Op) {
     }
 
     let first = read_run(
-        firmware(&server, id, secret, "openid", Some(&state)),
+        device(&server, id, secret, "openid", Some(&state)),
         async |code: &str, uri: &str| approve_at_node(uri, code).await,
     )
     .await;
@@ -782,7 +772,7 @@ async fn op_scenario(mode: Op) {
     assert_eq!(rotated > 0, rotate, "{rotated} refreshes rotated");
 
     let resumed = read_run(
-        firmware(&server, id, secret, "openid", Some(&state)),
+        device(&server, id, secret, "openid", Some(&state)),
         async |code: &str, _: &str| panic!("a second device login: {code}"),
     )
     .await;
@@ -807,7 +797,7 @@ async fn op_scenario(mode: Op) {
     op.kill().await.unwrap();
     let (mut op, _) = latch_tests::start_peer("oidc-rp/op.sh", &op_args).await;
     let again = read_run(
-        firmware(&server, id, secret, "openid", Some(&state)),
+        device(&server, id, secret, "openid", Some(&state)),
         async |code: &str, uri: &str| approve_at_node(uri, code).await,
     )
     .await;
