@@ -40,7 +40,7 @@ if [ "${1:-}" != size ]; then
     CARGO_TARGET_DIR=$baseline_dir cargo clippy "${mcu[@]}" --no-default-features --features oauth -- -D warnings
     cargo clippy -p latch-device --all-targets --no-default-features --features flash -- -D warnings
     cargo test --workspace --all-features
-    # The default capacities too (--all-features tests large-tokens').
+    # The default capacities too: --all-features tests only the large-tokens ones.
     cargo test -p latch-device --features flash
 fi
 

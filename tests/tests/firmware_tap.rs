@@ -207,12 +207,13 @@ async fn run_firmware(
     oauth1: &(String, String),
     decision: Option<&str>,
 ) -> Run {
-    run_firmware_with(server, client, oauth1, decision, None, &[]).await
+    run_firmware_with(&firmware_bin(), server, client, oauth1, decision, None, &[]).await
 }
 
-/// [`run_firmware`] with the emulated flash in `state` and extra
-/// environment variables.
+/// [`run_firmware`] of the firmware build at `bin`, with the emulated
+/// flash in `state` and extra environment variables.
 async fn run_firmware_with(
+    bin: &std::path::Path,
     server: &[String],
     client: &Client,
     oauth1: &(String, String),
@@ -220,14 +221,7 @@ async fn run_firmware_with(
     state: Option<&std::path::Path>,
     env: &[(&str, &str)],
 ) -> Run {
-    let mut command = firmware(
-        &firmware_bin(),
-        server,
-        &client.id,
-        &client.secret,
-        "read",
-        state,
-    );
+    let mut command = firmware(bin, server, &client.id, &client.secret, "read", state);
     command.envs(env.iter().copied()).args([
         "--oauth1-token",
         &oauth1.0,
@@ -380,7 +374,16 @@ async fn scenario() {
     // with the stored tokens, and the server sees no new device
     // authorization.
     let state = dir.path().join("flash.bin");
-    let first = run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    let first = run_firmware_with(
+        &firmware_bin(),
+        &tls,
+        &client,
+        &oauth1,
+        Some("approve"),
+        Some(&state),
+        &[],
+    )
+    .await;
     assert!(first.has("no stored login"), "{:#?}", first.lines);
     assert!(
         first.has("done: every step succeeded"),
@@ -389,7 +392,16 @@ async fn scenario() {
     );
     let db = dir.path().join("latch.db");
     let devices = device_authorizations(&db).await;
-    let resumed = run_firmware_with(&tls, &client, &oauth1, None, Some(&state), &[]).await;
+    let resumed = run_firmware_with(
+        &firmware_bin(),
+        &tls,
+        &client,
+        &oauth1,
+        None,
+        Some(&state),
+        &[],
+    )
+    .await;
     resumed.assert_steps("resumed run", &RESUMED);
     assert!(!resumed.has("endpoints discovered"), "{:#?}", resumed.lines);
     assert_eq!(
@@ -407,6 +419,7 @@ async fn scenario() {
     // reuse: invalid_grant, and the device logs in again (the README says
     // so).
     let cut = run_firmware_with(
+        &firmware_bin(),
         &tls,
         &client,
         &oauth1,
@@ -418,8 +431,16 @@ async fn scenario() {
     assert!(cut.has("refresh ok"), "{:#?}", cut.lines);
     assert!(cut.has("power cut (test hook)"), "{:#?}", cut.lines);
     assert_eq!(cut.status.code(), Some(3), "{:#?}", cut.lines);
-    let after_cut =
-        run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    let after_cut = run_firmware_with(
+        &firmware_bin(),
+        &tls,
+        &client,
+        &oauth1,
+        Some("approve"),
+        Some(&state),
+        &[],
+    )
+    .await;
     after_cut.assert_steps("after the cut", &LOGIN_AGAIN);
     assert_eq!(device_authorizations(&db).await, devices + 1);
 
@@ -436,8 +457,16 @@ async fn scenario() {
     ]);
     assert!(out.contains("revoked"), "{out}");
     let oauth1 = oauth1_token(&server, &client).await;
-    let revoked =
-        run_firmware_with(&tls, &client, &oauth1, Some("approve"), Some(&state), &[]).await;
+    let revoked = run_firmware_with(
+        &firmware_bin(),
+        &tls,
+        &client,
+        &oauth1,
+        Some("approve"),
+        Some(&state),
+        &[],
+    )
+    .await;
     revoked.assert_steps("after revocation", &LOGIN_AGAIN);
 
     // The same power cut against a server with a refresh grace window: the
@@ -457,6 +486,7 @@ async fn scenario() {
     server.base = ISSUER.to_owned();
     let devices = device_authorizations(&db).await;
     let cut = run_firmware_with(
+        &firmware_bin(),
         &tls,
         &client,
         &oauth1,
@@ -466,7 +496,16 @@ async fn scenario() {
     )
     .await;
     assert!(cut.has("power cut (test hook)"), "{:#?}", cut.lines);
-    let graced = run_firmware_with(&tls, &client, &oauth1, None, Some(&state), &[]).await;
+    let graced = run_firmware_with(
+        &firmware_bin(),
+        &tls,
+        &client,
+        &oauth1,
+        None,
+        Some(&state),
+        &[],
+    )
+    .await;
     graced.assert_steps(
         "after the cut, within the grace window",
         &[
@@ -542,32 +581,28 @@ async fn scenario() {
     // and a reboot resumes with the JWT it kept in flash.
     let jwt_state = dir.path().join("jwt-flash.bin");
     let jwt_oauth1 = oauth1_token(&server, &jwt_client).await;
-    let large = |state| {
-        let mut command = firmware(
-            &firmware_large_tokens_bin(),
-            &tls,
-            &jwt_client.id,
-            &jwt_client.secret,
-            "read",
-            Some(state),
-        );
-        command.args([
-            "--oauth1-token",
-            &jwt_oauth1.0,
-            "--oauth1-token-secret",
-            &jwt_oauth1.1,
-        ]);
-        command
-    };
+    let large = firmware_large_tokens_bin();
     let before = device_authorizations(&db).await;
-    let jwts = read_run(large(&jwt_state), async |code: &str, uri: &str| {
-        approve_device(uri, code, "approve").await
-    })
+    let jwts = run_firmware_with(
+        &large,
+        &tls,
+        &jwt_client,
+        &jwt_oauth1,
+        Some("approve"),
+        Some(&jwt_state),
+        &[],
+    )
     .await;
     jwts.assert_steps("large-tokens build, JWT access tokens", &ALL_STEPS);
-    let resumed = read_run(large(&jwt_state), async |code: &str, _: &str| {
-        panic!("the large-tokens firmware lost its JWT login: {code}")
-    })
+    let resumed = run_firmware_with(
+        &large,
+        &tls,
+        &jwt_client,
+        &jwt_oauth1,
+        None,
+        Some(&jwt_state),
+        &[],
+    )
     .await;
     resumed.assert_steps("large-tokens build, rebooted", &RESUMED);
     assert_eq!(

@@ -139,12 +139,8 @@ pub const SAVE_ATTEMPTS: u8 = 3;
 /// A transport failure while polling is retried this many times.
 pub const POLL_RETRIES: u8 = 3;
 /// Room for one request body (and the OAuth1 header), bytes: a refresh
-/// token and the grant's other fields.
-const SCRATCH: usize = if TOKEN_CAP > 256 {
-    TOKEN_CAP + 256
-} else {
-    512
-};
+/// token and the grant's other fields (512 with the default capacities).
+const SCRATCH: usize = TOKEN_CAP + 384;
 
 /// Who the device is and which server it logs in to.
 #[derive(Clone, Copy)]
